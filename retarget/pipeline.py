@@ -1,0 +1,243 @@
+"""BVH clip -> Go2 motion: ground, affine transform, root pose, IK, derived quantities, quality.
+
+Every step works on all frames at once. Frames of the world used here:
+- file: the BVH's own axes and units.
+- world: metres, z up, the clip's floor at z = 0, origin under the dog's root at the first selected
+  frame, +x the dog's heading there. `source/keypoints` are stored in this frame.
+- robot world: the world scaled by `scale` about its origin, then raised by the foot radius, so a
+  toe on the floor becomes a foot sphere resting on it: p_robot = scale * p_world + (0, 0, r_foot).
+- base: the Go2 trunk frame (x forward, y left, z up) at root_pos / root_quat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from amp_data.errors import InputError
+from retarget import bvh
+from retarget.ik import solve_legs
+from retarget.kinematics import feet_fk
+from retarget.rotations import body_angular_velocity, continuous_quat, heading_rad, yaw_matrix
+from retarget.skeleton_map import DEFAULT_MAP, SkeletonMap, load_map
+from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
+from robots.go2.model import FOOT_RADIUS_M, leg_signs, HIP_OFFSET_X_M, HIP_OFFSET_Y_M, THIGH_OFFSET_Y_M
+
+# Where each Go2 leg meets the dog's limb root: the thigh joint at zero hip abduction (base frame).
+THIGH_JOINT_BASE_M = np.array([[sx * HIP_OFFSET_X_M, sy * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M), 0.0]
+                               for sx, sy in map(leg_signs, LEGS)])
+STANCE_HEIGHT_M = 0.015   # a foot is in stance below this height above resting on the floor
+MAX_BODY_PITCH_DEG = 70.0  # median pelvis->neck pitch above this: not a quadruped (MANN dogs: <= 51 sitting)
+
+
+@dataclass(frozen=True)
+class RetargetConfig:
+    fps: float = 50.0
+    frames: tuple[int, int] | None = None   # source frames [start, end), Python slice semantics
+    scale: float | None = None              # None: the skeleton map's
+    map_path: Path = DEFAULT_MAP
+    ground_percentile: float = 5.0
+
+
+@dataclass
+class Motion:
+    """One retargeted clip: what a bank holds (see amp_data/SCHEMA.md)."""
+
+    fps: float
+    joint_pos: np.ndarray        # (T, 12) rad
+    joint_vel: np.ndarray        # (T, 12) rad/s
+    root_pos: np.ndarray         # (T, 3) m, robot world
+    root_quat: np.ndarray        # (T, 4) xyzw, sign-continuous
+    base_lin_vel: np.ndarray     # (T, 3) m/s, base frame
+    base_ang_vel: np.ndarray     # (T, 3) rad/s, base frame
+    foot_pos_base: np.ndarray    # (T, 4, 3) m
+    foot_vel_base: np.ndarray    # (T, 4, 3) m/s
+    keypoints: np.ndarray        # (T_src, K, 3) m, world, unscaled, source rate
+    keypoint_names: tuple[str, ...]
+    source_fps: float
+    source_file: str
+    source_sha256: str
+    source_frames: tuple[int, int]
+    scale: float
+    ground_height_m: float       # floor height in the file's vertical axis, metres
+    foot_target_base: np.ndarray  # (T, 4, 3) m: the IK targets (not stored in the bank)
+    joint_names: tuple[str, ...] = JOINT_NAMES
+    foot_names: tuple[str, ...] = FOOT_NAMES
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def num_frames(self) -> int:
+        return self.joint_pos.shape[0]
+
+
+@dataclass(frozen=True)
+class Quality:
+    clip: str
+    frames: int
+    duration_s: float
+    foot_error_median_mm: float
+    foot_error_max_mm: float
+    limit_clamps: int            # (frame, joint) pairs held at a soft limit by the target
+    stance_slip_mm_s: float      # median horizontal speed of the Go2 feet in stance (robot world)
+    source_slip_mm_s: float      # the same for the dog's scaled toes: the slip already in the source
+    max_ang_vel_rad_s: float
+
+
+def parse_frames(text: str) -> tuple[int | None, int | None]:
+    """'A:B', 'A:' or ':B' -> (A, B); Python slice semantics, no negative indices."""
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise InputError(None, f"--frames {text!r}: expected START:END, e.g. 100:400")
+    try:
+        start, end = (int(p) if p.strip() else None for p in parts)
+    except ValueError:
+        raise InputError(None, f"--frames {text!r}: START and END must be integers") from None
+    if (start is not None and start < 0) or (end is not None and end < 0):
+        raise InputError(None, f"--frames {text!r}: negative frame numbers are not allowed")
+    return start, end
+
+
+def select_frames(path: Path, num_frames: int, frames: tuple[int | None, int | None] | None) -> tuple[int, int]:
+    start, end = (None, None) if frames is None else frames
+    start = 0 if start is None else start
+    end = num_frames if end is None else end
+    if not (0 <= start < end <= num_frames):
+        raise InputError(path, f"frame range {start}:{end} is outside the clip's {num_frames} frames (0:{num_frames})")
+    if end - start < 2:
+        raise InputError(path, f"frame range {start}:{end} holds fewer than 2 frames")
+    return start, end
+
+
+def resample(x: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
+    """Linear interpolation along axis 0 from src_fps to dst_fps, same start time, no extrapolation."""
+    n = x.shape[0]
+    n_out = int(np.floor((n - 1) * dst_fps / src_fps + 1e-9)) + 1
+    s = np.arange(n_out) * (src_fps / dst_fps)
+    i0 = np.minimum(np.floor(s).astype(int), n - 1)
+    i1 = np.minimum(i0 + 1, n - 1)
+    w = (s - i0).reshape((-1,) + (1,) * (x.ndim - 1))
+    return (1 - w) * x[i0] + w * x[i1]
+
+
+def root_pose(kp: np.ndarray, idx: dict[str, int], smap: SkeletonMap) -> tuple[np.ndarray, np.ndarray]:
+    """Root position (T, 3) and rotation matrices (T, 3, 3) from pelvis, neck, shoulders and hips."""
+    shoulders = kp[:, [idx[n] for n in smap.shoulders]]
+    hips = kp[:, [idx[n] for n in smap.hips]]
+    forward = kp[:, idx[smap.neck]] - kp[:, idx[smap.pelvis]]
+    left = (shoulders[:, 0] - shoulders[:, 1]) + (hips[:, 0] - hips[:, 1])
+    x = forward / np.linalg.norm(forward, axis=1, keepdims=True)
+    z = np.cross(x, left)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    y = np.cross(z, x)
+    pos = 0.5 * (shoulders.mean(axis=1) + hips.mean(axis=1))
+    return pos, np.stack([x, y, z], axis=-1)
+
+
+def _check_quadruped(path: Path, names: tuple[str, ...], kp: np.ndarray, smap: SkeletonMap) -> dict[str, int]:
+    missing = [n for n in smap.required_joints if n not in names]
+    if missing:
+        raise InputError(path, f"skeleton is not a quadruped the map {smap.name!r} knows: no joint(s) "
+                               f"{', '.join(missing)}")
+    idx = {n: i for i, n in enumerate(names)}
+    axis = kp[:, idx[smap.neck]] - kp[:, idx[smap.pelvis]]
+    pitch = np.degrees(np.arctan2(axis[:, 2], np.linalg.norm(axis[:, :2], axis=1)))
+    if np.median(np.abs(pitch)) > MAX_BODY_PITCH_DEG:
+        raise InputError(path, f"skeleton is not a quadruped: its {smap.pelvis}->{smap.neck} axis stands "
+                               f"{np.median(np.abs(pitch)):.0f} deg from horizontal (a biped?)")
+    return idx
+
+
+def dog_keypoints(clip: bvh.BvhClip, smap: SkeletonMap, start: int, end: int, ground_percentile: float = 5.0):
+    """World-frame keypoints (T, J, 3) m of the selected frames, name->index, and the floor height (m)."""
+    kp_file = bvh.forward_kinematics(clip, slice(start, end))
+    kp = np.einsum("ij,tkj->tki", smap.world_from_file, kp_file) * smap.units_to_m
+    idx = _check_quadruped(clip.path, clip.skeleton.names, kp, smap)
+    toes_z = kp[:, [idx[n] for n in smap.toes], 2]
+    ground = float(np.percentile(toes_z.min(axis=1), ground_percentile))
+    kp[..., 2] -= ground
+    pos0, rot0 = root_pose(kp[:1], idx, smap)
+    yaw0 = heading_rad(rot0[0])
+    kp[..., :2] -= pos0[0, :2]
+    kp = np.einsum("ij,tkj->tki", yaw_matrix(-yaw0), kp)
+    return kp, idx, ground
+
+
+def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap: SkeletonMap | None = None):
+    """Retarget one BVH clip. Returns (Motion, Quality); raises InputError for bad input."""
+    path = Path(path)
+    smap = smap or load_map(cfg.map_path)
+    scale = smap.scale if cfg.scale is None else cfg.scale
+    if not (scale > 0 and np.isfinite(scale)):
+        raise InputError(None, f"--scale must be a positive number, got {scale}")
+    if not (cfg.fps > 0 and np.isfinite(cfg.fps)):
+        raise InputError(None, f"--fps must be a positive number, got {cfg.fps}")
+    clip = bvh.read_bvh(path)
+    start, end = select_frames(path, clip.num_frames, cfg.frames)
+    kp, idx, ground = dog_keypoints(clip, smap, start, end, cfg.ground_percentile)
+
+    # Affine transform to the robot world: scale about the origin, toe-on-floor -> foot sphere on floor.
+    kp_robot = resample(kp, clip.fps, cfg.fps) * scale
+    kp_robot[..., 2] += FOOT_RADIUS_M
+    if kp_robot.shape[0] < 2:
+        raise InputError(path, f"frame range {start}:{end} is shorter than one frame at {cfg.fps:g} fps")
+    dt = 1.0 / cfg.fps
+    root_pos, root_rot = root_pose(kp_robot, idx, smap)
+
+    # Foot targets: the Go2 thigh joint plus the dog's scaled limb-root-to-toe vector; height is the
+    # toe's own (so contacts stay on the floor); plus the per-foot offsets in the heading frame.
+    limb_roots = kp_robot[:, [idx[n] for n in smap.limb_roots]]
+    toes = kp_robot[:, [idx[n] for n in smap.toes]]
+    thigh_world = root_pos[:, None] + np.einsum("tij,lj->tli", root_rot, THIGH_JOINT_BASE_M)
+    target_world = thigh_world + (toes - limb_roots)
+    target_world[..., 2] = toes[..., 2]
+    target_world += np.einsum("tij,lj->tli", yaw_matrix(heading_rad(root_rot)), smap.foot_offset_m)
+    foot_target_base = np.einsum("tji,tlj->tli", root_rot, target_world - root_pos[:, None])
+
+    ik = solve_legs(foot_target_base)
+    joint_pos = ik.joint_pos
+    joint_vel = np.gradient(joint_pos, dt, axis=0)
+    foot_pos_base, foot_jac = feet_fk(joint_pos, with_jacobian=True)
+    foot_vel_base = np.einsum("tlij,tlj->tli", foot_jac, joint_vel.reshape(-1, 4, 3))
+    root_quat = continuous_quat(Rotation.from_matrix(root_rot).as_quat())
+    base_lin_vel = np.einsum("tji,tj->ti", root_rot, np.gradient(root_pos, dt, axis=0))
+    base_ang_vel = body_angular_velocity(root_quat, dt)
+
+    motion = Motion(
+        fps=float(cfg.fps), joint_pos=joint_pos, joint_vel=joint_vel, root_pos=root_pos, root_quat=root_quat,
+        base_lin_vel=base_lin_vel, base_ang_vel=base_ang_vel, foot_pos_base=foot_pos_base,
+        foot_vel_base=foot_vel_base, keypoints=kp, keypoint_names=clip.skeleton.names,
+        source_fps=clip.fps, source_file=path.name, source_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        source_frames=(start, end), scale=float(scale), ground_height_m=ground, foot_target_base=foot_target_base,
+        attrs={"skeleton_map": smap.name},
+    )
+    return motion, assess(motion, ik.foot_error_m, ik.at_limit, toes)
+
+
+def feet_world(motion: Motion) -> np.ndarray:
+    rot = Rotation.from_quat(motion.root_quat).as_matrix()
+    return motion.root_pos[:, None] + np.einsum("tij,tlj->tli", rot, motion.foot_pos_base)
+
+
+def stance_slip_mm_s(feet_world_m: np.ndarray, fps: float) -> float:
+    """Median horizontal speed (mm/s) of feet (T, 4, 3) on frames where they rest on the floor."""
+    stance = feet_world_m[..., 2] < FOOT_RADIUS_M + STANCE_HEIGHT_M
+    speed = np.linalg.norm(np.gradient(feet_world_m[..., :2], 1.0 / fps, axis=0), axis=-1)
+    return float(np.median(speed[stance]) * 1e3) if stance.any() else 0.0
+
+
+def assess(motion: Motion, foot_error_m: np.ndarray, at_limit: np.ndarray, toes_robot_world: np.ndarray) -> Quality:
+    return Quality(
+        clip=Path(motion.source_file).stem,
+        frames=motion.num_frames,
+        duration_s=(motion.num_frames - 1) / motion.fps,
+        foot_error_median_mm=float(np.median(foot_error_m) * 1e3),
+        foot_error_max_mm=float(foot_error_m.max() * 1e3),
+        limit_clamps=int(at_limit.sum()),
+        stance_slip_mm_s=stance_slip_mm_s(feet_world(motion), motion.fps),
+        source_slip_mm_s=stance_slip_mm_s(toes_robot_world, motion.fps),
+        max_ang_vel_rad_s=float(np.linalg.norm(motion.base_ang_vel, axis=1).max()),
+    )
