@@ -116,9 +116,9 @@ def retarget(
 
     try:
         sources = _resolve_sources(clips or [])
-        frame_range = parse_frames(frames) if frames else None
-        if frame_range and len(sources) > 1:
+        if frames and len(sources) > 1:
             raise InputError(None, "--frames applies to one clip; several were given")
+        frame_range = parse_frames(frames, sources[0][0]) if frames else None
         single = len(sources) == 1 and bool(clips)
         if single and output is not None and not output.is_dir() and output.suffix:
             outputs = [output]
@@ -132,11 +132,11 @@ def retarget(
                 raise InputError(out_dir, f"cannot create output folder ({e.strerror})") from None
             outputs = [out_dir / f"{stem}.h5" for _, stem, _ in sources]
         job_list = [Job(src, out, frame_range or seg) for (src, _, seg), out in zip(sources, outputs)]
-        cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP)
         if not (fps > 0):
             raise InputError(None, f"--fps must be positive, got {fps:g}")
         if scale is not None and not (scale > 0):
             raise InputError(None, f"--scale must be positive, got {scale:g}")
+        cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP)
     except InputError as e:
         fail(str(e))
 

@@ -84,6 +84,8 @@ def write_bank(path: str | Path, bank: Bank) -> Path:
     """Write atomically: a temporary file next to `path`, then rename. Raises InputError if unwritable."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(path, f"cannot write: {folder} is a file, not a folder")
     if not folder.is_dir():
         raise InputError(path, f"cannot write: folder {folder} does not exist")
     try:

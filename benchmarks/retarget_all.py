@@ -27,6 +27,7 @@ import gc
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -75,6 +76,12 @@ def fmt_rate(r: float | None) -> str:
     return "-" if r is None else f"{r:12,.0f}"
 
 
+def cpu_s() -> float:
+    """CPU seconds (user + system) of this process and of its waited-for children (pool workers, subprocesses)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def load_avg() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -92,15 +99,17 @@ def run_pipeline(clips: list[Path], out_dir: Path, workers: int | None) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [Job(p, out_dir / f"{p.stem}.h5", None) for p in clips]
     cfg = RetargetConfig()
-    t0 = time.perf_counter()
+    c0, t0 = cpu_s(), time.perf_counter()
     outcomes = run_jobs(jobs, cfg, workers=workers)
     wall = time.perf_counter() - t0
+    cpu = cpu_s() - c0   # the pool's workers are joined (waited for) when run_jobs returns
     errors = [o.error for o in outcomes if o.error]
     good = [o for o in outcomes if o.quality is not None]
     return {
         "workers_requested": workers,
         "workers_used": min(len(jobs), workers or os.cpu_count() or 1),
         "wall_s": wall,
+        "cpu_s": cpu,
         "banks": len(good),
         "errors": errors,
         "output_frames": sum(o.quality.frames for o in good),
@@ -118,7 +127,7 @@ def run_cli(out_dir: Path, mocap: Path) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=out_dir.parent, env=env)
     wall = time.perf_counter() - t0
     last = [ln for ln in proc.stdout.splitlines() if "bank(s)" in ln]
-    return {"command": " ".join(cmd), "returncode": proc.returncode, "wall_s": wall,
+    return {"command": " ".join(cmd), "returncode": proc.returncode, "wall_s": wall, "cpu_s": cpu,
             "summary_line": last[-1].strip() if last else None,
             "stderr_tail": proc.stderr[-2000:] if proc.returncode else ""}
 
@@ -260,15 +269,19 @@ def report(r: dict) -> str:
     add("1-2. Whole pipeline (run_jobs + RetargetConfig(), banks written)")
     row(f"  run_jobs, {p['workers_used']} workers", p["wall_s"], src / p["wall_s"],
         f"{p['output_frames']:,} output frames @50 fps, {p['banks']} banks; {tgt} <= {ISSUE_TARGET_S:g} s")
+    row("    CPU time of that run (all processes)", p["cpu_s"], None,
+        f"CPU/wall = {p['cpu_s'] / p['wall_s']:.2f} (ideal {p['workers_used']}.00 when the cores are free)")
     if s:
         row("  run_jobs, 1 worker (single process)", s["wall_s"], src / s["wall_s"],
             f"{s['output_frames']:,} output frames")
+        row("    CPU time of that run", s["cpu_s"], None,
+            f"CPU/wall = {s['cpu_s'] / s['wall_s']:.2f} (< 1: other processes took the CPU)")
         add(f"  {'parallel speed-up (1 worker / ' + str(p['workers_used']) + ' workers)':<{w}} "
             f"{s['wall_s'] / p['wall_s']:>10.2f}x")
     c = r.get("cli")
     if c:
         row("  `amp-data retarget -o DIR` subprocess (start+imports)", c["wall_s"], src / c["wall_s"],
-            f"rc={c['returncode']}; CLI says: {c['summary_line']}")
+            f"rc={c['returncode']}, CPU {c['cpu_s']:.2f} s; CLI says: {c['summary_line']}")
     for run in (p, s):
         if run and run["errors"]:
             add(f"  ERRORS: {run['errors']}")

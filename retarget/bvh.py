@@ -11,6 +11,7 @@ Units and axes are the file's; `retarget.skeleton_map` converts them.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from scipy.spatial.transform import Rotation
 from amp_data.errors import InputError
 
 _AXES = "XYZ"
+_CHANNEL = re.compile(r"[XYZ](position|rotation)")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class BvhClip:
     skeleton: Skeleton
     frame_time_s: float
     motion: np.ndarray           # (T, C) channel values: file units and degrees
+    sha256: str = ""             # of the file's bytes
 
     @property
     def num_frames(self) -> int:
@@ -124,11 +127,13 @@ def _parse_hierarchy(path: Path, tokens: list[str]) -> Skeleton:
                 count = int(need(1)[0])
             except ValueError:
                 raise InputError(path, f"bad CHANNELS count for joint {names[stack[-1]]!r}") from None
-            chans = tuple(need(1 + count)[1:])
-            bad = [c for c in chans if not re.fullmatch(r"[XYZ](position|rotation)", c)]
-            if bad:
-                raise InputError(path, f"unknown channel {bad[0]!r} for joint {names[stack[-1]]!r}")
-            channels[stack[-1]] = chans
+            given = 0
+            while i + 2 + given < n and _CHANNEL.fullmatch(tokens[i + 2 + given]):
+                given += 1
+            if given != count:
+                raise InputError(path, f"CHANNELS count {count} for joint {names[stack[-1]]!r} does not match "
+                                       f"the {given} channel names given")
+            channels[stack[-1]] = tuple(tokens[i + 2: i + 2 + count])
             i += 2 + count
         else:
             raise InputError(path, f"unexpected token {tok!r} in BVH hierarchy")
@@ -140,6 +145,23 @@ def _parse_hierarchy(path: Path, tokens: list[str]) -> Skeleton:
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     return Skeleton(tuple(names), np.array(parents), np.array(offsets, dtype=np.float64),
                     tuple(channels), start)
+
+
+def _diagnose_motion(body: bytes, num_channels: int, num_frames: int) -> str:
+    """Why the motion block does not parse, with the frame it happens at (error path only)."""
+    rows = [line.split() for line in body.decode("utf-8", "replace").splitlines() if line.strip()]
+    for frame, row in enumerate(rows):
+        for token in row:
+            try:
+                float(token)
+            except ValueError:
+                return f"non-numeric motion value {token!r} at frame {frame}"
+        if len(row) != num_channels:
+            last = frame == len(rows) - 1
+            hint = " (truncated file?)" if last and len(row) < num_channels else ""
+            return (f"frame {frame} has {len(row)} values but the hierarchy declares {num_channels} "
+                    f"channels{hint}")
+    return f"unreadable motion data ({len(rows)} rows for {num_frames} frames)"
 
 
 def read_bvh(path: str | Path) -> BvhClip:
@@ -159,9 +181,9 @@ def read_bvh(path: str | Path) -> BvhClip:
     tokens = head_text.split()
     if not tokens or tokens[0] != "HIERARCHY":
         raise InputError(path, "not a BVH file (does not start with HIERARCHY)")
-    skeleton = _parse_hierarchy(path, tokens[1:])
     if not sep:
         raise InputError(path, "BVH has no MOTION section (truncated file?)")
+    skeleton = _parse_hierarchy(path, tokens[1:])
 
     m = re.match(rb"\s*Frames:\s*(\S+)\s*Frame Time:\s*(\S+)[^\n]*\n?", rest)
     if not m:
@@ -177,15 +199,12 @@ def read_bvh(path: str | Path) -> BvhClip:
 
     body = rest[m.end():]
     num_channels = skeleton.num_channels
+    if not body.strip():
+        raise InputError(path, "BVH has no motion data (truncated file?)")
     try:
         motion = np.loadtxt(io.BytesIO(body), dtype=np.float64, ndmin=2)
-    except ValueError as e:
-        msg = str(e).splitlines()[0]
-        if "number of columns changed" in msg:
-            raise InputError(path, f"motion rows have different lengths ({msg}); truncated file?") from None
-        raise InputError(path, f"non-numeric motion data ({msg})") from None
-    if motion.size == 0:
-        raise InputError(path, "BVH has no motion data (truncated file?)")
+    except ValueError:
+        raise InputError(path, _diagnose_motion(body, num_channels, num_frames)) from None
     if motion.shape[1] != num_channels:
         raise InputError(path, f"motion rows have {motion.shape[1]} values but the hierarchy declares "
                                f"{num_channels} channels")
@@ -197,7 +216,7 @@ def read_bvh(path: str | Path) -> BvhClip:
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise InputError(path, f"motion data holds NaN or infinite values (first at frame {row}, channel {col})")
-    return BvhClip(path, skeleton, frame_time, motion)
+    return BvhClip(path, skeleton, frame_time, motion, hashlib.sha256(raw).hexdigest())
 
 
 def local_transforms(clip: BvhClip, frames: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,6 @@ Every step works on all frames at once. Frames of the world used here:
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,17 +86,17 @@ class Quality:
     max_ang_vel_rad_s: float
 
 
-def parse_frames(text: str) -> tuple[int | None, int | None]:
+def parse_frames(text: str, path: Path | None = None) -> tuple[int | None, int | None]:
     """'A:B', 'A:' or ':B' -> (A, B); Python slice semantics, no negative indices."""
     parts = text.split(":")
     if len(parts) != 2:
-        raise InputError(None, f"--frames {text!r}: expected START:END, e.g. 100:400")
+        raise InputError(path, f"--frames {text!r}: expected START:END, e.g. 100:400")
     try:
         start, end = (int(p) if p.strip() else None for p in parts)
     except ValueError:
-        raise InputError(None, f"--frames {text!r}: START and END must be integers") from None
+        raise InputError(path, f"--frames {text!r}: START and END must be integers") from None
     if (start is not None and start < 0) or (end is not None and end < 0):
-        raise InputError(None, f"--frames {text!r}: negative frame numbers are not allowed")
+        raise InputError(path, f"--frames {text!r}: negative frame numbers are not allowed")
     return start, end
 
 
@@ -105,7 +104,9 @@ def select_frames(path: Path, num_frames: int, frames: tuple[int | None, int | N
     start, end = (None, None) if frames is None else frames
     start = 0 if start is None else start
     end = num_frames if end is None else end
-    if not (0 <= start < end <= num_frames):
+    if start >= end:
+        raise InputError(path, f"frame range {start}:{end} is empty: END must be greater than START")
+    if not (0 <= start and end <= num_frames):
         raise InputError(path, f"frame range {start}:{end} is outside the clip's {num_frames} frames (0:{num_frames})")
     if end - start < 2:
         raise InputError(path, f"frame range {start}:{end} holds fewer than 2 frames")
@@ -210,7 +211,7 @@ def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap
         fps=float(cfg.fps), joint_pos=joint_pos, joint_vel=joint_vel, root_pos=root_pos, root_quat=root_quat,
         base_lin_vel=base_lin_vel, base_ang_vel=base_ang_vel, foot_pos_base=foot_pos_base,
         foot_vel_base=foot_vel_base, keypoints=kp, keypoint_names=clip.skeleton.names,
-        source_fps=clip.fps, source_file=path.name, source_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        source_fps=clip.fps, source_file=path.name, source_sha256=clip.sha256,
         source_frames=(start, end), scale=float(scale), ground_height_m=ground, foot_target_base=foot_target_base,
         attrs={"skeleton_map": smap.name},
     )
