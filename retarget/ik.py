@@ -111,16 +111,24 @@ def solve_legs(foot_target_base: np.ndarray, limits: np.ndarray | None = None, i
 
 
 def solve_legs_pinocchio(foot_target_base: np.ndarray, limits: np.ndarray | None = None,
-                         iterations: int = 40, damping: float = 1e-3, tol_m: float = 1e-7) -> np.ndarray:
-    """The same damped least squares, one frame and one pinocchio call at a time. Slow; a reference."""
+                         iterations: int = 40, damping: float = 1e-3, tol_m: float = 1e-7,
+                         start: np.ndarray | None = None, warm_start: bool = False) -> np.ndarray:
+    """The same damped least squares, one frame and one pinocchio call at a time. Slow; a reference.
+
+    Each frame starts from `start` (default: the default pose), or with `warm_start` from the
+    previous frame's answer, which follows one continuous branch along a trajectory.
+    """
     limits = soft_limits_rad() if limits is None else limits
+    start = default_pose_rad() if start is None else start
     model = go2_model()
     data = model.createData()
     foot_ids = [model.getFrameId(f) for f in FOOT_NAMES]
     q = pin.neutral(model)
+    q[7:] = np.clip(start, limits[:, 0], limits[:, 1])
     out = np.empty((foot_target_base.shape[0], 12))
     for t, targets in enumerate(foot_target_base):
-        q[7:] = np.clip(default_pose_rad(), limits[:, 0], limits[:, 1])
+        if not warm_start:
+            q[7:] = np.clip(start, limits[:, 0], limits[:, 1])
         for _ in range(iterations):
             pin.computeJointJacobians(model, data, q)
             pin.updateFramePlacements(model, data)

@@ -1,7 +1,7 @@
 """Small BVH texts for tests: a short valid dog clip (cut from a real MANN clip) and human skeletons.
 
-The dog clip is built at test time from the header and first frames of a MANN clip in
-../shared/raw_mocap (never copied into the repository). The human skeletons are written here.
+The dog clip is built at test time from the header and first frames of a MANN clip found where
+amp-data finds clips ($AMP_DATA_MOCAP, raw_mocap/, ../shared/raw_mocap; never copied into the repository). The human skeletons are written here.
 All texts keep the MANN files' CRLF line endings; write them with `write_bvh` (bytes, no newline
 translation).
 """
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MOCAP_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "raw_mocap"
+import raw_mocap
+
+MOCAP_DIR = raw_mocap.find_mocap_dir() or Path("no MANN clip folder (set AMP_DATA_MOCAP)")
 REFERENCE_CLIP = MOCAP_DIR / "D1_009_KAN01_001.bvh"
 NL = "\r\n"
 

@@ -2,7 +2,7 @@
 exit code 2, and no partial output (no bank, no temporary file in the output folder).
 
 The bad BVH files are edits of a small valid dog BVH (the hierarchy and first 30 frames of a MANN
-clip, read from ../shared/raw_mocap at test time) or hand-written human skeletons; see bvh_samples.py.
+clip, read from the clip folder at test time) or hand-written human skeletons; see bvh_samples.py.
 Most cases run the typer app in-process (CliRunner); a few run the installed `amp-data` command in
 a subprocess so that the real exit code and stderr are covered too.
 """
@@ -20,16 +20,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-for p in (REPO_ROOT, Path(__file__).resolve().parent):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from amp_data.bank import read_bank  # noqa: E402
-from bvh_samples import (  # noqa: E402
+from amp_data.bank import read_bank
+from bvh_samples import (
     MOCAP_DIR, NL, REFERENCE_CLIP, human_bvh_text, join_bvh, split_bvh, dog_bvh_text, write_bvh,
 )
-from cli import app  # noqa: E402
+from cli import app
 
 needs_mocap = pytest.mark.skipif(not REFERENCE_CLIP.is_file(),
                                  reason=f"MANN BVH clip {REFERENCE_CLIP.name} not available in {MOCAP_DIR}")

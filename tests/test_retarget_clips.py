@@ -7,6 +7,7 @@ from scipy.spatial.transform import Rotation
 
 import raw_mocap
 from retarget import bvh
+from retarget.ik import solve_legs_pinocchio
 from retarget.kinematics import go2_model
 from retarget.pipeline import RetargetConfig, retarget_clip
 from retarget.skeleton_map import load_map
@@ -46,34 +47,12 @@ def test_no_joint_limit_violations(results):
         assert np.all(q >= hard[:, 0]) and np.all(q <= hard[:, 1]), name
 
 
-def _tracking_ik(foot_target_base, q_start):
-    """Independent reference: pinocchio damped least squares warm-started from the previous frame's
-    answer, so it follows the continuous branch by construction."""
-    model = go2_model()
-    data = model.createData()
-    ids = [model.getFrameId(f) for f in FOOT_NAMES]
-    lim = soft_limits_rad()
-    q = pin.neutral(model)
-    q[7:] = q_start
-    out = []
-    for targets in foot_target_base:
-        for _ in range(30):
-            pin.computeJointJacobians(model, data, q)
-            pin.updateFramePlacements(model, data)
-            for i, fid in enumerate(ids):
-                err = targets[i] - data.oMf[fid].translation
-                jac = pin.getFrameJacobian(model, data, fid, pin.LOCAL_WORLD_ALIGNED)[:3, 6 + 3 * i: 9 + 3 * i]
-                step = np.linalg.solve(jac.T @ jac + 1e-6 * np.eye(3), jac.T @ err)
-                q[7 + 3 * i: 10 + 3 * i] = np.clip(q[7 + 3 * i: 10 + 3 * i] + step, *lim[3 * i: 3 * i + 3].T)
-        out.append(q[7:].copy())
-    return np.array(out)
-
-
 @pytest.mark.parametrize("name", ["D1_010_KAN01_001", "D1_010_KAN01_002", "D1_009_KAN01_001"])
 def test_no_knee_flips_or_branch_jumps(results, name):
     motion, _ = results[name]
     assert np.all(motion.joint_pos[:, 2::3] < 0)          # knees always bent backwards
-    tracked = _tracking_ik(motion.foot_target_base, motion.joint_pos[0])
+    # pinocchio warm-started from the previous frame follows the continuous branch by construction
+    tracked = solve_legs_pinocchio(motion.foot_target_base, start=motion.joint_pos[0], warm_start=True)
     reach = (np.linalg.norm(motion.foot_pos_base - motion.foot_target_base, axis=-1) < 1e-4).all(axis=1)
     assert reach.mean() > 0.95
     assert np.abs(tracked - motion.joint_pos)[reach].max() < 1e-3
