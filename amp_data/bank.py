@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -13,9 +13,11 @@ import numpy as np
 
 from amp_data.errors import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)   # v1 banks (no contacts, no clip table) are upgraded in memory on read
 ROBOT = "go2"
-# name -> trailing shape (T first)
+LOOP_MODES = ("clamp", "wrap")
+# name -> trailing shape (T first); all float64 except contacts (bool)
 DATASETS = {
     "joint_pos": (12,),
     "joint_vel": (12,),
@@ -25,9 +27,40 @@ DATASETS = {
     "base_ang_vel": (3,),
     "foot_pos_base": (4, 3),
     "foot_vel_base": (4, 3),
+    "contacts": (4,),
 }
-REQUIRED_ATTRS = ("fps", "joint_names", "foot_names", "robot", "schema_version", "source_file",
-                  "source_sha256", "source_frames", "scale")
+REQUIRED_ATTRS = ("fps", "joint_names", "foot_names", "robot", "schema_version")
+# clip table columns (group `clips`, one row per clip) -> numpy dtype kind; see SCHEMA.md
+CLIP_COLUMNS = ("name", "start", "stop", "weight", "loop_mode", "source_file", "source_sha256",
+                "source_start", "source_stop", "keypoint_start", "keypoint_stop", "cycle_offset_pos_m",
+                "cycle_offset_yaw_rad")
+
+
+@dataclass
+class ClipRange:
+    """One clip inside a bank: frames [start, stop) of the bank's datasets, and where they came from.
+
+    A `wrap` clip is one gait cycle: the frame after its last is its first, moved by the root's
+    `cycle_offset_pos_m` (heading frame of the first frame) and turned by `cycle_offset_yaw_rad`.
+    """
+
+    name: str
+    start: int
+    stop: int
+    weight: float = 1.0
+    loop_mode: str = "clamp"
+    source_file: str = ""
+    source_sha256: str = ""
+    source_start: int = 0
+    source_stop: int = 0
+    keypoint_start: int = 0     # rows [keypoint_start, keypoint_stop) of source/keypoints
+    keypoint_stop: int = 0
+    cycle_offset_pos_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    cycle_offset_yaw_rad: float = 0.0
+
+    @property
+    def num_frames(self) -> int:
+        return self.stop - self.start
 
 
 def _version() -> str:
@@ -39,13 +72,36 @@ def _version() -> str:
 
 @dataclass
 class Bank:
-    """A bank in memory: datasets by name, attributes, and the source group."""
+    """A bank in memory: datasets by name, attributes, the clip table and the source group.
+
+    Built without `contacts`, it detects them (amp_data.contacts); built without `clips`, it is one
+    clip over all frames, named after `attrs["source_file"]`.
+    """
 
     path: Path | None
     data: dict[str, np.ndarray]
     attrs: dict
     keypoints: np.ndarray | None = None
     keypoint_names: tuple[str, ...] = ()
+    keypoint_parents: np.ndarray | None = None
+    clips: list[ClipRange] = field(default_factory=list)
+
+    def __post_init__(self):
+        if "contacts" not in self.data:
+            from amp_data.contacts import bank_contacts
+            self.data["contacts"] = bank_contacts(self.data["root_pos"], self.data["root_quat"],
+                                                  self.data["foot_pos_base"], self.fps)
+        if not self.clips:
+            name = Path(str(self.attrs.get("source_file", "") or "clip")).stem
+            frames = self.attrs.get("source_frames", (0, 0))
+            n_kp = 0 if self.keypoints is None else len(self.keypoints)
+            self.clips = [ClipRange(
+                name=name, start=0, stop=self.num_frames, loop_mode=str(self.attrs.get("loop_mode", "clamp")),
+                source_file=str(self.attrs.get("source_file", "")),
+                source_sha256=str(self.attrs.get("source_sha256", "")),
+                source_start=int(frames[0]), source_stop=int(frames[1]), keypoint_start=0, keypoint_stop=n_kp)]
+        modes = {c.loop_mode for c in self.clips}
+        self.attrs["loop_mode"] = modes.pop() if len(modes) == 1 else "mixed"
 
     @property
     def fps(self) -> float:
@@ -55,13 +111,37 @@ class Bank:
     def num_frames(self) -> int:
         return self.data["joint_pos"].shape[0]
 
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return tuple(self.attrs["joint_names"])
+
+    @property
+    def foot_names(self) -> tuple[str, ...]:
+        return tuple(self.attrs["foot_names"])
+
     def __getitem__(self, name: str) -> np.ndarray:
         return self.data[name]
 
+    def clip_data(self, clip: ClipRange | int | str) -> dict[str, np.ndarray]:
+        """The datasets of one clip (views)."""
+        c = self.clip(clip)
+        return {k: v[c.start:c.stop] for k, v in self.data.items()}
 
-def bank_from_motion(motion) -> Bank:
-    """A Bank from a retarget.pipeline.Motion."""
-    data = {name: np.asarray(getattr(motion, name), dtype=np.float64) for name in DATASETS}
+    def clip(self, key: ClipRange | int | str) -> ClipRange:
+        if isinstance(key, ClipRange):
+            return key
+        if isinstance(key, int):
+            return self.clips[key]
+        for c in self.clips:
+            if c.name == key:
+                return c
+        raise InputError(self.path, f"no clip named {key!r} (clips: {', '.join(c.name for c in self.clips)})")
+
+
+def bank_from_motion(motion, loop_mode: str = "clamp", cycle_offset_pos_m=(0.0, 0.0, 0.0),
+                     cycle_offset_yaw_rad: float = 0.0, name: str | None = None) -> Bank:
+    """A Bank from a retarget.pipeline.Motion (contacts detected here)."""
+    data = {name: np.asarray(getattr(motion, name), dtype=np.float64) for name in DATASETS if name != "contacts"}
     attrs = {
         "schema_version": SCHEMA_VERSION,
         "robot": ROBOT,
@@ -75,14 +155,22 @@ def bank_from_motion(motion) -> Bank:
         "source_fps": float(motion.source_fps),
         "scale": float(motion.scale),
         "ground_height_m": float(motion.ground_height_m),
+        "loop_mode": loop_mode,
         **motion.attrs,
     }
-    return Bank(None, data, attrs, motion.keypoints, tuple(motion.keypoint_names))
+    parents = getattr(motion, "keypoint_parents", None)
+    bank = Bank(None, data, attrs, motion.keypoints, tuple(motion.keypoint_names),
+                None if parents is None else np.asarray(parents, dtype=np.int64))
+    c = bank.clips[0]
+    c.cycle_offset_pos_m = tuple(float(x) for x in cycle_offset_pos_m)
+    c.cycle_offset_yaw_rad = float(cycle_offset_yaw_rad)
+    if name:
+        c.name = name
+    return bank
 
 
-def write_bank(path: str | Path, bank: Bank) -> Path:
-    """Write atomically: a temporary file next to `path`, then rename. Raises InputError if unwritable."""
-    path = Path(path)
+def _atomic_h5(path: Path):
+    """A temporary path next to `path` (checked writable), renamed into place by the caller."""
     folder = path.parent if str(path.parent) else Path(".")
     if folder.exists() and not folder.is_dir():
         raise InputError(path, f"cannot write: {folder} is a file, not a folder")
@@ -96,17 +184,47 @@ def write_bank(path: str | Path, bank: Bank) -> Path:
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a bank is an ordinary file
+    return tmp
+
+
+def _checked_arrays(bank: Bank) -> dict[str, np.ndarray]:
+    """The datasets as arrays of their stored dtype; ValueError if one has the wrong shape."""
+    out = {}
+    for name, shape in DATASETS.items():
+        arr = np.asarray(bank.data[name], dtype=bool if name == "contacts" else np.float64)
+        if arr.shape != (bank.num_frames, *shape):
+            raise ValueError(f"dataset {name!r} has shape {arr.shape}, expected ({bank.num_frames}, "
+                             f"{', '.join(map(str, shape))})")
+        out[name] = arr
+    return out
+
+
+def write_bank(path: str | Path, bank: Bank) -> Path:
+    """Write atomically: a temporary file next to `path`, then rename. Raises InputError if unwritable."""
+    path = Path(path)
+    arrays = _checked_arrays(bank)
+    tmp = _atomic_h5(path)
     try:
         with h5py.File(tmp, "w") as f:
-            for name in DATASETS:
-                f.create_dataset(name, data=bank.data[name])
+            for name, arr in arrays.items():
+                f.create_dataset(name, data=arr)
             for key, value in bank.attrs.items():
                 f.attrs[key] = value
+            f.attrs["schema_version"] = SCHEMA_VERSION
             f.attrs["created_by"] = f"amp-data {_version()}"
+            clips = f.create_group("clips")
+            for col in CLIP_COLUMNS:
+                values = [getattr(c, col) for c in bank.clips]
+                if isinstance(values[0], str):
+                    clips.create_dataset(col, data=np.array(values, dtype=h5py.string_dtype()))
+                else:
+                    clips.create_dataset(col, data=np.asarray(values))
             if bank.keypoints is not None:
                 src = f.create_group("source")
                 src.create_dataset("keypoints", data=bank.keypoints)
                 src.attrs["names"] = list(bank.keypoint_names)
+                if bank.keypoint_parents is not None:
+                    src.attrs["parents"] = np.asarray(bank.keypoint_parents, dtype=np.int64)
         os.replace(tmp, path)
     except OSError as e:
         raise InputError(path, f"cannot write ({e.strerror or e})") from None
@@ -120,9 +238,49 @@ def _str_list(value) -> tuple[str, ...]:
     return tuple(v.decode() if isinstance(v, bytes) else str(v) for v in value)
 
 
+def _read_clips(path: Path, group, num_frames: int, num_keypoints: int) -> list[ClipRange]:
+    missing = [c for c in CLIP_COLUMNS if c not in group]
+    if missing:
+        raise InputError(path, f"bank's clip table lacks column(s) {', '.join(missing)}")
+    cols = {c: group[c][()] for c in CLIP_COLUMNS}
+    n = len(cols["name"])
+    if n == 0 or any(len(v) != n for v in cols.values()):
+        raise InputError(path, "bank's clip table is empty or its columns differ in length")
+    clips = []
+    for i in range(n):
+        row = {}
+        for c, v in cols.items():
+            x = v[i]
+            if isinstance(x, bytes):
+                x = x.decode()
+            elif c == "cycle_offset_pos_m":
+                x = tuple(float(a) for a in x)
+            elif c in ("weight", "cycle_offset_yaw_rad"):
+                x = float(x)
+            elif not isinstance(x, str):
+                x = int(x)
+            row[c] = x
+        clip = ClipRange(**row)
+        if not (0 <= clip.start < clip.stop <= num_frames):
+            raise InputError(path, f"clip {clip.name!r} spans frames {clip.start}:{clip.stop}, outside the "
+                                   f"bank's {num_frames}")
+        if not (clip.weight >= 0 and np.isfinite(clip.weight)):
+            raise InputError(path, f"clip {clip.name!r} has weight {clip.weight}; weights must be >= 0")
+        if clip.loop_mode not in LOOP_MODES:
+            raise InputError(path, f"clip {clip.name!r} has loop_mode {clip.loop_mode!r}; expected "
+                                   f"{' or '.join(LOOP_MODES)}")
+        if not (0 <= clip.keypoint_start <= clip.keypoint_stop <= num_keypoints):
+            raise InputError(path, f"clip {clip.name!r} points at source keypoints "
+                                   f"{clip.keypoint_start}:{clip.keypoint_stop}, outside {num_keypoints}")
+        clips.append(clip)
+    return clips
+
+
 def read_bank(path: str | Path) -> Bank:
     """Read and check a bank. Raises InputError naming the file and the problem."""
     path = Path(path)
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a bank file")
     if not path.is_file():
         raise InputError(path, "no such bank file")
     if not h5py.is_hdf5(path):
@@ -133,28 +291,49 @@ def read_bank(path: str | Path) -> Bank:
             version = attrs.get("schema_version")
             if version is None:
                 raise InputError(path, "not a motion bank: no schema_version attribute")
-            if int(version) != SCHEMA_VERSION:
-                raise InputError(path, f"unknown bank schema version {version} (this amp-data reads {SCHEMA_VERSION})")
+            if int(version) not in READABLE_VERSIONS:
+                raise InputError(path, f"unknown bank schema version {version} (this amp-data reads "
+                                       f"{', '.join(map(str, READABLE_VERSIONS))})")
             missing = [k for k in REQUIRED_ATTRS if k not in attrs]
             if missing:
                 raise InputError(path, f"bank lacks attribute(s) {', '.join(missing)}")
             data = {}
             for name, shape in DATASETS.items():
+                if name == "contacts" and int(version) == 1:
+                    continue
                 if name not in f:
                     raise InputError(path, f"bank lacks dataset {name!r}")
                 arr = f[name][()]
                 if arr.ndim != 1 + len(shape) or arr.shape[1:] != shape:
                     raise InputError(path, f"dataset {name!r} has shape {arr.shape}, expected (T, {', '.join(map(str, shape))})")
-                data[name] = arr
+                if name != "contacts" and not np.all(np.isfinite(arr)):
+                    raise InputError(path, f"dataset {name!r} holds NaN or infinite values")
+                data[name] = arr.astype(bool) if name == "contacts" else arr
             lengths = {a.shape[0] for a in data.values()}
             if len(lengths) != 1:
                 raise InputError(path, f"datasets disagree on the frame count: {sorted(lengths)}")
-            keypoints, names = None, ()
+            if lengths == {0}:
+                raise InputError(path, "bank holds no frames")
+            keypoints, names, parents = None, (), None
             if "source" in f and "keypoints" in f["source"]:
                 keypoints = f["source/keypoints"][()]
                 names = _str_list(f["source"].attrs.get("names", []))
+                if "parents" in f["source"].attrs:
+                    parents = np.asarray(f["source"].attrs["parents"], dtype=np.int64)
+            clips = []
+            if int(version) >= 2:
+                if "clips" not in f:
+                    raise InputError(path, "bank lacks its clip table (group 'clips')")
+                clips = _read_clips(path, f["clips"], lengths.pop(), 0 if keypoints is None else len(keypoints))
     except OSError as e:
         raise InputError(path, f"cannot read bank ({e})") from None
     attrs["joint_names"] = _str_list(attrs["joint_names"])
     attrs["foot_names"] = _str_list(attrs["foot_names"])
-    return Bank(path, data, attrs, keypoints, names)
+    if len(attrs["joint_names"]) != 12 or len(attrs["foot_names"]) != 4:
+        raise InputError(path, f"bank names {len(attrs['joint_names'])} joints and {len(attrs['foot_names'])} "
+                               "feet; a Go2 bank has 12 and 4")
+    for k, v in list(attrs.items()):
+        if isinstance(v, bytes):
+            attrs[k] = v.decode()
+    attrs["schema_version"] = SCHEMA_VERSION
+    return Bank(path, data, attrs, keypoints, names, parents, clips)

@@ -57,6 +57,7 @@ class Motion:
     foot_vel_base: np.ndarray    # (T, 4, 3) m/s
     keypoints: np.ndarray        # (T_src, K, 3) m, world, unscaled, source rate
     keypoint_names: tuple[str, ...]
+    keypoint_parents: np.ndarray  # (K,) int, -1 for the root
     source_fps: float
     source_file: str
     source_sha256: str
@@ -211,6 +212,7 @@ def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap
         fps=float(cfg.fps), joint_pos=joint_pos, joint_vel=joint_vel, root_pos=root_pos, root_quat=root_quat,
         base_lin_vel=base_lin_vel, base_ang_vel=base_ang_vel, foot_pos_base=foot_pos_base,
         foot_vel_base=foot_vel_base, keypoints=kp, keypoint_names=clip.skeleton.names,
+        keypoint_parents=clip.skeleton.parents,
         source_fps=clip.fps, source_file=path.name, source_sha256=clip.sha256,
         source_frames=(start, end), scale=float(scale), ground_height_m=ground, foot_target_base=foot_target_base,
         attrs={"skeleton_map": smap.name},

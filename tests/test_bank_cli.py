@@ -22,7 +22,7 @@ def trot0_bank(mocap, tmp_path_factory):
     return out / "trot0.h5", result.output
 
 
-def test_bank_holds_schema_v1(trot0_bank):
+def test_bank_holds_schema_v2(trot0_bank):
     path, output = trot0_bank
     assert "trot0" in output and "IK err" in output
     with h5py.File(path) as f:
@@ -30,7 +30,7 @@ def test_bank_holds_schema_v1(trot0_bank):
         for name, shape in DATASETS.items():
             assert f[name].shape == (T, *shape)
         a = f.attrs
-        assert a["schema_version"] == 1 and a["robot"] == "go2" and a["fps"] == 50.0
+        assert a["schema_version"] == 2 and a["loop_mode"] == "clamp" and a["robot"] == "go2" and a["fps"] == 50.0
         assert list(a["joint_names"])[:3] == ["FL_hip_joint", "FL_thigh_joint", "FL_calf_joint"]
         assert list(a["foot_names"]) == ["FL_foot", "FR_foot", "RL_foot", "RR_foot"]
         assert a["source_file"] == "D1_009_KAN01_001.bvh"
@@ -41,6 +41,12 @@ def test_bank_holds_schema_v1(trot0_bank):
         names = list(f["source"].attrs["names"])
         assert kp.shape == (33, len(names), 3)
         assert "LeftHand_end" in names and "Hips" in names
+        parents = f["source"].attrs["parents"]
+        assert parents[0] == -1 and all(0 <= p < i for i, p in enumerate(parents) if i)
+        assert f["contacts"].dtype == bool
+        assert list(f["clips/name"].asstr()[()]) == ["D1_009_KAN01_001"]
+        assert (f["clips/start"][0], f["clips/stop"][0]) == (0, T)
+        assert (f["clips/keypoint_start"][0], f["clips/keypoint_stop"][0]) == (0, 33)
         q = f["root_quat"][()]
         np.testing.assert_allclose(np.linalg.norm(q, axis=1), 1, atol=1e-9)
 
