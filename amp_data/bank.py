@@ -138,10 +138,12 @@ class Bank:
         raise InputError(self.path, f"no clip named {key!r} (clips: {', '.join(c.name for c in self.clips)})")
 
 
-def bank_from_motion(motion, loop_mode: str = "clamp", cycle_offset_pos_m=(0.0, 0.0, 0.0),
-                     cycle_offset_yaw_rad: float = 0.0, name: str | None = None) -> Bank:
-    """A Bank from a retarget.pipeline.Motion (contacts detected here)."""
-    data = {name: np.asarray(getattr(motion, name), dtype=np.float64) for name in DATASETS if name != "contacts"}
+def bank_from_motion(motion, name: str | None = None) -> Bank:
+    """A Bank from a retarget.pipeline.Motion (contacts detected here unless the motion has them)."""
+    data = {k: np.asarray(getattr(motion, k), dtype=np.float64) for k in DATASETS if k != "contacts"}
+    if getattr(motion, "contacts", None) is not None:
+        data["contacts"] = np.asarray(motion.contacts, dtype=bool)
+    loop_mode = getattr(motion, "loop_mode", "clamp")
     attrs = {
         "schema_version": SCHEMA_VERSION,
         "robot": ROBOT,
@@ -162,8 +164,8 @@ def bank_from_motion(motion, loop_mode: str = "clamp", cycle_offset_pos_m=(0.0, 
     bank = Bank(None, data, attrs, motion.keypoints, tuple(motion.keypoint_names),
                 None if parents is None else np.asarray(parents, dtype=np.int64))
     c = bank.clips[0]
-    c.cycle_offset_pos_m = tuple(float(x) for x in cycle_offset_pos_m)
-    c.cycle_offset_yaw_rad = float(cycle_offset_yaw_rad)
+    c.cycle_offset_pos_m = tuple(float(x) for x in getattr(motion, "cycle_offset_pos_m", (0.0, 0.0, 0.0)))
+    c.cycle_offset_yaw_rad = float(getattr(motion, "cycle_offset_yaw_rad", 0.0))
     if name:
         c.name = name
     return bank

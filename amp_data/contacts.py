@@ -6,7 +6,9 @@ thresholds it keeps its previous state (hysteresis), so a foot grazing the thres
 Stances and swings lasting at most `min_phase_s` are then merged into their neighbours.
 
 Heights are of the foot sphere's bottom (centre minus `foot_radius_m`) above the ground, which is
-estimated per clip as a low percentile of those bottoms over all feet and frames.
+estimated per clip as a low percentile of those bottoms over all feet and frames. Each foot's own resting
+level may sit a little above it (mocap markers sit at different heights on fore and hind paws): a foot's low
+percentile, up to `max_rest_offset_m` above the ground, counts as its zero.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ContactConfig:
     off_speed_m_s: float = 0.80     # ... or faster than this
     min_phase_s: float = 0.04       # stances / swings this short or shorter are merged (2 frames at 50 Hz)
     ground_percentile: float = 2.0  # ground estimate: this percentile of all sphere bottoms
+    max_rest_offset_m: float = 0.03  # a foot's own resting level may lie up to this above the ground
     foot_radius_m: float = FOOT_RADIUS_M
 
 
@@ -82,7 +85,9 @@ def detect_contacts(feet_world: np.ndarray, fps: float, cfg: ContactConfig = Con
     if feet_world.shape[0] < 2:
         return np.ones(feet_world.shape[:2], dtype=bool)
     ground = estimate_ground_m(feet_world, cfg) if ground_m is None else ground_m
-    height = feet_world[..., 2] - cfg.foot_radius_m - ground
+    bottom = feet_world[..., 2] - cfg.foot_radius_m
+    rest = np.clip(np.percentile(bottom, cfg.ground_percentile, axis=0) - ground, 0.0, cfg.max_rest_offset_m)
+    height = bottom - ground - rest
     speed = np.linalg.norm(np.gradient(feet_world[..., :2], 1.0 / fps, axis=0), axis=-1)
     on = (height < cfg.on_height_m) & (speed < cfg.on_speed_m_s)
     off = (height > cfg.off_height_m) | (speed > cfg.off_speed_m_s)

@@ -18,6 +18,7 @@ class Job:
     source: Path
     output: Path
     frames: tuple[int | None, int | None] | None = None
+    cycle: str | None = None      # overrides the config's (a named segment's own gait for --cycle auto)
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ class Outcome:
 
 def run_job(job: Job, cfg: RetargetConfig) -> Outcome:
     try:
-        motion, quality = retarget_clip(job.source, replace(cfg, frames=job.frames))
-        write_bank(job.output, bank_from_motion(motion))
+        motion, quality = retarget_clip(job.source, replace(cfg, frames=job.frames, cycle=job.cycle or cfg.cycle))
+        write_bank(job.output, bank_from_motion(motion, name=job.output.stem))
         return Outcome(job, quality=quality)
     except InputError as e:
         return Outcome(job, error=str(e))

@@ -11,7 +11,7 @@ Every step works on all frames at once. Frames of the world used here:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,7 @@ class RetargetConfig:
     scale: float | None = None              # None: the skeleton map's
     map_path: Path = DEFAULT_MAP
     ground_percentile: float = 5.0
+    cycle: str | None = None                # cut the best single cycle of this gait (amp_data.cycle_select)
 
 
 @dataclass
@@ -68,6 +69,10 @@ class Motion:
     joint_names: tuple[str, ...] = JOINT_NAMES
     foot_names: tuple[str, ...] = FOOT_NAMES
     attrs: dict = field(default_factory=dict)
+    contacts: np.ndarray | None = None       # (T, 4) bool; None: the bank detects them
+    loop_mode: str = "clamp"                  # "wrap": one gait cycle, closed (retarget/loop.py)
+    cycle_offset_pos_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    cycle_offset_yaw_rad: float = 0.0
 
     @property
     def num_frames(self) -> int:
@@ -85,6 +90,7 @@ class Quality:
     stance_slip_mm_s: float      # median horizontal speed of the Go2 feet in stance (robot world)
     source_slip_mm_s: float      # the same for the dog's scaled toes: the slip already in the source
     max_ang_vel_rad_s: float
+    cycle: str = ""              # with --cycle: the cycle found (gait, period, frames, closure)
 
 
 def parse_frames(text: str, path: Path | None = None) -> tuple[int | None, int | None]:
@@ -217,7 +223,35 @@ def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap
         source_frames=(start, end), scale=float(scale), ground_height_m=ground, foot_target_base=foot_target_base,
         attrs={"skeleton_map": smap.name},
     )
-    return motion, assess(motion, ik.foot_error_m, ik.at_limit, toes)
+    if cfg.cycle is None:
+        return motion, assess(motion, ik.foot_error_m, ik.at_limit, toes)
+    cycle_motion, (a, b), note = cut_cycle(motion, cfg.cycle, path)
+    quality = assess(cycle_motion, ik.foot_error_m[a:b], ik.at_limit[a:b], toes[a:b])
+    return cycle_motion, replace(quality, cycle=note)
+
+
+def cut_cycle(motion: Motion, gait: str, path: Path):
+    """The best `gait` cycle of a motion as a closed loop: (Motion, (start, stop), one-line description)."""
+    from amp_data.contacts import bank_contacts
+    from amp_data.cycle_select import choose_cycle, cycle_state
+    from amp_data.gait import analyze
+    from retarget.loop import close_loop
+
+    contacts = bank_contacts(motion.root_pos, motion.root_quat, motion.foot_pos_base, motion.fps)
+    report = analyze(contacts, motion.root_pos, motion.root_quat, motion.foot_pos_base, motion.base_lin_vel,
+                     motion.fps)
+    state = cycle_state(motion.joint_pos, motion.joint_vel, motion.root_pos, motion.root_quat,
+                        motion.base_lin_vel, motion.base_ang_vel)
+    try:
+        choice = choose_cycle(report, state, gait)
+    except ValueError as e:
+        raise InputError(path, f"--cycle {gait}: {e}") from None
+    cycle = close_loop(motion, choice.start, choice.stop, contacts)
+    cycle.attrs["cycle"] = gait
+    c = choice.cycle
+    note = (f"{c.gait} {(choice.stop - choice.start) / motion.fps:.2f} s, frames {choice.start}:{choice.stop} "
+            f"of {choice.candidates}, closure {choice.closure:.2f}, periodicity {choice.periodicity:.2f}")
+    return cycle, (choice.start, choice.stop), note
 
 
 def feet_world(motion: Motion) -> np.ndarray:

@@ -67,7 +67,7 @@ def test_manifest_matches_files():
 
 def test_segments_inside_clips():
     segs = load_segments()
-    assert set(segs) == {"trot0", "pace0", "canter0", "trot2"}
+    assert set(segs) == {"trot0", "pace0", "canter0", "trot2", "walk", "trot"}
     frames = {c.name: c.frames for c in load_manifest()}
     for s in segs.values():
         assert s.clip in frames, s

@@ -1,0 +1,198 @@
+"""Gait cycles, footfall phases and gait labels from per-foot contacts.
+
+A *gait cycle* (stride) runs from one touchdown of the reference foot (FL) to its next touchdown.
+Per cycle: period, stride frequency, duty factor per foot (fraction of the cycle in contact), footfall
+phase of each foot (its first touchdown in the cycle, as a fraction of the period after FL's), mean
+forward speed and Froude number v^2 / (g h), h the mean hip height (base height above the ground; the
+Go2's thigh joints lie in the base's xy plane).
+
+Gait labels, after Hildebrand (1965, 1977), from the footfall phases; thresholds are in `GaitRules`:
+
+- `stand`: the reference foot does not step (no complete cycle), the base moves slower than
+  `stand_speed_m_s` and every foot is in contact at least `stand_duty` of the time.
+- A cycle is *symmetric* when the two fore feet, and the two hind feet, land half a cycle apart
+  (within `symmetry_tol` of 0.5). Symmetric gaits are told apart by the lag of the left hind footfall
+  after the left fore footfall, L = phase(RL) (Hildebrand's "diagonal/lateral" timing):
+  - `pace`: L < `pace_lag` or L > 1 - `pace_lag` (lateral feet land together);
+  - `trot`: |L - 0.5| <= `trot_lag_tol` (diagonal feet land together);
+  - `walk`: otherwise (four separate footfalls: lateral-sequence L about 0.75, diagonal-sequence about 0.25).
+- `canter/gallop`: not symmetric (left and right feet of a girdle land close together or unevenly), with a
+  mean duty factor below `gallop_max_duty` (a suspended, running gait).
+- `irregular`: some foot does not touch down within the cycle (standing on three legs); the base moves
+  slower than `stand_speed_m_s` (stepping on the spot, turning); or an asymmetric footfall pattern at a
+  walking duty factor (shuffling, changing gait).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from amp_data.contacts import estimate_ground_m, feet_world_m
+
+GRAVITY_M_S2 = 9.81
+GAITS = ("stand", "walk", "trot", "pace", "canter/gallop")
+FEET = ("FL", "FR", "RL", "RR")
+
+
+@dataclass(frozen=True)
+class GaitRules:
+    symmetry_tol: float = 0.15      # |phase(FR) - 0.5| and |phase(RR) - phase(RL) - 0.5| below this: symmetric
+    pace_lag: float = 0.125         # RL lag under this (or over 1 - this): lateral pairs, pace
+    trot_lag_tol: float = 0.125     # RL lag within this of 0.5: diagonal pairs, trot
+    stand_speed_m_s: float = 0.10
+    stand_duty: float = 0.90
+    gallop_max_duty: float = 0.55
+
+
+@dataclass
+class Cycle:
+    start: int                    # frame of FL's touchdown
+    stop: int                     # frame of FL's next touchdown (the cycle's frames are [start, stop))
+    period_s: float
+    stride_freq_hz: float
+    duty: tuple[float, ...]       # per foot, FL, FR, RL, RR
+    phase: tuple[float, ...]      # footfall phase per foot in [0, 1), FL = 0; NaN: no touchdown in the cycle
+    forward_speed_m_s: float
+    froude: float
+    gait: str
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["duty"] = list(self.duty)
+        d["phase"] = [None if np.isnan(p) else p for p in self.phase]
+        return d
+
+
+@dataclass
+class GaitReport:
+    cycles: list[Cycle]
+    gait: str                     # the label covering most cycle time; `stand` or `-` without cycles
+    duty: tuple[float, ...]       # per foot over all frames
+    forward_speed_m_s: float      # mean over all frames
+    time_share: dict[str, float] = field(default_factory=dict)   # label -> fraction of cycle time
+
+    def as_dict(self) -> dict:
+        return {"gait": self.gait, "duty": list(self.duty), "forward_speed_m_s": self.forward_speed_m_s,
+                "time_share": self.time_share, "cycles": [c.as_dict() for c in self.cycles]}
+
+
+def touchdowns(contacts: np.ndarray) -> list[np.ndarray]:
+    """Frames where each foot's contact switches on (rising edges), one array per foot."""
+    c = np.asarray(contacts, dtype=np.int8)
+    rising = np.diff(c, axis=0) == 1
+    return [np.flatnonzero(rising[:, f]) + 1 for f in range(c.shape[1])]
+
+
+def _circular_gap(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+    """Distance between phases a and b on the unit circle, in [0, 0.5]."""
+    d = np.mod(np.asarray(a) - np.asarray(b), 1.0)
+    return np.minimum(d, 1.0 - d)
+
+
+def classify(phase: np.ndarray, duty: np.ndarray, forward_speed_m_s: float, rules: GaitRules = GaitRules()) -> str:
+    """Gait label of one cycle from its footfall phases (FL, FR, RL, RR; FL = 0), duty factors and speed."""
+    phase = np.asarray(phase, dtype=float)
+    if np.isnan(phase).any() or abs(forward_speed_m_s) < rules.stand_speed_m_s:
+        return "irregular"
+    fore_half = abs(_circular_gap(phase[1], phase[0]) - 0.5) <= rules.symmetry_tol
+    hind_half = abs(_circular_gap(phase[3], phase[2]) - 0.5) <= rules.symmetry_tol
+    if not (fore_half and hind_half):
+        return "canter/gallop" if float(np.mean(duty)) < rules.gallop_max_duty else "irregular"
+    lag = float(phase[2])
+    if lag < rules.pace_lag or lag > 1.0 - rules.pace_lag:
+        return "pace"
+    if abs(lag - 0.5) <= rules.trot_lag_tol:
+        return "trot"
+    return "walk"
+
+
+def forward_speed_m_s(root_quat_xyzw: np.ndarray, base_lin_vel: np.ndarray) -> np.ndarray:
+    """Forward speed (T,) m/s: the base velocity in the world, along the heading (base x on the ground)."""
+    rot = Rotation.from_quat(root_quat_xyzw)
+    vel = rot.apply(base_lin_vel)[:, :2]
+    x_axis = rot.apply([1.0, 0.0, 0.0])[:, :2]
+    x_axis /= np.maximum(np.linalg.norm(x_axis, axis=1, keepdims=True), 1e-9)
+    return np.sum(vel * x_axis, axis=1)
+
+
+def cycle_metrics(contacts: np.ndarray, forward_speed: np.ndarray, hip_height_m: np.ndarray, fps: float,
+                  start: int, stop: int, rules: GaitRules = GaitRules()) -> Cycle:
+    """The numbers of the cycle [start, stop) (start and stop: FL touchdowns)."""
+    period = (stop - start) / fps
+    c = contacts[start:stop]
+    # A foot's footfall is its first touchdown in a window shifted back by `early` of the period, so a foot
+    # landing a frame before FL counts as phase 0.97, not as missing.
+    early = int(round(0.1 * (stop - start)))
+    phase = []
+    for f, tds in enumerate(touchdowns(contacts)):
+        inside = tds[(tds >= start - early) & (tds <= stop - early)]
+        phase.append(((inside[0] - start) / (stop - start)) % 1.0 if len(inside) else np.nan)
+    phase[0] = 0.0
+    speed = float(np.mean(forward_speed[start:stop]))
+    duty = c.mean(axis=0)
+    froude = speed ** 2 / (GRAVITY_M_S2 * float(np.mean(hip_height_m[start:stop])))
+    return Cycle(start=int(start), stop=int(stop), period_s=period, stride_freq_hz=1.0 / period,
+                 duty=tuple(float(x) for x in duty), phase=tuple(float(p) for p in phase),
+                 forward_speed_m_s=speed, froude=froude, gait=classify(np.array(phase), duty, speed, rules))
+
+
+def analyze(contacts: np.ndarray, root_pos: np.ndarray, root_quat_xyzw: np.ndarray, foot_pos_base: np.ndarray,
+            base_lin_vel: np.ndarray, fps: float, wrap: bool = False, rules: GaitRules = GaitRules()) -> GaitReport:
+    """Cycles and gait label of one clip's arrays (one clip, frames in time order).
+
+    `wrap`: the clip is one loop (frame T is frame 0 again); its cycle is found on the loop played three times
+    and reported with frames modulo T.
+    """
+    contacts = np.asarray(contacts, dtype=bool)
+    n = len(contacts)
+    forward = forward_speed_m_s(root_quat_xyzw, base_lin_vel)
+    ground = estimate_ground_m(feet_world_m(root_pos, root_quat_xyzw, foot_pos_base))
+    hip_height = root_pos[:, 2] - ground
+    if wrap:
+        contacts, forward, hip_height = (np.concatenate([x, x, x]) for x in (contacts, forward, hip_height))
+    fl = touchdowns(contacts)[0]
+    pairs = list(zip(fl[:-1], fl[1:]))
+    if wrap:
+        pairs = [(a, b) for a, b in pairs if n <= a < 2 * n]
+    cycles = [cycle_metrics(contacts, forward, hip_height, fps, a, b, rules) for a, b in pairs]
+    if wrap:
+        for c in cycles:
+            c.start, c.stop = c.start - n, c.stop - n
+        contacts, forward = contacts[:n], forward[:n]
+    duty = tuple(float(x) for x in contacts.mean(axis=0))
+    speed = float(forward.mean())
+    share: Counter = Counter()
+    for c in cycles:
+        share[c.gait] += c.period_s
+    total = sum(share.values())
+    time_share = {k: v / total for k, v in share.most_common()} if total else {}
+    labelled = [(v, k) for k, v in share.items() if k != "irregular"]
+    if abs(speed) < rules.stand_speed_m_s and min(duty) >= rules.stand_duty:
+        gait = "stand"
+    elif labelled:
+        gait = max(labelled)[1]
+    else:
+        gait = "-"
+    return GaitReport(cycles=cycles, gait=gait, duty=duty, forward_speed_m_s=speed, time_share=time_share)
+
+
+def analyze_clip(bank, clip=0, rules: GaitRules = GaitRules()) -> GaitReport:
+    """GaitReport of one clip of an amp_data.bank.Bank."""
+    c = bank.clip(clip)
+    d = bank.clip_data(c)
+    return analyze(d["contacts"], d["root_pos"], d["root_quat"], d["foot_pos_base"], d["base_lin_vel"], bank.fps,
+                   wrap=c.loop_mode == "wrap", rules=rules)
+
+
+def bank_gait_label(bank) -> str:
+    """One label for a bank: its clips' labels joined with '+' when they differ (merged banks)."""
+    labels = []
+    for i in range(len(bank.clips)):
+        label = analyze_clip(bank, i).gait
+        if label not in labels:
+            labels.append(label)
+    return "+".join(labels)
