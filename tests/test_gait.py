@@ -1,0 +1,290 @@
+"""Contacts, gait cycles and labels on synthetic footfall patterns with known truth; cycle choice; loops."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from amp_data.contacts import ContactConfig, detect_contacts, hysteresis, remove_short_runs
+from amp_data.cycle_select import choose_cycle
+from amp_data.gait import GRAVITY_M_S2, analyze, classify, touchdowns
+from robots.go2.model import FOOT_RADIUS_M
+
+FPS = 50.0
+HIP_HEIGHT_M = 0.30
+
+
+def footfall_contacts(phases, duty, period_frames: int, cycles: int, lead_in: int = 7) -> np.ndarray:
+    """(T, 4) contacts: foot f lands at (k + phase_f) * period, stays down duty * period frames."""
+    t = np.arange(lead_in + cycles * period_frames + period_frames)
+    out = np.zeros((len(t), 4), dtype=bool)
+    for f, (ph, d) in enumerate(zip(phases, np.broadcast_to(duty, 4))):
+        local = np.mod(t - lead_in - ph * period_frames, period_frames)
+        out[:, f] = local < d * period_frames
+    return out
+
+
+def synthetic_clip(contacts: np.ndarray, speed_m_s: float = 1.0, swing_height_m: float = 0.08):
+    """Root, feet and velocities of a robot moving straight at speed, feet lifted in swing."""
+    n = len(contacts)
+    root_pos = np.zeros((n, 3))
+    root_pos[:, 0] = speed_m_s * np.arange(n) / FPS
+    root_pos[:, 2] = HIP_HEIGHT_M
+    root_quat = np.tile([0.0, 0.0, 0.0, 1.0], (n, 1))
+    feet = np.zeros((n, 4, 3))
+    feet[..., 2] = -HIP_HEIGHT_M + FOOT_RADIUS_M + np.where(contacts, 0.0, swing_height_m)
+    lin_vel = np.tile([speed_m_s, 0.0, 0.0], (n, 1))
+    return root_pos, root_quat, feet, lin_vel
+
+
+def feet_world_from_contacts(contacts: np.ndarray, swing_height_m=0.08, swing_speed_m_s=2.0, ramp_frames=3):
+    """Feet world positions: resting in stance; in swing rising over `ramp_frames` and moving forward."""
+    n = len(contacts)
+    feet = np.zeros((n, 4, 3))
+    for f in range(4):
+        swing = ~contacts[:, f]
+        # distance into the swing phase, ramped so lift-off and touch-down are not instant
+        run = np.zeros(n)
+        for t in range(1, n):   # test fixture only
+            run[t] = run[t - 1] + 1 if swing[t] else 0
+        rev = np.zeros(n)
+        for t in range(n - 2, -1, -1):
+            rev[t] = rev[t + 1] + 1 if swing[t] else 0
+        lift = np.minimum(1.0, np.minimum(run, rev) / ramp_frames) * swing
+        feet[:, f, 2] = FOOT_RADIUS_M + swing_height_m * lift
+        feet[:, f, 0] = np.cumsum(swing * swing_speed_m_s / FPS)
+    return feet
+
+
+# --- contacts ---------------------------------------------------------------------------------------------
+
+def test_hysteresis_holds_between_thresholds():
+    on = np.array([0, 1, 0, 0, 0, 0, 0, 1, 0], bool)
+    off = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0], bool)
+    np.testing.assert_array_equal(hysteresis(on, off), [0, 1, 1, 1, 0, 0, 0, 1, 1])
+
+
+def test_short_runs_are_merged_but_not_at_the_ends():
+    x = np.array([1, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0], bool)
+    np.testing.assert_array_equal(remove_short_runs(x, 2), [1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0])
+
+
+def test_contacts_recover_known_stances():
+    truth = footfall_contacts([0.0, 0.5, 0.5, 0.0], 0.6, period_frames=30, cycles=4)
+    feet = feet_world_from_contacts(truth)
+    found = detect_contacts(feet, FPS)
+    # the ramp makes the first/last swing frame low: allow one frame at each transition
+    edges = np.zeros_like(truth)
+    edges[1:] |= truth[1:] != truth[:-1]
+    edges[:-1] |= truth[1:] != truth[:-1]
+    assert np.all((found == truth) | edges)
+    assert abs(found.mean() - truth.mean()) < 0.05
+    assert [len(t) for t in touchdowns(found)] == [len(t) for t in touchdowns(truth)]
+
+
+def test_contacts_do_not_chatter_near_a_threshold():
+    """A resting foot whose height wobbles across the touch-down threshold stays in contact."""
+    n = 60
+    feet = np.zeros((n, 4, 3))
+    feet[..., 2] = FOOT_RADIUS_M
+    wobble = 0.018 + 0.01 * (np.arange(n) % 2)   # 18 and 28 mm: across on (20) but below off (35)
+    feet[5:, 0, 2] += wobble[5:]
+    found = detect_contacts(feet, FPS, ContactConfig(), ground_m=0.0)
+    assert found[:, 0].all()
+    naive = feet[:, 0, 2] - FOOT_RADIUS_M < ContactConfig().on_height_m
+    assert not naive.all()       # a plain threshold would flicker
+
+
+def test_fore_and_hind_rest_levels_may_differ():
+    truth = footfall_contacts([0.0, 0.5, 0.5, 0.0], 0.6, period_frames=30, cycles=4)
+    feet = feet_world_from_contacts(truth)
+    feet[:, :2, 2] += 0.022      # fore-paw markers sit 22 mm higher than hind ones
+    found = detect_contacts(feet, FPS)
+    assert abs(found[:, :2].mean() - truth[:, :2].mean()) < 0.05
+
+
+# --- gait ---------------------------------------------------------------------------------------------------
+
+GAITS = {   # phases FL, FR, RL, RR; duty
+    "walk": ([0.0, 0.5, 0.75, 0.25], 0.65),
+    "trot": ([0.0, 0.5, 0.5, 0.0], 0.4),
+    "pace": ([0.0, 0.5, 0.0, 0.5], 0.45),
+    "canter/gallop": ([0.0, 0.1, 0.6, 0.7], 0.25),
+}
+
+
+@pytest.mark.parametrize("gait", list(GAITS))
+def test_known_footfall_patterns(gait):
+    phases, duty = GAITS[gait]
+    period, speed = 25, 1.5
+    contacts = footfall_contacts(phases, duty, period, cycles=5)
+    report = analyze(contacts, *synthetic_clip(contacts, speed), FPS)
+    assert report.gait == gait
+    assert len(report.cycles) == 5
+    for c in report.cycles:
+        assert c.gait == gait
+        assert c.stop - c.start == period
+        assert c.period_s == pytest.approx(period / FPS)
+        assert c.stride_freq_hz == pytest.approx(FPS / period)
+        np.testing.assert_allclose(c.duty, duty, atol=1.0 / period)
+        np.testing.assert_allclose(c.phase, phases, atol=1.0 / period)
+        assert c.forward_speed_m_s == pytest.approx(speed)
+        assert c.froude == pytest.approx(speed ** 2 / (GRAVITY_M_S2 * HIP_HEIGHT_M), rel=1e-6)
+
+
+def test_phases_wrap_for_a_foot_landing_just_before_fl():
+    phases, duty = [0.0, 0.5, 0.96, 0.46], 0.55
+    contacts = footfall_contacts(phases, duty, 25, cycles=4)
+    report = analyze(contacts, *synthetic_clip(contacts), FPS)
+    assert all(abs(c.phase[2] - 0.96) <= 0.04 for c in report.cycles)
+    assert report.gait == "pace"
+
+
+def test_standing_is_stand_and_three_legs_are_irregular():
+    contacts = np.ones((100, 4), bool)
+    assert analyze(contacts, *synthetic_clip(contacts, 0.0), FPS).gait == "stand"
+    contacts = footfall_contacts([0.0, 0.5, 0.5, 0.0], 0.4, 25, cycles=4)
+    contacts[:, 3] = True    # RR never lifts
+    report = analyze(contacts, *synthetic_clip(contacts), FPS)
+    assert {c.gait for c in report.cycles} == {"irregular"} and report.gait == "-"
+
+
+def test_classify_rules_at_boundaries():
+    duty, v = np.full(4, 0.5), 1.0
+    assert classify([0, 0.5, 0.5, 0.0], duty, v) == "trot"
+    assert classify([0, 0.5, 0.6, 0.1], duty, v) == "trot"
+    assert classify([0, 0.5, 0.7, 0.2], duty, v) == "walk"
+    assert classify([0, 0.5, 0.3, 0.8], duty, v) == "walk"       # diagonal-sequence walk
+    assert classify([0, 0.5, 0.9, 0.4], duty, v) == "pace"
+    assert classify([0, 0.5, 0.5, 0.0], duty, 0.0) == "irregular"  # stepping on the spot
+    assert classify([0, 0.1, 0.6, 0.7], np.full(4, 0.8), v) == "irregular"  # asymmetric shuffle
+    assert classify([0, np.nan, 0.5, 0.0], duty, v) == "irregular"
+
+
+def test_wrap_clip_of_one_cycle_is_analysed_as_a_loop():
+    phases, duty = GAITS["trot"]
+    contacts = footfall_contacts(phases, duty, 25, cycles=1, lead_in=0)[:25]
+    report = analyze(contacts, *synthetic_clip(contacts), FPS, wrap=True)
+    assert len(report.cycles) == 1 and report.gait == "trot"
+    np.testing.assert_allclose(report.cycles[0].phase, phases, atol=0.04)
+
+
+# --- cycle choice -------------------------------------------------------------------------------------------
+
+def test_choose_cycle_prefers_the_clean_periodic_stride():
+    phases, duty = GAITS["trot"]
+    period, cycles = 25, 6
+    contacts = footfall_contacts(phases, duty, period, cycles=cycles)
+    report = analyze(contacts, *synthetic_clip(contacts), FPS)
+    t = np.arange(len(contacts))
+    state = np.stack([np.sin(2 * np.pi * (t - 7) / period + k) for k in range(10)], axis=1)
+    rng = np.random.default_rng(0)
+    clean = 3
+    for i, c in enumerate(report.cycles):   # every stride but one gets its own distortion
+        if i != clean:
+            state[c.start:c.stop + 1] += rng.normal(0, 0.3, size=(1, 10)) * np.linspace(0, 1, c.stop + 1 - c.start)[:, None]
+    choice = choose_cycle(report, state, "trot")
+    assert choice.start == report.cycles[clean].start
+    assert choice.candidates == cycles
+    with pytest.raises(ValueError, match="no walk cycle; found: trot"):
+        choose_cycle(report, state, "walk")
+
+
+# --- loop closing on an analytic motion --------------------------------------------------------------------
+
+def analytic_motion(n: int, drift_rad: float, yaw_rate: float, speed: float):
+    """A Motion whose joints are periodic over n frames plus a linear drift, the base on a circle."""
+    from retarget.pipeline import Motion
+    from retarget.rotations import yaw_matrix
+    from scipy.spatial.transform import Rotation
+    from robots.go2.model import default_pose_rad
+
+    t = np.arange(n + 5)
+    joint_pos = default_pose_rad() + 0.2 * np.sin(2 * np.pi * t / n)[:, None] + drift_rad * (t / n)[:, None]
+    yaw = yaw_rate * t / FPS
+    root_pos = np.stack([speed / yaw_rate * np.sin(yaw), speed / yaw_rate * (1 - np.cos(yaw)),
+                         0.3 + 0.01 * np.sin(2 * np.pi * t / n)], axis=1)
+    root_quat = Rotation.from_matrix(yaw_matrix(yaw)).as_quat()
+    zeros3 = np.zeros((len(t), 3))
+    return Motion(
+        fps=FPS, joint_pos=joint_pos, joint_vel=np.zeros_like(joint_pos), root_pos=root_pos, root_quat=root_quat,
+        base_lin_vel=zeros3, base_ang_vel=zeros3, foot_pos_base=np.zeros((len(t), 4, 3)),
+        foot_vel_base=np.zeros((len(t), 4, 3)), keypoints=np.zeros((len(t), 2, 3)), keypoint_names=("a", "b"),
+        keypoint_parents=np.array([-1, 0]), source_fps=FPS, source_file="x.bvh", source_sha256="0" * 64,
+        source_frames=(0, len(t)), scale=1.0, ground_height_m=0.0, foot_target_base=np.zeros((len(t), 4, 3)))
+
+
+def test_close_loop_removes_a_known_drift_and_has_no_seam():
+    from retarget.kinematics import feet_fk
+    from retarget.loop import close_loop
+    from robots.go2.model import default_pose_rad
+
+    n, yaw_rate, speed = 40, 0.5, 1.2
+    motion = analytic_motion(n, drift_rad=0.05, yaw_rate=yaw_rate, speed=speed)
+    loop = close_loop(motion, 2, 2 + n)
+    t = np.arange(2, 2 + n)
+    periodic = default_pose_rad() + 0.2 * np.sin(2 * np.pi * t / n)[:, None] + 0.05 * 2 / n
+    np.testing.assert_allclose(loop.joint_pos, periodic, atol=1e-12)
+    # joint velocity: the analytic derivative of the periodic part (central differences, O(dt^2))
+    exact = 0.2 * 2 * np.pi / n * FPS * np.cos(2 * np.pi * t / n)[:, None] * np.ones(12)
+    np.testing.assert_allclose(loop.joint_vel, exact, atol=0.02 * np.abs(exact).max())
+    np.testing.assert_allclose(loop.foot_pos_base, feet_fk(loop.joint_pos), atol=1e-12)
+    # base on a circle: constant forward speed and yaw rate, also across the seam
+    np.testing.assert_allclose(loop.base_lin_vel[:, 0], speed, rtol=2e-3)
+    np.testing.assert_allclose(loop.base_lin_vel[:, 1:2], 0, atol=0.02)
+    np.testing.assert_allclose(loop.base_ang_vel, np.tile([0, 0, yaw_rate], (n, 1)), atol=1e-4)
+    # one loop turns by yaw_rate * period and moves along the chord of the circle
+    period = n / FPS
+    assert loop.cycle_offset_yaw_rad == pytest.approx(yaw_rate * period)
+    chord = 2 * speed / yaw_rate * np.sin(yaw_rate * period / 2)
+    assert np.linalg.norm(loop.cycle_offset_pos_m) == pytest.approx(chord, rel=1e-9)
+    # re-origined: first frame over the origin heading +x
+    np.testing.assert_allclose(loop.root_pos[0, :2], 0, atol=1e-12)
+    np.testing.assert_allclose(loop.root_quat[0], [0, 0, 0, 1], atol=1e-12)
+    assert loop.loop_mode == "wrap"
+
+
+# --- the CLI on the real clips -------------------------------------------------------------------------------
+
+def test_cli_cycle_writes_looping_walk_and_trot(mocap, tmp_path, monkeypatch):
+    from amp_data.bank import read_bank
+    from amp_data.gait import analyze_clip
+    from cli import app
+
+    monkeypatch.setenv("AMP_DATA_MOCAP", str(mocap))
+    result = CliRunner().invoke(app, ["retarget", "walk", "trot", "--cycle", "auto", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name in ("walk", "trot"):
+        bank = read_bank(tmp_path / f"{name}.h5")
+        assert bank.attrs["loop_mode"] == "wrap" and bank.clips[0].loop_mode == "wrap"
+        report = analyze_clip(bank)
+        assert report.gait == name and len(report.cycles) == 1
+        assert 0.3 < bank.num_frames / bank.fps < 1.5      # one stride
+        # seam: stepping from the last frame to the first is like the steps inside the loop
+        q = bank["joint_pos"]
+        steps = np.abs(np.diff(np.concatenate([q, q[:1]]), axis=0))
+        assert np.all(steps[-1] <= 1.2 * steps[:-1].max(axis=0))
+        v = bank["joint_vel"]
+        np.testing.assert_allclose(v, (np.roll(q, -1, 0) - np.roll(q, 1, 0)) * bank.fps / 2, atol=1e-9)
+        kp = bank.keypoints
+        assert kp is not None and abs(len(kp) / bank.attrs["source_fps"] - bank.num_frames / bank.fps) < 0.05
+
+
+def test_cli_cycle_errors(mocap, tmp_path, monkeypatch):
+    from cli import app
+
+    monkeypatch.setenv("AMP_DATA_MOCAP", str(mocap))
+    runner = CliRunner()
+    out = tmp_path / "x.h5"
+    result = runner.invoke(app, ["retarget", "walk", "--cycle", "canter", "-o", str(out)])
+    assert result.exit_code == 2
+    assert "--cycle canter: has no canter/gallop cycle; found:" in result.output
+    assert "walk (4 cycles)" in result.output and result.output.count("\n") == 1
+    result = runner.invoke(app, ["retarget", "trot0", "--cycle", "trot", "-o", str(out)])
+    assert result.exit_code == 2 and "no complete gait cycle" in result.output
+    result = runner.invoke(app, ["retarget", "walk", "--cycle", "amble", "-o", str(out)])
+    assert result.exit_code == 2 and "choose one of walk, trot" in result.output
+    assert not out.exists() and list(tmp_path.iterdir()) == []
