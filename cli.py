@@ -1,6 +1,7 @@
 """`amp-data`: dog motion capture -> Unitree Go2 motion banks.
 
-Commands: `retarget` (BVH clips -> HDF5 banks) and `clips` (the MANN clips and named gait segments).
+Commands: `retarget` (BVH clips -> HDF5 banks), `clips` (the MANN clips and named gait segments),
+`inspect` (what banks hold: clips, speed, duty factors, joint ROM, plots) and `bank merge` (banks -> one).
 Errors in the user's input print one line naming the file and the problem, and exit with code 2.
 """
 
@@ -63,6 +64,13 @@ def _resolve_sources(clips: list[str]) -> list[tuple[Path, str, tuple[int, int] 
     return out
 
 
+def _segment_cycle(cycle: str | None, segment) -> str | None:
+    """--cycle auto on a named gait segment means the segment's own gait."""
+    if cycle == "auto" and segment is not None and segment.gait in ("walk", "trot", "pace", "canter"):
+        return segment.gait
+    return None
+
+
 def _quality_table(outcomes) -> Table:
     table = Table(title="Retarget quality", title_justify="left", caption_justify="left", caption=(
         "IK err: foot centre to target, mm (median, max; large max = dog pose out of the Go2's reach). "
@@ -81,6 +89,10 @@ def _quality_table(outcomes) -> Table:
     return table
 
 
+def _cycle_lines(outcomes) -> list[str]:
+    return [f"{o.job.output}: {o.quality.cycle}" for o in outcomes if o.quality is not None and o.quality.cycle]
+
+
 @app.command()
 def retarget(
     clips: List[str] = typer.Argument(
@@ -97,6 +109,9 @@ def retarget(
     skeleton_map: Path = typer.Option(
         None, "--map", help="Skeleton map TOML for another quadruped skeleton (default: MANN dog)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Parallel worker processes (0: one per core)."),
+    cycle: Optional[str] = typer.Option(
+        None, "--cycle", help="Keep only the best single cycle of this gait, closed into a seamless loop "
+                              "(loop_mode wrap): walk, trot, pace, canter, or auto (the clip's main gait)."),
 ) -> None:
     """Retarget dog BVH clips to Unitree Go2 motion banks (HDF5, see amp_data/SCHEMA.md).
 
@@ -106,10 +121,16 @@ def retarget(
       amp-data retarget trot0                      # AMP_for_hardware's trot0 segment -> trot0.h5
       amp-data retarget dog.bvh --frames 100:400 --fps 60
       amp-data retarget ../shared/raw_mocap -o banks/   # every clip, in parallel
+      amp-data retarget walk trot --cycle auto -o .     # one walk and one trot cycle: walk.h5, trot.h5
+      amp-data retarget D1_031_KAN01_001 --cycle trot -o trot.h5
+
+    With --cycle the bank holds one stride (FL touchdown to FL touchdown): the most periodic cycle of that
+    gait with the smallest loop-closure error, its seam removed, so a learner can loop it.
 
     Prints a quality table: IK foot error, joint-limit clamps, stance foot slip (robot and the dog's own),
     peak base angular velocity.
     """
+    from amp_data.cycle_select import CYCLE_GAITS
     from retarget.batch import Job, run_jobs
     from retarget.pipeline import RetargetConfig, parse_frames
     from retarget.skeleton_map import DEFAULT_MAP
@@ -131,12 +152,16 @@ def retarget(
             except OSError as e:
                 raise InputError(out_dir, f"cannot create output folder ({e.strerror})") from None
             outputs = [out_dir / f"{stem}.h5" for _, stem, _ in sources]
-        job_list = [Job(src, out, frame_range or seg) for (src, _, seg), out in zip(sources, outputs)]
+        segments = raw_mocap.load_segments()
+        job_list = [Job(src, out, frame_range or seg, _segment_cycle(cycle, segments.get(stem) if seg else None))
+                    for (src, stem, seg), out in zip(sources, outputs)]
         if not (fps > 0):
             raise InputError(None, f"--fps must be positive, got {fps:g}")
         if scale is not None and not (scale > 0):
             raise InputError(None, f"--scale must be positive, got {scale:g}")
-        cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP)
+        if cycle is not None and cycle not in CYCLE_GAITS:
+            raise InputError(None, f"--cycle {cycle!r}: choose one of {', '.join(CYCLE_GAITS)}")
+        cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP, cycle=cycle)
     except InputError as e:
         fail(str(e))
 
@@ -152,6 +177,8 @@ def retarget(
     good = [o for o in outcomes if o.quality is not None]
     if good:
         console.print(_quality_table(outcomes))
+        for line in _cycle_lines(outcomes):
+            console.print(f"cycle {line}", markup=False, highlight=False)
         total = sum(o.quality.frames for o in good)
         console.print(f"{len(good)} bank(s), {total} frames at {fps:g} fps, in {elapsed:.1f} s")
     errors = [o.error for o in outcomes if o.error]
@@ -180,6 +207,236 @@ def list_clips() -> None:
     console.print(seg)
     console.print(f"clip folder: {folder}" if folder else
                   f"no clip folder found: set {raw_mocap.ENV_VAR} to the folder holding the MANN BVH clips")
+
+
+@app.command("inspect")
+def inspect_banks(
+    banks: List[str] = typer.Argument(
+        None, help="Bank files (.h5). None: list the banks in this folder and in ./banks/."),
+    rom: bool = typer.Option(False, "--rom", help="Joint range of motion (rad): min, max, mean, std, range."),
+    per_clip: bool = typer.Option(False, "--per-clip", help="With --rom: each clip of the bank as well."),
+    phase: bool = typer.Option(False, "--phase", help="Gait cycles: period, stride frequency, duty factor and "
+                                                      "footfall phase per foot, speed, Froude number, gait label."),
+    json_out: bool = typer.Option(False, "--json", help="The same numbers as JSON on stdout, nothing else."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Folder to write figures into (PNG): rom.png, base_velocity.png, gait_diagram.png, "
+                             "joint_cycle.png."),
+) -> None:
+    """Show what motion banks hold: clips, speed, duty factors, joint range of motion, gait; plot them.
+
+    \b
+    Examples:
+      amp-data inspect                          # the banks here and in ./banks/
+      amp-data inspect walk.h5                  # frames, fps, clips, speed, duty
+      amp-data inspect walk.h5 trot0.h5 --rom   # joint ROM side by side
+      amp-data inspect walk.h5 --rom --json     # {bank: {joint: {min, max, ...}}}
+      amp-data inspect walk.h5 trot0.h5 --plot figs/
+      amp-data inspect trot.h5 --phase          # gait cycles and the gait label
+
+    \b
+    Duty factor: the fraction of frames a foot is in contact.
+    Forward speed: the mean base x velocity (base frame), m/s.
+    --plot writes rom.png (left legs, mean +- std), base_velocity.png (x, z), gait_diagram.png (foot
+    contacts over one normalised cycle) and joint_cycle.png (FL hip, thigh, calf over that cycle).
+    """
+    import json
+
+    from amp_data import inspect_report as report
+
+    try:
+        if not banks:
+            if rom or per_clip or plot is not None:
+                raise InputError(None, "--rom, --per-clip and --plot need bank files: amp-data inspect BANK.h5 --rom")
+            rows = report.list_banks()
+            if json_out:
+                typer.echo(json.dumps(report.listing_json(rows), indent=2))
+            else:
+                for r in report.listing_renderables(rows):
+                    console.print(r)
+            return
+        if per_clip and not rom:
+            raise InputError(None, "--per-clip goes with --rom: amp-data inspect BANK.h5 --rom --per-clip")
+        loaded = report.load_banks(banks)
+        options = report.ReportOptions(per_clip=per_clip, width=console.width)
+        sections = (["rom"] if rom else []) + (["phase"] if phase else [])
+        result = report.build_report(loaded, sections or ["summary"], options)
+        written = []
+        if plot is not None:
+            from amp_data.plots import write_figures
+            written = write_figures(loaded, plot)
+    except InputError as e:
+        fail(str(e))
+    if json_out:
+        typer.echo(json.dumps(result.as_json(), indent=2))
+    else:
+        for r in result.renderables():
+            console.print(r)
+    for path in written:
+        (err_console if json_out else console).print(f"wrote {path}", markup=False, highlight=False)
+
+
+bank_app = typer.Typer(help="Work on motion banks: merge several into one.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
+
+
+@bank_app.command("merge")
+def bank_merge(
+    banks: List[Path] = typer.Argument(..., help="Bank files to merge, in order."),
+    output: Path = typer.Option(..., "-o", "--output", help="The merged bank (.h5)."),
+    weights: Optional[str] = typer.Option(
+        None, "--weights", help="One weight per input bank, e.g. 0.3,0.7: each bank's clips are scaled "
+                                "(keeping their ratios) to sum to it. Default: clips keep their weights."),
+) -> None:
+    """Merge banks (e.g. a walk and a trot) into one multi-clip bank for multi-gait imitation.
+
+    \b
+    Examples:
+      amp-data bank merge walk.h5 trot0.h5 -o multi.h5
+      amp-data bank merge walk.h5 trot0.h5 -o multi.h5 --weights 0.3,0.7
+      amp-data inspect multi.h5                 # the merged clip table
+
+    \b
+    The banks must share fps, joints, feet and robot.
+    Each clip keeps its frames, weight, loop mode, cycle offsets and source.
+    A clip name found in several banks is prefixed with its bank's file stem.
+    Source keypoints are kept if all banks share the skeleton, else dropped.
+    """
+    from amp_data.bank import write_bank
+    from amp_data.merge import merge_files, parse_weights
+
+    try:
+        result = merge_files(banks, parse_weights(weights, len(banks)))
+        write_bank(output, result.bank)
+    except InputError as e:
+        fail(str(e))
+    for note in result.notes:
+        err_console.print(f"amp-data: note: {note}", markup=False, highlight=False, soft_wrap=True)
+    bank = result.bank
+    console.print(f"{output}: {len(bank.clips)} clips, {bank.num_frames} frames at {bank.fps:g} fps, "
+                  f"loop mode {bank.attrs['loop_mode']}", markup=False, highlight=False)
+
+
+@app.command("view")
+def view(
+    bank: Path = typer.Argument(..., help="Motion bank (.h5)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Video to write: .gif, or .mp4 (needs ffmpeg)."),
+    clip: Optional[str] = typer.Option(None, "--clip", help="Clip of a merged bank (default: the first)."),
+    fps: float = typer.Option(25.0, "--fps", help="Output frame rate (Hz); bank frames are subsampled."),
+    frames: Optional[str] = typer.Option(
+        None, "--frames", help="Bank frames of the clip START:END, 0-based, END excluded."),
+    seconds: Optional[str] = typer.Option(
+        None, "--seconds", help="Time range of the clip in s, START:END, or END alone for 0:END."),
+    size: str = typer.Option("960x480", "--size", help="Video size WIDTHxHEIGHT in pixels."),
+) -> None:
+    """Render a bank as a video: the source dog skeleton beside the retargeted Go2, to check a retarget.
+
+    \b
+    Examples:
+      amp-data view trot0.h5 -o trot0.gif
+      amp-data view walk.h5 -o walk.gif --seconds 2:6 --fps 20
+      amp-data view multi.h5 --clip trot0 -o trot.mp4   # needs ffmpeg
+      amp-data view walk.h5 -o walk.gif --frames 0:100 --size 640x320
+
+    \b
+    Left limbs blue, right limbs red, in both panels: a mirrored retarget shows at once.
+    Go2 feet: filled = in contact (the bank's `contacts`), open = swing; grey dots: feet on the floor.
+    Each camera follows its root; the dog is drawn at its own size (unscaled), at the nearest source frame.
+    """
+    from amp_data.bank import read_bank
+    from amp_data import view as v
+
+    try:
+        options = v.ViewOptions(
+            clip=clip, fps=fps, size_px=v.parse_size(size),
+            frames=v.parse_range(frames, "--frames") if frames is not None else None,
+            seconds=v.parse_range(seconds, "--seconds", seconds=True) if seconds is not None else None)
+        v.check_output(output, options.size_px)
+        plan = v.plan_view(read_bank(bank), options)
+        t0 = time.perf_counter()
+        with Progress(TextColumn("[bold]view"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True, disable=plan.num_frames < 50) as progress:
+            task = progress.add_task("", total=plan.num_frames)
+            v.render_view(plan, output, on_frame=lambda: progress.advance(task))
+    except InputError as e:
+        fail(str(e))
+    console.print(f"wrote {output}: {plan.num_frames} frames at {fps:g} fps, {plan.size_px[0]}x{plan.size_px[1]}, "
+                  f"in {time.perf_counter() - t0:.1f} s", markup=False, highlight=False)
+
+
+@app.command("export")
+def export_motion(
+    bank: Path = typer.Argument(..., help="Bank file (.h5)."),
+    fmt: str = typer.Option("amp-hw", "--format", "-f",
+                            help="amp-hw (AMP_for_hardware, 61 columns) or motion-imitation (19 columns)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Motion file (.txt). Default: BANK.txt, or CLIP.txt with --clip."),
+    clip: Optional[str] = typer.Option(None, "--clip", help="Clip to export from a bank holding several."),
+    weight: Optional[float] = typer.Option(
+        None, "--weight", help="MotionWeight (amp-hw only). Default: the clip's weight in the bank."),
+) -> None:
+    """Write one clip of a bank as an AMP_for_hardware or motion_imitation motion file (JSON text).
+
+    \b
+    Examples:
+      amp-data export trot0.h5 -o trot0.txt        # for AMP_for_hardware
+      amp-data export trot0.h5 -f motion-imitation -o trot0.txt
+      amp-data export multi.h5 --clip trot0 --weight 0.5 -o trot0.txt
+
+    \b
+    amp-hw, 61 columns: root pos 3, root quat xyzw 4, joint pos 12 (legs
+      FL, FR, RL, RR), feet 12, base lin vel 3, base ang vel 3, joint vel 12,
+      foot vel 12; feet and velocities in the base frame.
+    motion-imitation, 19 columns: root pos 3, root quat xyzw 4, joint pos 12
+      (A1 URDF leg order FR, FL, RR, RL).
+    A wrap clip gets LoopMode "Wrap" and one more frame: its first, moved by
+    the clip's cycle offset (motion_imitation's looping convention).
+    """
+    from amp_data.interop import export_motion as export
+
+    try:
+        if output is None:
+            output = Path(f"{clip or bank.stem}.txt")
+        report = export(bank, output, fmt, clip, weight)
+    except InputError as e:
+        fail(str(e))
+    closing = " (the last closes the cycle)" if report.closing_frame else ""
+    console.print(f"{report.output}: clip {report.clip}, {report.frames} frames{closing} at {report.fps:g} fps, "
+                  f"{report.format}, loop mode {report.loop_mode}", markup=False, highlight=False)
+
+
+@app.command("import")
+def import_motion(
+    motion_file: Path = typer.Argument(..., help="AMP_for_hardware or motion_imitation motion file (.txt)."),
+    fmt: str = typer.Option("auto", "--format", "-f",
+                            help="auto (by column count: 61 amp-hw, 19 motion-imitation), amp-hw or motion-imitation."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Bank file (.h5). Default: FILE.h5."),
+) -> None:
+    """Read an AMP_for_hardware or motion_imitation motion file into a motion bank (schema v2).
+
+    \b
+    Examples:
+      amp-data import trot0.txt -o trot0.h5
+      amp-data import pace0.txt --format motion-imitation -o pace0.h5
+
+    \b
+    A motion-imitation file has no velocities or feet: joint velocities are
+    central differences, feet the Go2's forward kinematics, base velocities
+    come from the root trajectory (periodic in a Wrap file). Contacts are
+    detected. A Wrap file's last frame closes the cycle: it becomes the
+    clip's cycle offset.
+    """
+    from amp_data.interop import import_motion as load
+
+    try:
+        report = load(motion_file, output if output is not None else Path(f"{motion_file.stem}.h5"), fmt)
+    except InputError as e:
+        fail(str(e))
+    console.print(f"{report.output}: {report.frames} frames at {report.fps:g} fps from {report.format} file "
+                  f"{motion_file.name}, loop mode {report.loop_mode}, weight {report.weight:g}",
+                  markup=False, highlight=False)
+    if report.foot_fk_error_m > 0.005:
+        err_console.print(f"amp-data: note: the file's feet are up to {report.foot_fk_error_m * 1e3:.0f} mm from "
+                          "the Go2's forward kinematics of its joints: a file of another robot?",
+                          markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:

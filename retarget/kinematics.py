@@ -78,8 +78,8 @@ def _axis_angle_matrix(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return np.eye(3) + s * k + (1 - c) * (k @ k)
 
 
-def leg_fk(chain: LegChain, q: np.ndarray, with_jacobian: bool = True):
-    """Foot centre in the base frame (N, 3) and its Jacobian d foot / d q (N, 3, 3) for joints q (N, 3)."""
+def _walk_chain(chain: LegChain, q: np.ndarray):
+    """Joint origins [(N, 3)] x 3, joint axes [(N, 3)] x 3 and the foot centre (N, 3), all in the base frame."""
     n = q.shape[0]
     rot = np.broadcast_to(np.eye(3), (n, 3, 3))
     pos = np.zeros((n, 3))
@@ -90,7 +90,12 @@ def leg_fk(chain: LegChain, q: np.ndarray, with_jacobian: bool = True):
         origins.append(pos)
         axes_world.append(rot @ chain.axes[k])
         rot = rot @ _axis_angle_matrix(chain.axes[k], q[:, k])
-    foot = pos + rot @ chain.foot_translation
+    return origins, axes_world, pos + rot @ chain.foot_translation
+
+
+def leg_fk(chain: LegChain, q: np.ndarray, with_jacobian: bool = True):
+    """Foot centre in the base frame (N, 3) and its Jacobian d foot / d q (N, 3, 3) for joints q (N, 3)."""
+    origins, axes_world, foot = _walk_chain(chain, q)
     if not with_jacobian:
         return foot, None
     jac = np.stack([np.cross(a, foot - o) for a, o in zip(axes_world, origins)], axis=-1)
@@ -106,3 +111,13 @@ def feet_fk(joint_pos: np.ndarray, with_jacobian: bool = False):
         jacs.append(jac)
     feet = np.stack(feet, axis=1)
     return (feet, np.stack(jacs, axis=1)) if with_jacobian else feet
+
+
+def legs_points_fk(joint_pos: np.ndarray) -> np.ndarray:
+    """Points of each leg in the base frame (T, 4, 4, 3) m for joint positions (T, 12): legs in canonical
+    order, per leg the hip (abduction) joint, thigh joint, calf (knee) joint and foot centre. For drawing."""
+    legs = []
+    for i, chain in enumerate(leg_chains()):
+        origins, _, foot = _walk_chain(chain, joint_pos[:, 3 * i: 3 * i + 3])
+        legs.append(np.stack([*origins, foot], axis=1))
+    return np.stack(legs, axis=1)

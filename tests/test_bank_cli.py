@@ -44,7 +44,7 @@ def test_bank_holds_schema_v2(trot0_bank):
         parents = f["source"].attrs["parents"]
         assert parents[0] == -1 and all(0 <= p < i for i, p in enumerate(parents) if i)
         assert f["contacts"].dtype == bool
-        assert list(f["clips/name"].asstr()[()]) == ["D1_009_KAN01_001"]
+        assert list(f["clips/name"].asstr()[()]) == ["trot0"]   # the bank's stem: the segment name
         assert (f["clips/start"][0], f["clips/stop"][0]) == (0, T)
         assert (f["clips/keypoint_start"][0], f["clips/keypoint_stop"][0]) == (0, 33)
         q = f["root_quat"][()]

@@ -288,3 +288,59 @@ def test_cli_cycle_errors(mocap, tmp_path, monkeypatch):
     result = runner.invoke(app, ["retarget", "walk", "--cycle", "amble", "-o", str(out)])
     assert result.exit_code == 2 and "choose one of walk, trot" in result.output
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+# --- inspect --phase and the gait figures --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cycle_banks(tmp_path_factory):
+    from amp_data.bank import read_bank  # noqa: F401  (fail early if banks cannot be read)
+    from cli import app
+    import raw_mocap
+
+    folder = raw_mocap.find_mocap_dir()
+    if folder is None:
+        pytest.skip("MANN clips not found: set AMP_DATA_MOCAP or put them in ../shared/raw_mocap")
+    out = tmp_path_factory.mktemp("cycles")
+    result = CliRunner().invoke(app, ["retarget", "walk", "trot", "--cycle", "auto", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "walk.h5", out / "trot.h5"
+
+
+def test_inspect_phase_json_matches_the_contacts(cycle_banks, tmp_path):
+    import json
+
+    import h5py
+    from cli import app
+
+    result = CliRunner().invoke(app, ["inspect", *map(str, cycle_banks), "--phase", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    for path, name in zip(cycle_banks, ("walk", "trot")):
+        p = payload[str(path)]
+        assert p["gait"] == name
+        (cycle,) = p["clips"][name]["cycles"]
+        with h5py.File(path) as f:
+            contacts = f["contacts"][()]
+            fps = f.attrs["fps"]
+        n = len(contacts)
+        assert cycle["period_s"] == pytest.approx(n / fps)
+        rolled = np.roll(contacts, -cycle["start"], axis=0)
+        np.testing.assert_allclose(cycle["duty"], rolled.mean(axis=0), atol=1e-12)
+        assert rolled[0, 0] and not rolled[-1, 0]            # the cycle starts at FL's touchdown
+        for foot in range(1, 4):                              # each phase is that foot's touchdown
+            landing = np.flatnonzero(rolled[:, foot] & ~np.roll(rolled[:, foot], 1))
+            assert np.min(np.abs(((landing / n - cycle["phase"][foot]) + 0.5) % 1.0 - 0.5)) < 1e-9
+
+
+def test_inspect_phase_table_and_gait_figures(cycle_banks, tmp_path):
+    from cli import app
+    from PIL import Image
+
+    result = CliRunner().invoke(app, ["inspect", *map(str, cycle_banks), "--phase", "--plot", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "gait walk" in result.output and "gait trot" in result.output and "Froude" in result.output
+    for name in ("gait_diagram.png", "joint_cycle.png"):
+        with Image.open(tmp_path / name) as im:
+            assert im.width > 500 and im.height > 300
+            assert len(np.unique(np.asarray(im.convert("L")))) > 10    # not a blank canvas
