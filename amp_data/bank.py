@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -11,6 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from amp_data.atomic import atomic_output
 from amp_data.errors import InputError
 
 SCHEMA_VERSION = 2
@@ -171,24 +170,6 @@ def bank_from_motion(motion, name: str | None = None) -> Bank:
     return bank
 
 
-def _atomic_h5(path: Path):
-    """A temporary path next to `path` (checked writable), renamed into place by the caller."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if folder.exists() and not folder.is_dir():
-        raise InputError(path, f"cannot write: {folder} is a file, not a folder")
-    if not folder.is_dir():
-        raise InputError(path, f"cannot write: folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise InputError(path, f"cannot write ({e.strerror})") from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600; a bank is an ordinary file
-    return tmp
-
-
 def _checked_arrays(bank: Bank) -> dict[str, np.ndarray]:
     """The datasets as arrays of their stored dtype; ValueError if one has the wrong shape."""
     out = {}
@@ -205,8 +186,7 @@ def write_bank(path: str | Path, bank: Bank) -> Path:
     """Write atomically: a temporary file next to `path`, then rename. Raises InputError if unwritable."""
     path = Path(path)
     arrays = _checked_arrays(bank)
-    tmp = _atomic_h5(path)
-    try:
+    with atomic_output(path) as tmp:
         with h5py.File(tmp, "w") as f:
             for name, arr in arrays.items():
                 f.create_dataset(name, data=arr)
@@ -227,12 +207,6 @@ def write_bank(path: str | Path, bank: Bank) -> Path:
                 src.attrs["names"] = list(bank.keypoint_names)
                 if bank.keypoint_parents is not None:
                     src.attrs["parents"] = np.asarray(bank.keypoint_parents, dtype=np.int64)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise InputError(path, f"cannot write ({e.strerror or e})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -78,7 +78,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -86,10 +85,12 @@ from typing import Mapping
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from amp_data.bank import ROBOT, SCHEMA_VERSION, Bank, _atomic_h5, read_bank, write_bank
+from amp_data.atomic import atomic_output
+from amp_data.bank import ROBOT, SCHEMA_VERSION, Bank, read_bank, write_bank
 from amp_data.errors import InputError
 from retarget.kinematics import feet_fk
-from retarget.rotations import body_angular_velocity, continuous_quat, heading_rad, quat_multiply, yaw_matrix
+from retarget.derive import derive_motion
+from retarget.rotations import continuous_quat, heading_rad, quat_multiply, yaw_matrix
 from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
 
 BANK_LEG_ORDER = LEGS                               # FL, FR, RL, RR (SCHEMA.md, the URDF's)
@@ -249,32 +250,21 @@ def _uncycle_pose(pos, quat, root_pos0, closing_pos, yaw_rad: float):
 def derived_motion(joint_pos: np.ndarray, root_pos: np.ndarray, root_quat: np.ndarray, dt: float,
                    closing: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                    yaw_rad: float = 0.0) -> dict[str, np.ndarray]:
-    """Velocities and feet from joint positions (T, 12) and the root trajectory, as retarget/pipeline.py.
+    """Velocities and feet from joint positions (T, 12) and the root trajectory (retarget/derive.py).
 
-    Central differences (one-sided at the ends). With `closing` = (joint_pos, root_pos, root_quat) of the
-    closing frame of a wrap clip (and the cycle's `yaw_rad`), the differences are periodic: the frame after
-    the last is the closing frame, the one before the first is the last moved back by one cycle.
+    With `closing` = (joint_pos, root_pos, root_quat) of the closing frame of a wrap clip (and the cycle's
+    `yaw_rad`), the differences are periodic: the frame after the last is the closing frame, the one before
+    the first is the last moved back by one cycle.
     """
     joint_pos = np.asarray(joint_pos, dtype=np.float64)
     root_pos = np.asarray(root_pos, dtype=np.float64)
-    root_quat = continuous_quat(root_quat)
+    before = None
     if closing is not None:
-        c_joint, c_pos, c_quat = (np.asarray(x, dtype=np.float64) for x in closing)
-        prev_pos, prev_quat = _uncycle_pose(root_pos[-1], root_quat[-1], root_pos[0], c_pos, yaw_rad)
-        jp = np.concatenate([joint_pos[-1:], joint_pos, c_joint[None]])
-        rp = np.concatenate([prev_pos[None], root_pos, c_pos[None]])
-        rq = continuous_quat(np.concatenate([prev_quat[None], root_quat, c_quat[None]]))
-        inner = slice(1, -1)
-    else:
-        jp, rp, rq, inner = joint_pos, root_pos, root_quat, slice(None)
-    joint_vel = np.gradient(jp, dt, axis=0)[inner]
-    rot = Rotation.from_quat(rq).as_matrix()
-    base_lin_vel = np.einsum("tji,tj->ti", rot, np.gradient(rp, dt, axis=0))[inner]
-    base_ang_vel = body_angular_velocity(rq, dt)[inner]
-    foot_pos_base, foot_jac = feet_fk(joint_pos, with_jacobian=True)
-    foot_vel_base = np.einsum("tlij,tlj->tli", foot_jac, joint_vel.reshape(-1, 4, 3))
-    return {"joint_vel": joint_vel, "base_lin_vel": base_lin_vel, "base_ang_vel": base_ang_vel,
-            "foot_pos_base": foot_pos_base, "foot_vel_base": foot_vel_base}
+        prev_pos, prev_quat = _uncycle_pose(root_pos[-1], root_quat[-1], root_pos[0], closing[1], yaw_rad)
+        before = (joint_pos[-1], prev_pos, prev_quat)
+    derived = derive_motion(joint_pos, root_pos, root_quat, dt, before, closing)
+    del derived["root_quat"]
+    return derived
 
 
 # --- text <-> MotionFile --------------------------------------------------------------------------
@@ -465,16 +455,8 @@ def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
 
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write `text` to a temporary file next to `path`, then rename it into place."""
-    tmp = _atomic_h5(path)
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise InputError(path, f"cannot write ({e.strerror or e})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
     return path
 
 

@@ -10,8 +10,6 @@ blue, then the usual matplotlib cycle.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from amp_data.bank import Bank
+from amp_data.atomic import atomic_output
 from amp_data.errors import InputError
 from amp_data.gait import representative_cycle
 from amp_data.inspect_report import short_labels
@@ -170,19 +169,8 @@ FIGURES: dict[str, Callable[[dict[str, Bank]], Figure]] = {
 def save_png(fig: Figure, path: Path) -> Path:
     """Write `fig` as PNG atomically (a temporary file next to `path`, then rename)."""
     FigureCanvasAgg(fig)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         fig.savefig(tmp, format="png")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes 0600
-        os.replace(tmp, path)
-    except OSError as e:
-        raise InputError(path, f"cannot write ({e.strerror or e})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

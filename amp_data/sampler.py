@@ -25,21 +25,14 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from amp_data.amp_obs import AMP_OBS_DIM, amp_observation
-from amp_data.bank import Bank, ClipRange, read_bank
+from amp_data.bank import DATASETS, Bank, ClipRange, read_bank
 from amp_data.errors import InputError
 from retarget.rotations import quat_multiply
 from robots.go2.model import FOOT_NAMES, JOINT_NAMES
 
 # bank datasets a state is made of -> trailing shape
-STATE_DATASETS = {
-    "joint_pos": (12,),
-    "joint_vel": (12,),
-    "root_pos": (3,),
-    "root_quat": (4,),
-    "base_lin_vel": (3,),
-    "base_ang_vel": (3,),
-    "foot_pos_base": (4, 3),
-}
+STATE_DATASETS = {k: DATASETS[k] for k in ("joint_pos", "joint_vel", "root_pos", "root_quat", "base_lin_vel",
+                                           "base_ang_vel", "foot_pos_base")}
 WEIGHTINGS = ("clip", "uniform")
 _SNAP = 1e-9   # frame positions this close to an integer are that frame (float noise of t * fps)
 

@@ -17,9 +17,7 @@ artists of one figure (`render_view`).
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,6 +27,7 @@ from PIL import Image
 from scipy.spatial.transform import Rotation
 
 from amp_data.bank import Bank, ClipRange
+from amp_data.atomic import atomic_output
 from amp_data.errors import InputError
 from retarget.kinematics import legs_points_fk
 from robots.go2.model import BASE_BOX_SIZE_M, HEAD_SPHERE, LEGS
@@ -251,19 +250,6 @@ def check_output(path: Path, size_px: tuple[int, int] = (960, 480)) -> None:
             raise InputError(path, f"an .mp4 needs an even width and height, got {size_px[0]}x{size_px[1]}")
 
 
-def _temp_next_to(path: Path) -> str:
-    """A temporary file in `path`'s folder with the same suffix (writers pick the format by suffix)."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    except OSError as e:
-        raise InputError(path, f"cannot write ({e.strerror})") from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    return tmp
-
-
 # --- drawing ---------------------------------------------------------------------------------------
 
 def _half_width_m(points: np.ndarray, centre: np.ndarray) -> float:
@@ -467,22 +453,16 @@ def render_view(plan: ViewPlan, output: str | Path, on_frame: Callable[[], None]
     path = Path(output)
     check_output(path, plan.size_px)
     scene = _Scene(plan)
-    tmp = _temp_next_to(path)
-    writer = None
-    try:
+    with atomic_output(path, suffix=path.suffix) as tmp:   # writers pick the format by suffix
         writer = (_Mp4Writer if path.suffix.lower() == ".mp4" else _GifWriter)(tmp, plan.out_fps, plan.size_px)
-        for i in range(plan.num_frames):
-            writer.add(scene.frame(i))
-            if on_frame is not None:
-                on_frame()
-        writer.finish()
-        writer = None
-        os.replace(tmp, path)
-    except OSError as e:
-        raise InputError(path, f"cannot write ({e.strerror or e})") from None
-    finally:
-        if writer is not None:
-            writer.abort()
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        try:
+            for i in range(plan.num_frames):
+                writer.add(scene.frame(i))
+                if on_frame is not None:
+                    on_frame()
+            writer.finish()
+            writer = None
+        finally:
+            if writer is not None:
+                writer.abort()
     return path

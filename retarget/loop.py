@@ -18,8 +18,8 @@ from dataclasses import replace
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from retarget.kinematics import feet_fk
-from retarget.rotations import body_angular_velocity, continuous_quat, heading_rad, yaw_matrix
+from retarget.derive import derive_motion
+from retarget.rotations import heading_rad, yaw_matrix
 
 
 def _wrap_angle(a):
@@ -57,18 +57,11 @@ def close_loop(motion, start: int, stop: int, contacts: np.ndarray | None = None
     g_rot = yaw_matrix(offset_yaw)
     g_trans = pos[n] - g_rot @ pos[0]
 
-    # Periodic central differences: pad with G^-1(last) before and G(first) after.
-    pos_ext = np.concatenate([[g_rot.T @ (pos[n - 1] - g_trans)], pos[:n], [pos[n]]])
-    rot_ext = np.concatenate([[g_rot.T @ rot[n - 1]], rot, [g_rot @ rot[0]]])
-    quat_ext = continuous_quat(Rotation.from_matrix(rot_ext).as_quat())
-    root_quat = quat_ext[1:-1]
-    world_vel = (pos_ext[2:] - pos_ext[:-2]) / (2 * dt)
-    base_lin_vel = np.einsum("tji,tj->ti", rot, world_vel)
-    base_ang_vel = body_angular_velocity(quat_ext, dt)[1:-1]
-
-    joint_vel = (np.roll(joint_pos, -1, axis=0) - np.roll(joint_pos, 1, axis=0)) / (2 * dt)
-    foot_pos_base, foot_jac = feet_fk(joint_pos, with_jacobian=True)
-    foot_vel_base = np.einsum("tlij,tlj->tli", foot_jac, joint_vel.reshape(-1, 4, 3))
+    # Periodic central differences: the frame before the first is G^-1(last), the one after the last G(first).
+    quat = Rotation.from_matrix(np.stack([g_rot.T @ rot[n - 1], g_rot @ rot[0]])).as_quat()
+    before = (joint_pos[-1], g_rot.T @ (pos[n - 1] - g_trans), quat[0])
+    after = (joint_pos[0], pos[n], quat[1])
+    derived = derive_motion(joint_pos, pos[:n], Rotation.from_matrix(rot).as_quat(), dt, before, after)
 
     # Source keypoints of the same time span, moved like the robot (robot world = scale x source world).
     ratio = motion.source_fps / motion.fps
@@ -79,9 +72,7 @@ def close_loop(motion, start: int, stop: int, contacts: np.ndarray | None = None
     s0 = motion.source_frames[0]
 
     return replace(
-        motion, joint_pos=joint_pos, joint_vel=joint_vel, root_pos=pos[:n], root_quat=root_quat,
-        base_lin_vel=base_lin_vel, base_ang_vel=base_ang_vel, foot_pos_base=foot_pos_base,
-        foot_vel_base=foot_vel_base, keypoints=keypoints, source_frames=(s0 + k0, s0 + k1),
+        motion, joint_pos=joint_pos, root_pos=pos[:n], **derived, keypoints=keypoints, source_frames=(s0 + k0, s0 + k1),
         foot_target_base=motion.foot_target_base[start:stop],
         contacts=None if contacts is None else np.asarray(contacts[start:stop], dtype=bool),
         loop_mode="wrap", cycle_offset_pos_m=tuple(float(x) for x in pos[n] - pos[0]),

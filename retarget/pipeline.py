@@ -20,8 +20,8 @@ from scipy.spatial.transform import Rotation
 from amp_data.errors import InputError
 from retarget import bvh
 from retarget.ik import solve_legs
-from retarget.kinematics import feet_fk
-from retarget.rotations import body_angular_velocity, continuous_quat, heading_rad, yaw_matrix
+from retarget.derive import derive_motion
+from retarget.rotations import heading_rad, yaw_matrix
 from retarget.skeleton_map import DEFAULT_MAP, SkeletonMap, load_map
 from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
 from robots.go2.model import FOOT_RADIUS_M, leg_signs, HIP_OFFSET_X_M, HIP_OFFSET_Y_M, THIGH_OFFSET_Y_M
@@ -207,17 +207,10 @@ def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap
 
     ik = solve_legs(foot_target_base)
     joint_pos = ik.joint_pos
-    joint_vel = np.gradient(joint_pos, dt, axis=0)
-    foot_pos_base, foot_jac = feet_fk(joint_pos, with_jacobian=True)
-    foot_vel_base = np.einsum("tlij,tlj->tli", foot_jac, joint_vel.reshape(-1, 4, 3))
-    root_quat = continuous_quat(Rotation.from_matrix(root_rot).as_quat())
-    base_lin_vel = np.einsum("tji,tj->ti", root_rot, np.gradient(root_pos, dt, axis=0))
-    base_ang_vel = body_angular_velocity(root_quat, dt)
+    derived = derive_motion(joint_pos, root_pos, Rotation.from_matrix(root_rot).as_quat(), dt)
 
     motion = Motion(
-        fps=float(cfg.fps), joint_pos=joint_pos, joint_vel=joint_vel, root_pos=root_pos, root_quat=root_quat,
-        base_lin_vel=base_lin_vel, base_ang_vel=base_ang_vel, foot_pos_base=foot_pos_base,
-        foot_vel_base=foot_vel_base, keypoints=kp, keypoint_names=clip.skeleton.names,
+        fps=float(cfg.fps), joint_pos=joint_pos, root_pos=root_pos, **derived, keypoints=kp, keypoint_names=clip.skeleton.names,
         keypoint_parents=clip.skeleton.parents,
         source_fps=clip.fps, source_file=path.name, source_sha256=clip.sha256,
         source_frames=(start, end), scale=float(scale), ground_height_m=ground, foot_target_base=foot_target_base,
