@@ -9,8 +9,9 @@ Conventions (see also SCHEMA.md of the motion bank):
 - base frame: x forward, y left, z up, origin at the trunk centre; units m, kg, rad.
 - canonical leg order FL, FR, RL, RR (the URDF's), each leg as hip (abduction, about x),
   thigh (about y), calf (knee, about y).
-- The foot point is the foot frame origin, the centre of the foot sphere (radius 0.022 m),
-  0.213 m below the knee along the calf.
+- The foot point is the foot frame origin, 0.213 m below the knee along the calf; Unitree's
+  collision sphere (radius 0.022 m) sits 2 mm behind it (FOOT_SPHERE_X_M), which we neglect in
+  kinematics (foot point = sphere centre within 2 mm).
 """
 
 from __future__ import annotations
