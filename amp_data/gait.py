@@ -120,15 +120,17 @@ def forward_speed_m_s(root_quat_xyzw: np.ndarray, base_lin_vel: np.ndarray) -> n
 
 
 def cycle_metrics(contacts: np.ndarray, forward_speed: np.ndarray, hip_height_m: np.ndarray, fps: float,
-                  start: int, stop: int, rules: GaitRules = GaitRules()) -> Cycle:
-    """The numbers of the cycle [start, stop) (start and stop: FL touchdowns)."""
+                  start: int, stop: int, rules: GaitRules = GaitRules(),
+                  foot_touchdowns: list[np.ndarray] | None = None) -> Cycle:
+    """The numbers of the cycle [start, stop) (start and stop: FL touchdowns). `foot_touchdowns`: the
+    clip's touchdowns(contacts), when the caller has them already."""
     period = (stop - start) / fps
     c = contacts[start:stop]
     # A foot's footfall is its first touchdown in a window shifted back by `early` of the period, so a foot
     # landing a frame before FL counts as phase 0.97, not as missing.
     early = int(round(0.1 * (stop - start)))
     phase = []
-    for f, tds in enumerate(touchdowns(contacts)):
+    for tds in foot_touchdowns if foot_touchdowns is not None else touchdowns(contacts):
         inside = tds[(tds >= start - early) & (tds <= stop - early)]
         phase.append(((inside[0] - start) / (stop - start)) % 1.0 if len(inside) else np.nan)
     phase[0] = 0.0
@@ -154,11 +156,12 @@ def analyze(contacts: np.ndarray, root_pos: np.ndarray, root_quat_xyzw: np.ndarr
     hip_height = root_pos[:, 2] - ground
     if wrap:
         contacts, forward, hip_height = (np.concatenate([x, x, x]) for x in (contacts, forward, hip_height))
-    fl = touchdowns(contacts)[0]
+    foot_touchdowns = touchdowns(contacts)
+    fl = foot_touchdowns[0]
     pairs = list(zip(fl[:-1], fl[1:]))
     if wrap:
         pairs = [(a, b) for a, b in pairs if n <= a < 2 * n]
-    cycles = [cycle_metrics(contacts, forward, hip_height, fps, a, b, rules) for a, b in pairs]
+    cycles = [cycle_metrics(contacts, forward, hip_height, fps, a, b, rules, foot_touchdowns) for a, b in pairs]
     if wrap:
         for c in cycles:
             c.start, c.stop = c.start - n, c.stop - n

@@ -22,10 +22,6 @@ from retarget.derive import derive_motion
 from retarget.rotations import heading_rad, yaw_matrix
 
 
-def _wrap_angle(a):
-    return (np.asarray(a) + np.pi) % (2 * np.pi) - np.pi
-
-
 def close_loop(motion, start: int, stop: int, contacts: np.ndarray | None = None):
     """A Motion holding the cycle [start, stop) of `motion` as a seamless loop (loop_mode 'wrap')."""
     n = stop - start

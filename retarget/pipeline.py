@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from amp_data.contacts import feet_world_m
 from amp_data.errors import InputError
 from retarget import bvh
 from retarget.ik import solve_legs
@@ -248,8 +249,7 @@ def cut_cycle(motion: Motion, gait: str, path: Path):
 
 
 def feet_world(motion: Motion) -> np.ndarray:
-    rot = Rotation.from_quat(motion.root_quat).as_matrix()
-    return motion.root_pos[:, None] + np.einsum("tij,tlj->tli", rot, motion.foot_pos_base)
+    return feet_world_m(motion.root_pos, motion.root_quat, motion.foot_pos_base)
 
 
 def stance_slip_mm_s(feet_world_m: np.ndarray, fps: float) -> float:
