@@ -439,6 +439,182 @@ def import_motion(
                           markup=False, highlight=False, soft_wrap=True)
 
 
+
+@app.command("train")
+def train_cmd(
+    banks: List[Path] = typer.Argument(None, help="Motion banks (.h5) to imitate, e.g. walk.h5 trot.h5 (with --resume: optional)."),
+    algo: str = typer.Option("sac", "--algo", help="sac (AMP+SAC, the paper's method) or ppo (AMP+PPO baseline)."),
+    preset: str = typer.Option("cpu", "--preset", help="cpu: sizes that learn on a laptop-class CPU; "
+                                                       "paper: the paper's tables (4096 envs, GPU)."),
+    backend: str = typer.Option("mujoco", "--backend", help="Simulator: mujoco (CPU, pip-installable)."),
+    num_envs: Optional[int] = typer.Option(None, "--num-envs", help="Parallel environments (default: the preset's)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Stop after this many environment steps (all envs)."),
+    minutes: Optional[float] = typer.Option(None, "--minutes", help="Stop after this many minutes of training."),
+    seed: int = typer.Option(1, "--seed", help="Seed of networks, environments and samplers."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<algo>-<preset>-<seed>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    overrides: List[str] = typer.Option(None, "--set", help="Override any config field: section.field=value "
+                                                            "(repeatable), e.g. --set sac.batch_size=4096."),
+    show_config: bool = typer.Option(False, "--show-config", help="Print the resolved config and exit."),
+) -> None:
+    """Train an AMP policy for the Go2 on motion banks (AMP+SAC or the AMP+PPO baseline).
+
+    \b
+    Examples:
+      amp-data train walk.h5 trot.h5 --minutes 30                 # AMP+SAC, cpu preset
+      amp-data train walk.h5 trot.h5 --algo ppo --minutes 30      # the AMP+PPO baseline
+      amp-data train walk.h5 --steps 200000 --set sac.batch_size=512 --out runs/try
+      amp-data train --resume --out runs/sac-cpu-1 --minutes 60   # continue a stopped run
+      amp-data train walk.h5 trot.h5 --preset paper --set device=cuda --show-config
+
+    \b
+    The run folder gets config.json, metrics.csv (and tb/ for TensorBoard), eval.csv (a deterministic
+    10 s evaluation at every checkpoint: forward speed vs command, falls, style reward),
+    checkpoint.pt (atomic, every 5 min and at the end) and summary.json. Ctrl-C saves a checkpoint.
+    Replay the policy with `amp-data play RUN`.
+    """
+    from learner import config as C
+
+    try:
+        cfg = C.make_config(preset, algo)
+        cfg.env.backend = backend
+        cfg.seed = seed
+        if num_envs is not None:
+            cfg.env.num_envs = num_envs
+        if steps is not None or minutes is not None:
+            cfg.max_env_steps, cfg.minutes = steps or 0, minutes or 0.0
+        C.apply_overrides(cfg, overrides or [])
+        if cfg.env.num_envs < 1:
+            raise ValueError(f"--num-envs must be >= 1, got {cfg.env.num_envs}")
+    except ValueError as e:
+        fail(str(e))
+    if show_config:
+        console.print("\n".join(C.describe(cfg)), markup=False, highlight=False)
+        return
+    out = out or Path("runs") / f"{algo}-{preset}-{seed}"
+    if not banks and not resume:
+        fail("give at least one motion bank (.h5)")
+    try:
+        from learner.train import TrainingStopped, train
+    except ImportError as e:
+        fail(f"training needs the learn extra ({e}): pip install 'amp-data[learn]'")
+    if not resume:
+        from amp_data.sampler import load_consistent_banks
+        try:
+            load_consistent_banks([str(b) for b in banks])   # fail on bad banks before printing anything
+        except InputError as e:
+            fail(str(e))
+        console.print("\n".join(C.describe(cfg)), markup=False, highlight=False)
+    try:
+        summary = train([str(b) for b in banks or []], cfg, out, resume=resume,
+                        say=lambda m: console.print(m, markup=False, highlight=False))
+    except InputError as e:
+        fail(str(e))
+    except TrainingStopped as e:
+        fail(f"training stopped: {e}")
+    fe = summary["final_eval"]
+    console.print(f"done: {summary['env_steps']:,} env steps in {summary['time_s'] / 60:.1f} min; simulator "
+                  f"{summary['sim_env_steps_per_s']:,.0f} env steps/s, {summary['update_steps_per_s']:.1f} "
+                  f"gradient steps/s; final eval: {fe['forward_vel_m_s']:.2f} m/s of {fe['command_vx_m_s']:.2f} "
+                  f"({100 * fe['speed_ratio']:.0f} %), no fall {100 * fe['no_fall_rate']:.0f} %, "
+                  f"style reward {fe['style_reward']:.3f}. Run folder: {out}", markup=False, highlight=False)
+
+
+@app.command("play")
+def play_cmd(
+    run: Path = typer.Argument(..., help="Run folder (from `amp-data train --out`) or a checkpoint file (.pt)."),
+    checkpoint: Optional[Path] = typer.Option(
+        None, "--checkpoint", help="Another checkpoint of the run, e.g. checkpoints/step_000000123456.pt "
+                                   "(a path, or relative to RUN)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the rollout as a motion bank (.h5)."),
+    video: Optional[Path] = typer.Option(None, "--video", help="Render the rollout: .gif, or .mp4 (needs ffmpeg)."),
+    seconds: float = typer.Option(10.0, "--seconds", help="Length of the rollout (s); it stops earlier on a fall."),
+    command: Optional[float] = typer.Option(
+        None, "--command", help="Forward speed command (m/s, base frame); default: the run's eval command."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of torch and the task (default: the run's); "
+                                                            "the deterministic rollout does not depend on it."),
+    banks: List[Path] = typer.Option(None, "--banks", help="The run's motion banks, when they have moved "
+                                                           "(repeat: --banks A.h5 --banks B.h5)."),
+) -> None:
+    """Replay a trained policy: one Go2 in MuJoCo from the default pose, deterministic actions, fixed command.
+
+    \b
+    Examples:
+      amp-data play runs/sac-cpu-1                          # 10 s at the eval command, print a summary
+      amp-data play runs/sac-cpu-1 --command 1.0 --seconds 20
+      amp-data play runs/sac-cpu-1 -o rollout.h5 --video policy.gif
+      amp-data play runs/sac-cpu-1 --checkpoint checkpoints/step_000000123456.pt
+      amp-data inspect rollout.h5 walk.h5 --rom             # the policy's joint ROM beside the mocap's
+      amp-data inspect rollout.h5 --phase                   # its gait cycles and gait label
+
+    \b
+    No domain randomisation, no resets: a fall (trunk contact, base too low or tilted) ends the rollout.
+    Summary: seconds played, fall time, mean forward speed vs command, mean style reward (r_AMP, 0..1)
+    and mean task reward per step. -o writes a schema v2 bank at the policy rate (50 fps) with the
+    simulator's states and foot contacts, one clip named after the run.
+    """
+    try:
+        from learner.play import play
+    except ImportError as e:
+        fail(f"playing a policy needs the learn extra ({e}): pip install 'amp-data[learn]'")
+    progress = Progress(TextColumn("[bold]video"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err_console, transient=True)
+    bar = []
+
+    def on_video_frame(done: int, total: int) -> None:
+        # a bar on a terminal once drawing starts (Progress.stop writes a blank line elsewhere)
+        if not err_console.is_terminal:
+            return
+        if not bar:
+            progress.start()
+            bar.append(progress.add_task("", total=total))
+        progress.update(bar[0], completed=done)
+
+    try:
+        result = play(run, checkpoint=checkpoint, seconds=seconds, command_vx_m_s=command, seed=seed,
+                      banks=[str(b) for b in banks] if banks else None, output=output, video=video,
+                      on_video_frame=on_video_frame)
+    except InputError as e:
+        fail(str(e))
+    finally:
+        if bar:
+            progress.stop()
+    console.print("\n".join(result.summary_lines()), markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("curves")
+def curves_cmd(
+    runs: List[Path] = typer.Argument(..., help="Run folders of `amp-data train` (with metrics.csv)."),
+    output: Path = typer.Option(Path("curves.png"), "-o", "--output", help="PNG to write."),
+    smooth: int = typer.Option(5, "--smooth", help="Rolling mean over this many log rows (training panels)."),
+) -> None:
+    """Plot learning curves of runs side by side, and print each run's last evaluation.
+
+    \b
+    Examples:
+      amp-data curves runs/sac-cpu-1 runs/ppo-cpu-1 -o curves.png
+
+    Panels: style reward, task reward and episode length during training; forward speed over the command,
+    the share of episodes without a fall and the style reward of the deterministic evaluations.
+    """
+    from learner.curves import final_table, plot_runs
+
+    try:
+        plot_runs(runs, output, smooth=smooth)
+        rows = final_table(runs)
+    except InputError as e:
+        fail(str(e))
+    table = Table(title=f"learning curves: {output}")
+    for col in ("run", "env steps", "min", "env steps/s", "grad steps/s", "speed/cmd", "no fall", "style"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r["run"], f"{r['env_steps']:,}", f"{r['minutes']:.1f}", f"{r['env_steps_per_s']:,.0f}",
+                      f"{r['updates_per_s']:.1f}", f"{100 * r.get('eval_speed_ratio', float('nan')):.0f} %",
+                      f"{100 * r.get('eval_no_fall_rate', float('nan')):.0f} %",
+                      f"{r.get('eval_style_reward', float('nan')):.3f}")
+    console.print(table)
+
+
 def main() -> None:
     app()
 

@@ -53,6 +53,8 @@ class ViewOptions:
     frames: tuple[int | None, int | None] | None = None
     seconds: tuple[float | None, float | None] | None = None
     size_px: tuple[int, int] = (960, 480)
+    robot_label: str = "Go2 retarget"           # robot panel title; e.g. "Go2 policy rollout"
+    no_source_note: str = "no source keypoints in this bank (imported?): robot only"
 
 
 @dataclass
@@ -76,6 +78,8 @@ class ViewPlan:
     source_fps: float | None
     scale: float | None
     size_px: tuple[int, int]
+    robot_label: str = "Go2 retarget"
+    no_source_note: str = "no source keypoints in this bank (imported?): robot only"
 
     @property
     def num_frames(self) -> int:
@@ -224,7 +228,8 @@ def plan_view(bank: Bank, opts: ViewOptions = ViewOptions()) -> ViewPlan:
                     trunk_world=trunk, head_world=head, root_world=root_pos, contacts=bank["contacts"][frames],
                     dog_points=dog, dog_rows=rows, dog_bones=bones, dog_sides=sides, dog_names=names,
                     source_fps=src_fps,
-                    scale=float(bank.attrs["scale"]) if "scale" in bank.attrs else None, size_px=opts.size_px)
+                    scale=float(bank.attrs["scale"]) if "scale" in bank.attrs else None, size_px=opts.size_px,
+                    robot_label=opts.robot_label, no_source_note=opts.no_source_note)
 
 
 # --- output file -----------------------------------------------------------------------------------
@@ -313,7 +318,7 @@ class _Scene:
         scale = f", scale {plan.scale:g}" if plan.scale else ""
         self.robot = _Panel(axes[-1], _half_width_m(robot_pts, plan.root_world),
                             max(0.5, float(robot_pts[..., 2].max()) + 0.05),
-                            f"Go2 retarget (robot world{scale}), grid {GRID_SPACING_M:g} m")
+                            f"{plan.robot_label} (robot world{scale}), grid {GRID_SPACING_M:g} m")
         self.legs = [axes[-1].plot([], [], [], "-o", color=LEFT_COLOUR if leg[1] == "L" else RIGHT_COLOUR,
                                    lw=2.2, ms=3.5)[0] for leg in LEGS]
         self.feet = [axes[-1].plot([], [], [], "o", ms=7, mew=1.5,
@@ -343,11 +348,11 @@ class _Scene:
                 if plan.dog_bones is not None else np.array([], dtype=int)
             self.dog_paws = leaves[plan.dog_sides[leaves] != MID_COLOUR]
             self.dog_shadows = axes[0].plot([], [], [], "o", color="0.75", ms=4)[0]
-        self._draw_static_overlay(has_dog)
+        self._draw_static_overlay(has_dog, plan.no_source_note)
         self.title = fig.suptitle("", fontsize=10, y=0.975)
         self.front_signs = np.flatnonzero(_BOX_SIGNS[:, 0] > 0)
 
-    def _draw_static_overlay(self, has_dog: bool) -> None:
+    def _draw_static_overlay(self, has_dog: bool, no_source_note: str) -> None:
         """Panel titles, note and legend, rasterised once and pasted as an image: text is most of the
         cost of a frame when drawn anew each time."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -361,8 +366,7 @@ class _Scene:
             if panel is not None:
                 static.text(*panel.title_xy, panel.title, ha="center", fontsize=9)
         if not has_dog:
-            static.text(0.5, 0.11, "no source keypoints in this bank (imported?): robot only",
-                        ha="center", fontsize=9, color="0.3")
+            static.text(0.5, 0.11, no_source_note, ha="center", fontsize=9, color="0.3")
         handles = [Line2D([], [], color=LEFT_COLOUR, lw=2, label="left limbs"),
                    Line2D([], [], color=RIGHT_COLOUR, lw=2, label="right limbs"),
                    Line2D([], [], ls="", marker="o", mfc=STANCE_COLOUR, mec="0.3", label="foot in stance"),

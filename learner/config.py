@@ -1,0 +1,275 @@
+"""Training configuration: plain dataclasses, two presets, and `--set a.b=value` overrides.
+
+`paper` is the AMP+SAC paper's Tables I-IV (4096 environments on a GPU). `cpu` keeps the method and the
+task and shrinks only sizes (environments, networks, batches, replay) so that a run learns on a 2-core
+machine. A run saves its resolved config as `config.json` and prints it at start.
+
+Values the papers give are cited where they are set; values they do not give (learning rates of the
+critic and temperature, initial temperature, initial action std) are this project's choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+
+PRESETS = ("paper", "cpu")
+ALGOS = ("sac", "ppo")
+
+
+@dataclass
+class EnvConfig:
+    num_envs: int = 4096
+    backend: str = "mujoco"
+    sim_threads: int = 0                  # MuJoCo rollout threads; 0: one per CPU core
+    friction_cone: str = "pyramidal"      # "elliptic" (Unitree's model) costs about twice per sim step
+    sim_dt_s: float = 0.005
+    decimation: int = 4                   # policy step = 4 sim steps = 0.02 s (50 Hz)
+    kp_nm_rad: float = 20.0
+    kd_nm_s_rad: float = 0.5
+    action_scale: float = 0.25            # joint target = default pose + 0.25 * action
+    episode_length_s: float = 20.0
+    command_vx_range_m_s: tuple[float, float] = (0.4, 1.0)   # forward command, base frame, per episode
+    reference_state_init: bool = True     # start episodes from random bank frames (else the default pose)
+    fall_height_m: float = 0.12           # base origin below this: a fall
+    fall_tilt_rad: float = 1.0            # base tilted more than this from upright: a fall
+
+
+@dataclass
+class RewardConfig:
+    """Table III of the AMP+SAC paper, legged_gym convention: each scale is multiplied by the policy dt."""
+    tracking_lin_vel_x: float = 240.0
+    lin_vel_z: float = -15.0
+    ang_vel_xy: float = -1.0
+    ang_vel_z: float = -5.0
+    base_height: float = -2.0
+    collision: float = -1.0
+    feet_contact_forces: float = -2.0
+    dof_acc: float = -2.5e-7
+    dof_pos_limits: float = -4.0
+    torques: float = -5.0e-5
+    tracking_sigma: float = 0.25          # legged_gym: exp(-err^2 / sigma)
+    base_height_target_m: float = 0.0     # 0: the banks' mean base height
+    max_contact_force_n: float = 100.0
+    only_positive: bool = True            # legged_gym: a negative task reward sum is clipped to 0, else
+    #                                       ending an episode early (falling) pays
+    w_task: float = 0.4                   # Sec. III-D
+    w_amp: float = 0.6
+    amp_reward_coef: float = 2.0          # Table II: r_AMP = coef * max(0, 1 - 0.25 (D - 1)^2)
+
+
+@dataclass
+class RandomizationConfig:
+    """Table IV, resampled at every reset."""
+    enabled: bool = True
+    base_mass_offset_kg: tuple[float, float] = (-1.0, 1.0)
+    pd_gain_factor: tuple[float, float] = (0.9, 1.1)
+    friction: tuple[float, float] = (0.25, 1.75)
+
+
+@dataclass
+class AMPConfig:
+    """Discriminator (Table II) and its loss weights in the algorithm's objective."""
+    hidden: tuple[int, ...] = (1024, 512)
+    batch_size: int = 8192                # expert and policy pairs per discriminator update
+    updates_per_iter: int = 1             # discriminator batches per training iteration
+    loss_coef: float = 0.1                # lambda_AMP of eq. 4 (SAC); AMP_for_hardware's PPO uses 1.0
+    grad_pen_coef: float = 0.01           # multiplies E ||grad_x D||^2 on expert pairs (eq. 2's w_GP / 2)
+    replay_size: int = 1_000_000          # policy (s, s') pairs kept for the discriminator
+    min_std: float = 0.01                 # running normaliser's std floor
+    trunk_weight_decay: float = 1e-3      # AMP_for_hardware's weight decay of the trunk and of the head
+    head_weight_decay: float = 1e-2
+
+
+@dataclass
+class SACConfig:
+    """Tables I-II of the AMP+SAC paper and the fixes of rsl-rl-sac (each switchable)."""
+    hidden: tuple[int, ...] = (1024, 512)
+    activation: str = "gelu"
+    actor_lr: float = 1e-3
+    critic_lr: float = 1e-3
+    alpha_lr: float = 1e-3
+    weight_decay: float = 0.0             # AdamW's decoupled decay of actor and critics
+    gamma: float = 0.99
+    tau: float = 0.05
+    n_step: int = 3
+    batch_size: int = 16384
+    updates_per_step: int = 8
+    replay_size: int = 10_000_000
+    warmup_steps: int = 100               # environment steps (per env) before the first update
+    steps_per_iter: int = 1               # environment steps (per env) collected between update rounds
+    init_alpha: float = 0.01
+    target_entropy_scale: float = 1.0     # target entropy = -scale * action dims
+    max_grad_norm: float = 1.0
+    # rsl-rl-sac fixes
+    action_bounds_from_limits: bool = True   # off: actions in [-1, 1]
+    actor_init: bool = True                  # off: PyTorch's default init, log-std bias 0
+    init_std: float = 0.1                    # initial std of the pre-tanh Gaussian (actor_init)
+    timeout_bootstrap: bool = True           # off: time-outs end the return like failures
+    nstep_stop_at_termination: bool = True   # off: the n-step sum runs across episode ends
+
+
+@dataclass
+class PPOConfig:
+    """Escontrela et al. (AMP_for_hardware / rsl_rl) settings."""
+    hidden: tuple[int, ...] = (512, 256, 128)
+    activation: str = "elu"
+    steps_per_env: int = 24
+    epochs: int = 5
+    minibatches: int = 4
+    lr: float = 1e-3
+    desired_kl: float = 0.01              # adaptive learning rate
+    clip: float = 0.2
+    gamma: float = 0.99
+    lam: float = 0.95
+    value_coef: float = 1.0
+    entropy_coef: float = 0.01
+    max_grad_norm: float = 1.0
+    init_std: float = 1.0
+
+
+@dataclass
+class TrainConfig:
+    algo: str = "sac"
+    preset: str = "paper"
+    seed: int = 1
+    device: str = "cpu"                   # torch device of networks and buffers ("cuda" on a GPU)
+    torch_threads: int = 0                # 0: torch's default
+    max_env_steps: int = 0                # 0: no limit (then `minutes` must be set)
+    minutes: float = 0.0
+    checkpoint_every_min: float = 5.0
+    log_every_s: float = 5.0              # progress line and CSV row
+    eval_command_vx_m_s: float = 0.7
+    env: EnvConfig = field(default_factory=EnvConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
+    amp: AMPConfig = field(default_factory=AMPConfig)
+    sac: SACConfig = field(default_factory=SACConfig)
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+
+
+def make_config(preset: str = "cpu", algo: str = "sac") -> TrainConfig:
+    """The preset's config for `algo`."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algo {algo!r}; choose one of {', '.join(ALGOS)}")
+    cfg = TrainConfig(algo=algo, preset=preset)
+    if algo == "ppo":
+        # AMP_for_hardware's discriminator terms in the PPO loss (amp loss weight 1, grad penalty 10),
+        # expert and policy batches the size of a PPO minibatch
+        cfg.amp.loss_coef, cfg.amp.grad_pen_coef = 1.0, 10.0
+    if preset == "cpu":
+        # On 2 cores, one torch thread and one MuJoCo thread per run: with two of each, MuJoCo's pool and
+        # torch's threads contend and an update round took 4-7x longer (measured).
+        cfg.torch_threads, cfg.env.sim_threads = 1, 1
+        cfg.env.num_envs = 32 if algo == "sac" else 128
+        cfg.env.episode_length_s = 10.0
+        cfg.amp.hidden = (256, 256)
+        cfg.amp.batch_size = 512
+        cfg.amp.replay_size = 200_000
+        # same 8 updates and 1 discriminator batch per round as the paper, on 4 steps of 32 envs
+        cfg.sac.hidden = (256, 256)
+        cfg.sac.batch_size = 512
+        cfg.sac.steps_per_iter = 4
+        cfg.sac.replay_size = 1_000_000
+        cfg.minutes = 30.0
+    return cfg
+
+
+# ---------------------------------------------------------------------------------- (de)serialising
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(d: dict, cls=TrainConfig):
+    """Rebuild a config from `to_dict` output (e.g. a run's config.json); unknown keys are an error."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in d:
+            continue
+        v, t = d[f.name], hints[f.name]
+        if dataclasses.is_dataclass(t):
+            kwargs[f.name] = from_dict(v, t)
+        elif typing.get_origin(t) is tuple:
+            kwargs[f.name] = tuple(v)
+        else:
+            kwargs[f.name] = v
+    unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown config field(s) {', '.join(sorted(unknown))} in {cls.__name__}")
+    return cls(**kwargs)
+
+
+def to_json(cfg) -> str:
+    return json.dumps(to_dict(cfg), indent=2)
+
+
+def _parse_value(text: str, t, key: str):
+    origin = typing.get_origin(t)
+    try:
+        if t is bool:
+            low = text.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if t is int:
+            return int(float(text)) if float(text).is_integer() else int(text)
+        if t is float:
+            return float(text)
+        if t is str:
+            return text
+        if origin is tuple:
+            args = typing.get_args(t)
+            elem = args[0]
+            parts = [p for p in text.strip("()[] ").replace(",", " ").split()]
+            vals = tuple(_parse_value(p, elem, key) for p in parts)
+            if len(args) == 2 and args[1] is not Ellipsis and len(vals) != 2:
+                raise ValueError
+            return vals
+    except ValueError:
+        pass
+    raise ValueError(f"--set {key}={text}: not a valid {getattr(t, '__name__', str(t))}")
+
+
+def apply_overrides(cfg: TrainConfig, overrides: list[str]) -> TrainConfig:
+    """Apply `section.field=value` (or `field=value` for top-level fields) strings, in place.
+
+    Values are parsed as the field's type: numbers, true/false, tuples as `256,256`.
+    """
+    for item in overrides or []:
+        if "=" not in item:
+            raise ValueError(f"--set {item}: expected key=value, e.g. sac.batch_size=4096")
+        key, text = item.split("=", 1)
+        path = key.strip().split(".")
+        obj = cfg
+        for name in path[:-1]:
+            if not dataclasses.is_dataclass(getattr(obj, name, None)):
+                raise ValueError(f"--set {key}: no config section {name!r}; sections: "
+                                 f"{', '.join(f.name for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name)))}")
+            obj = getattr(obj, name)
+        leaf = path[-1]
+        names = {f.name for f in dataclasses.fields(obj)}
+        if leaf not in names or dataclasses.is_dataclass(getattr(obj, leaf)):
+            raise ValueError(f"--set {key}: no such field; {type(obj).__name__} has {', '.join(sorted(names))}")
+        t = typing.get_type_hints(type(obj))[leaf]
+        setattr(obj, leaf, _parse_value(text, t, key))
+    return cfg
+
+
+def describe(cfg, prefix: str = "") -> list[str]:
+    """`section.field = value` lines, for printing at the start of a run."""
+    lines = []
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(v):
+            lines += describe(v, f"{prefix}{f.name}.")
+        else:
+            lines.append(f"{prefix}{f.name} = {v}")
+    return lines

@@ -1,0 +1,356 @@
+"""Replay a trained policy, the engine of `amp-data play`: one Go2 in MuJoCo, deterministic actions.
+
+The rollout is the setting of the training's evaluation (`learner.train.evaluate`), for one robot: it starts
+from the default pose (no reference state initialisation), without domain randomisation, at a fixed
+forward command, and takes the policy's mean action at every 0.02 s step. Nothing resets it: when the robot
+falls (a termination of the task: trunk contact, base too low or too tilted, simulator blow-up), the
+rollout stops at that step.
+
+It can be written as a motion bank (SCHEMA.md, v2) at the policy rate (50 fps), so the tools for banks
+(`amp-data inspect --rom/--phase`, `amp-data view`) compare what the policy does with its mocap:
+
+- frame k is the simulator state at t = k * dt, k = 0 .. steps - 1 (frame 0: the reset state); a rollout
+  of S seconds has S * 50 frames; one that falls during step k + 1 keeps frames 0 .. k (the fallen state
+  itself is left out);
+- joint_pos, root_pos (world, floor z = 0, the robot starts over the origin heading +x), root_quat (xyzw,
+  sign-continuous), joint_vel and the base velocities (base frame) are the simulator's own values, not
+  finite differences; foot_pos_base is `feet_fk(joint_pos)` and foot_vel_base = J(q) q_dot with the
+  simulator's joint velocities (the exact derivative of foot_pos_base);
+- contacts are the simulator's foot contacts (normal force on the foot above the backend's threshold,
+  1 N), not `amp_data.contacts` detection;
+- one `clamp` clip, named after the run; attributes `policy_*` say which checkpoint and command made it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from amp_data.errors import InputError
+
+CHECKPOINT_NAME = "checkpoint.pt"
+REQUIRED_KEYS = ("config", "algo", "agent", "bank_paths")
+
+
+# ---------------------------------------------------------------------------------- the checkpoint
+
+@dataclass
+class PolicySource:
+    """Which checkpoint to play and the name its rollout gets."""
+    checkpoint: Path
+    run_name: str
+
+
+def resolve_checkpoint(run: str | Path, checkpoint: str | Path | None = None) -> PolicySource:
+    """RUN (a run folder or a checkpoint file) and an optional --checkpoint -> the checkpoint file.
+
+    --checkpoint is taken as given, else relative to a run folder (`checkpoints/step_...pt`).
+    """
+    run = Path(run)
+    if not run.exists():
+        raise InputError(run, "no such run folder or checkpoint file")
+    run_dir = run if run.is_dir() else None
+    if checkpoint is not None:
+        ckpt = Path(checkpoint)
+        if not ckpt.exists() and run_dir is not None and (run_dir / ckpt).exists():
+            ckpt = run_dir / ckpt
+        if not ckpt.exists():
+            raise InputError(ckpt, "no such checkpoint file")
+    elif run_dir is not None:
+        ckpt = run_dir / CHECKPOINT_NAME
+        if not ckpt.exists():
+            steps = sorted((run_dir / "checkpoints").glob("step_*.pt"))
+            hint = (f"; pick one with --checkpoint, e.g. --checkpoint {steps[-1].relative_to(run_dir)}" if steps
+                    else "; is it an `amp-data train --out` folder?")
+            raise InputError(run_dir, f"no {CHECKPOINT_NAME} in this run folder{hint}")
+    else:
+        ckpt = run
+    if ckpt.is_dir():
+        raise InputError(ckpt, "is a folder, not a checkpoint file")
+    # the run's name: its folder (also for RUN/checkpoints/step_*.pt), else the file's stem
+    folder = ckpt.resolve().parent
+    if folder.name == "checkpoints" and (folder.parent / "config.json").exists():
+        folder = folder.parent
+    name = folder.name if (folder / "config.json").exists() else ckpt.stem
+    return PolicySource(ckpt, name)
+
+
+def load_policy_checkpoint(path: Path) -> dict:
+    """The checkpoint dict; InputError if it is not a readable amp-data checkpoint."""
+    from learner.train import load_checkpoint
+    state = load_checkpoint(path)
+    if not isinstance(state, dict):
+        raise InputError(path, "not an amp-data checkpoint (it holds no dict)")
+    missing = [k for k in REQUIRED_KEYS if k not in state]
+    if missing:
+        raise InputError(path, f"not an amp-data checkpoint: lacks {', '.join(missing)}")
+    return state
+
+
+def playback_config(state: dict, path: Path):
+    """The run's config, resized for one environment on the CPU: one thread each for torch and MuJoCo,
+    replays (not saved in checkpoints, unused when playing) shrunk to almost nothing."""
+    from learner import config as C
+    try:
+        cfg = C.from_dict(state["config"])
+    except (ValueError, TypeError) as e:
+        raise InputError(path, f"checkpoint's config is not one this amp-data reads ({e})") from None
+    cfg.device = "cpu"
+    cfg.torch_threads = 1
+    cfg.env.sim_threads = 1
+    cfg.env.num_envs = 1
+    cfg.sac.replay_size = 1024
+    cfg.amp.replay_size = 1024
+    return cfg
+
+
+def bank_paths_to_use(state: dict, path: Path, banks: list[str | Path] | None) -> list[str]:
+    """--banks if given, else the run's; InputError naming the first missing one."""
+    if banks:
+        paths = [str(b) for b in banks]
+        for p in paths:
+            if not Path(p).is_file():
+                raise InputError(p, "no such bank file (--banks)")
+        return paths
+    paths = [str(p) for p in state["bank_paths"]]
+    gone = [p for p in paths if not Path(p).is_file()]
+    if gone:
+        raise InputError(gone[0], f"this run's motion bank no longer exists (the run of {path} trained on "
+                                  f"{len(paths)} bank(s)); pass them with --banks A.h5 --banks B.h5")
+    return paths
+
+
+# ---------------------------------------------------------------------------------- the rollout
+
+@dataclass
+class Rollout:
+    """A deterministic rollout of one robot. Frames (T, ...) at the policy rate; steps (S,) per policy step.
+
+    T = S: frame k is the state before step k + 1 (frame 0 the reset state). The per-step values are of
+    the state each step reaches: forward_vel_m_s (base-frame x velocity), style_reward (r_AMP in 0..1 of
+    the step's AMP pair, before the reward coefficient) and task_reward (Table III sum, dt-scaled).
+    """
+    dt_s: float
+    command_vx_m_s: float
+    steps_requested: int
+    fell: bool
+    joint_pos: np.ndarray          # (T, 12) rad
+    joint_vel: np.ndarray          # (T, 12) rad/s
+    root_pos: np.ndarray           # (T, 3) m, world
+    root_quat: np.ndarray          # (T, 4) xyzw
+    base_lin_vel: np.ndarray       # (T, 3) m/s, base frame
+    base_ang_vel: np.ndarray       # (T, 3) rad/s, base frame
+    foot_contact: np.ndarray       # (T, 4) bool
+    forward_vel_m_s: np.ndarray    # (S,)
+    style_reward: np.ndarray       # (S,)
+    task_reward: np.ndarray        # (S,)
+
+    @property
+    def steps(self) -> int:
+        return len(self.task_reward)
+
+    @property
+    def seconds(self) -> float:
+        return self.steps * self.dt_s
+
+    @property
+    def fall_time_s(self) -> float | None:
+        """Time of the state in which the robot was found fallen (end of the last step), or None."""
+        return self.seconds if self.fell else None
+
+
+def roll_out(agent, task, seconds: float, command_vx_m_s: float) -> Rollout:
+    """Play `agent` deterministically on a one-environment `task` for `seconds` (or until it falls), from
+    the default pose, without domain randomisation, at a fixed command. Leaves the task's settings as
+    they were. One Python iteration per policy step: there is one robot."""
+    import torch
+    if task.num_envs != 1:
+        raise ValueError(f"roll_out plays one environment, the task has {task.num_envs}")
+    steps = int(round(seconds / task.dt_s))
+    saved = (task.command_override, task.env_cfg.reference_state_init, task.dr_cfg.enabled,
+             task.max_episode_steps)
+    task.command_override = float(command_vx_m_s)
+    task.env_cfg.reference_state_init = False
+    task.dr_cfg.enabled = False
+    task.max_episode_steps = steps + 1          # no time-out (and so no reset) inside the rollout
+    frames = {k: [] for k in ("joint_pos", "joint_vel", "root_pos", "root_quat", "base_lin_vel",
+                              "base_ang_vel", "foot_contact")}
+    vel, style, task_r = [], [], []
+    fell = False
+    try:
+        obs = task.reset()
+        for _ in range(steps):
+            st = task.backend.state()             # the state this step starts from
+            for k, v in (("joint_pos", st.joint_pos), ("joint_vel", st.joint_vel), ("root_pos", st.base_pos_w),
+                         ("root_quat", st.base_quat_xyzw), ("base_lin_vel", st.base_lin_vel_b),
+                         ("base_ang_vel", st.base_ang_vel_b), ("foot_contact", st.foot_contact)):
+                frames[k].append(v[0])
+            res = task.step(agent.act(obs, deterministic=True))
+            s = torch.as_tensor(res.amp_obs, dtype=torch.float32, device=agent.device)
+            s2 = torch.as_tensor(res.next_amp_obs, dtype=torch.float32, device=agent.device)
+            style.append(float(agent.disc.style_reward(s, s2).cpu().numpy()[0]))
+            vel.append(float(res.forward_vel_m_s[0]))
+            task_r.append(float(res.task_reward[0]))
+            if res.terminated[0]:
+                fell = True                      # the task has reset the robot already: stop here
+                break
+            obs = res.obs
+    finally:
+        (task.command_override, task.env_cfg.reference_state_init, task.dr_cfg.enabled,
+         task.max_episode_steps) = saved
+    from retarget.rotations import continuous_quat
+    arrays = {k: np.stack(v) for k, v in frames.items()}
+    arrays["root_quat"] = continuous_quat(arrays["root_quat"])
+    return Rollout(dt_s=task.dt_s, command_vx_m_s=float(command_vx_m_s), steps_requested=steps, fell=fell,
+                   forward_vel_m_s=np.array(vel), style_reward=np.array(style), task_reward=np.array(task_r),
+                   **arrays)
+
+
+def rollout_bank(r: Rollout, name: str, attrs: dict | None = None):
+    """The rollout as a motion bank (in memory): one clamp clip `name`; extra `attrs` are stored too."""
+    from amp_data.bank import ROBOT, SCHEMA_VERSION, Bank, ClipRange
+    from retarget.kinematics import feet_fk
+    from robots.go2 import FOOT_NAMES, JOINT_NAMES
+
+    foot_pos, foot_jac = feet_fk(r.joint_pos, with_jacobian=True)
+    foot_vel = np.einsum("tlij,tlj->tli", foot_jac, r.joint_vel.reshape(-1, 4, 3))
+    data = {"joint_pos": r.joint_pos, "joint_vel": r.joint_vel, "root_pos": r.root_pos, "root_quat": r.root_quat,
+            "base_lin_vel": r.base_lin_vel, "base_ang_vel": r.base_ang_vel, "foot_pos_base": foot_pos,
+            "foot_vel_base": foot_vel, "contacts": r.foot_contact.astype(bool)}
+    base = {"schema_version": SCHEMA_VERSION, "robot": ROBOT, "fps": 1.0 / r.dt_s,
+            "joint_names": list(JOINT_NAMES), "foot_names": list(FOOT_NAMES), "quat_convention": "xyzw",
+            "loop_mode": "clamp", "source_file": "", "contacts_source": "simulator foot normal force > 1 N",
+            "policy_command_vx_m_s": r.command_vx_m_s, "policy_fell": bool(r.fell)}
+    clip = ClipRange(name=name, start=0, stop=len(r.joint_pos), loop_mode="clamp")
+    return Bank(None, data, {**base, **(attrs or {})}, clips=[clip])
+
+
+# ---------------------------------------------------------------------------------- the command
+
+@dataclass
+class PlayResult:
+    source: PolicySource
+    algo: str
+    env_steps: int
+    rollout: Rollout
+    trained_command_range_m_s: tuple[float, float]
+    output: Path | None = None
+    video: Path | None = None
+    video_frames: int = 0
+
+    def summary_lines(self) -> list[str]:
+        r = self.rollout
+        ratio = r.forward_vel_m_s.mean() / r.command_vx_m_s if r.command_vx_m_s else float("nan")
+        lines = [f"played {self.source.run_name} ({self.source.checkpoint}; AMP+{self.algo.upper()}, "
+                 f"{self.env_steps:,} env steps) at command {r.command_vx_m_s:.2f} m/s"]
+        if r.fell:
+            lines.append(f"fell at t = {r.fall_time_s:.2f} s (step {r.steps} of {r.steps_requested}): "
+                         f"the rollout stops there")
+        else:
+            lines.append(f"{r.seconds:.2f} s without a fall")
+        lines.append(f"forward speed {r.forward_vel_m_s.mean():.2f} m/s of {r.command_vx_m_s:.2f} "
+                     f"({100 * ratio:.0f} %), style reward {r.style_reward.mean():.3f} (0..1), "
+                     f"task reward {r.task_reward.mean():.3f}/step")
+        lo, hi = self.trained_command_range_m_s
+        if not lo <= r.command_vx_m_s <= hi:
+            lines.append(f"note: the policy was trained on commands {lo:g}..{hi:g} m/s")
+        if self.output is not None:
+            lines.append(f"wrote {self.output}: {len(r.joint_pos)} frames at {1 / r.dt_s:g} fps, "
+                         f"clip {self.source.run_name!r}")
+        if self.video is not None:
+            lines.append(f"wrote {self.video}: {self.video_frames} frames")
+        return lines
+
+
+def check_bank_output(path: Path) -> None:
+    """InputError unless a bank can be written at `path` (an existing, writable folder; not a folder)."""
+    if path.is_dir():
+        raise InputError(path, "is a folder; give a bank file name, e.g. -o rollout.h5")
+    folder = path.parent if str(path.parent) else Path(".")
+    if folder.exists() and not folder.is_dir():
+        raise InputError(path, f"cannot write: {folder} is a file, not a folder")
+    if not folder.is_dir():
+        raise InputError(path, f"cannot write: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(path, f"cannot write: folder {folder} is not writable")
+
+
+def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float = 10.0,
+         command_vx_m_s: float | None = None, seed: int | None = None, banks: list | None = None,
+         output: str | Path | None = None, video: str | Path | None = None, video_fps: float = 25.0,
+         on_video_frame: Callable[[int, int], None] | None = None) -> PlayResult:
+    """Load a run's policy, roll it out (`roll_out`), optionally write the rollout as a bank and a video.
+
+    `seed` seeds torch and the task's generator (default: the run's); the deterministic rollout from the
+    default pose draws nothing, so it does not change the result. Outputs are checked before the rollout
+    and written atomically: bad input leaves no file behind. `on_video_frame(done, total)` is called
+    after each video frame drawn (a progress bar).
+    """
+    from learner.train import _torch
+    _torch()
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+        raise InputError(None, f"--seconds must be a positive number, got {seconds}")
+    if command_vx_m_s is not None and not math.isfinite(command_vx_m_s):
+        raise InputError(None, f"--command must be a number (m/s), got {command_vx_m_s}")
+    output = Path(output) if output is not None else None
+    video = Path(video) if video is not None else None
+    if output is not None:
+        check_bank_output(output)
+    if video is not None:
+        import shutil
+
+        import matplotlib as mpl
+
+        from amp_data import view as v
+        if video.suffix.lower() == ".mp4" and shutil.which(mpl.rcParams["animation.ffmpeg_path"]) is None:
+            raise InputError(video, "writing .mp4 needs ffmpeg on PATH, which is not installed; "
+                                    "write a .gif instead (--video policy.gif)")
+        v.check_output(video)
+        if output is not None and video.resolve() == output.resolve():
+            raise InputError(video, "-o and --video name the same file")
+
+    source = resolve_checkpoint(run, checkpoint)
+    state = load_policy_checkpoint(source.checkpoint)
+    cfg = playback_config(state, source.checkpoint)
+    bank_paths = bank_paths_to_use(state, source.checkpoint, banks)
+    command = cfg.eval_command_vx_m_s if command_vx_m_s is None else float(command_vx_m_s)
+    steps = int(round(seconds / (cfg.env.sim_dt_s * cfg.env.decimation)))
+    if steps < 1:
+        raise InputError(None, f"--seconds {seconds:g} is shorter than one policy step "
+                               f"({cfg.env.sim_dt_s * cfg.env.decimation:g} s)")
+
+    from learner.train import build
+    backend, task, _, agent, _ = build(cfg, bank_paths, cfg.seed if seed is None else seed, num_envs=1)
+    try:
+        try:
+            agent.load_state_dict(state["agent"])
+        except (RuntimeError, KeyError, ValueError) as e:
+            raise InputError(source.checkpoint, f"checkpoint's networks do not match its config "
+                                                f"({type(e).__name__}: {str(e).splitlines()[0]})") from None
+        r = roll_out(agent, task, steps * task.dt_s, command)
+    finally:
+        backend.close()
+    result = PlayResult(source=source, algo=str(state["algo"]), env_steps=int(state.get("env_steps", 0)),
+                        rollout=r, trained_command_range_m_s=tuple(cfg.env.command_vx_range_m_s))
+    if output is not None or video is not None:
+        bank = rollout_bank(r, source.run_name, {
+            "policy_checkpoint": str(source.checkpoint.resolve()), "policy_algo": result.algo,
+            "policy_env_steps": result.env_steps})
+        if video is not None:      # first: drawing is what can still fail (ffmpeg), the bank write cannot
+            from amp_data import view as v
+            plan = v.plan_view(bank, v.ViewOptions(fps=min(video_fps, bank.fps), robot_label="Go2 policy rollout",
+                                                   no_source_note=f"policy rollout of {source.run_name} at {command:g} m/s"))
+            done = iter(range(1, plan.num_frames + 1))
+            v.render_view(plan, video, on_frame=None if on_video_frame is None else
+                          lambda: on_video_frame(next(done), plan.num_frames))
+            result.video, result.video_frames = video, plan.num_frames
+        if output is not None:
+            from amp_data.bank import write_bank
+            write_bank(output, bank)
+            result.output = output
+    return result

@@ -1,0 +1,87 @@
+"""Task reward terms of the AMP+SAC paper's Table III, as pure functions of state arrays (numpy, over N envs).
+
+Each term returns its raw value (N,), before its scale; `task_reward` multiplies by the Table III scales
+and by the policy dt (legged_gym's convention, which the paper's scales follow: 240 for velocity tracking
+is 4.8 per 0.02 s step). Definitions are legged_gym's (`legged_robot.py`, `_reward_*`); frames: base frame
+for velocities, world for heights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TERMS = ("tracking_lin_vel_x", "lin_vel_z", "ang_vel_xy", "ang_vel_z", "base_height", "collision",
+         "feet_contact_forces", "dof_acc", "dof_pos_limits", "torques")
+
+
+def tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, sigma):
+    """exp(-(v_cmd - v_x)^2 / sigma), base-frame forward velocity: 1 on target."""
+    return np.exp(-np.square(command_vx_m_s - base_lin_vel_b[:, 0]) / sigma)
+
+
+def lin_vel_z(base_lin_vel_b):
+    return np.square(base_lin_vel_b[:, 2])
+
+
+def ang_vel_xy(base_ang_vel_b):
+    return np.sum(np.square(base_ang_vel_b[:, :2]), axis=1)
+
+
+def ang_vel_z(base_ang_vel_b):
+    """Yaw rate squared: the command is straight ahead, so any turning is penalised."""
+    return np.square(base_ang_vel_b[:, 2])
+
+
+def base_height(base_height_m, target_m):
+    return np.square(base_height_m - target_m)
+
+
+def collision(body_contact):
+    """1 where a trunk, hip, thigh or calf presses on the floor (legged_gym counts bodies; the backend
+    reports any)."""
+    return np.asarray(body_contact, dtype=float)
+
+
+def feet_contact_forces(foot_force_n, max_force_n):
+    """Sum over feet of the normal force above `max_force_n` (N)."""
+    return np.sum(np.clip(foot_force_n - max_force_n, 0.0, None), axis=1)
+
+
+def dof_acc(joint_vel, prev_joint_vel, dt_s):
+    return np.sum(np.square((prev_joint_vel - joint_vel) / dt_s), axis=1)
+
+
+def dof_pos_limits(joint_pos, soft_limits_rad):
+    """Sum over joints of how far (rad) each is outside its soft limits (12, 2)."""
+    below = np.clip(soft_limits_rad[:, 0] - joint_pos, 0.0, None)
+    above = np.clip(joint_pos - soft_limits_rad[:, 1], 0.0, None)
+    return np.sum(below + above, axis=1)
+
+
+def torques(torques_nm):
+    return np.sum(np.square(torques_nm), axis=1)
+
+
+def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_height_m, base_height_target_m,
+                 body_contact, foot_force_n, joint_pos, joint_vel, prev_joint_vel, torques_nm, soft_limits_rad,
+                 dt_s) -> dict[str, np.ndarray]:
+    """Every term, scaled by its Table III weight and by dt: {name: (N,)}. `cfg`: RewardConfig."""
+    raw = {
+        "tracking_lin_vel_x": tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma),
+        "lin_vel_z": lin_vel_z(base_lin_vel_b),
+        "ang_vel_xy": ang_vel_xy(base_ang_vel_b),
+        "ang_vel_z": ang_vel_z(base_ang_vel_b),
+        "base_height": base_height(base_height_m, base_height_target_m),
+        "collision": collision(body_contact),
+        "feet_contact_forces": feet_contact_forces(foot_force_n, cfg.max_contact_force_n),
+        "dof_acc": dof_acc(joint_vel, prev_joint_vel, dt_s),
+        "dof_pos_limits": dof_pos_limits(joint_pos, soft_limits_rad),
+        "torques": torques(torques_nm),
+    }
+    return {k: getattr(cfg, k) * dt_s * v for k, v in raw.items()}
+
+
+def amp_reward(d):
+    """r_AMP = max(0, 1 - 0.25 (D - 1)^2) of the discriminator output D (eq. 5), in [0, 1]. numpy or torch."""
+    r = 1.0 - 0.25 * (d - 1.0) ** 2
+    return r.clamp(min=0.0) if hasattr(r, "clamp") else np.maximum(r, 0.0)

@@ -1,0 +1,172 @@
+"""AMP+SAC (the AMP+SAC paper, Sec. II-C, Tables I-II) with rsl-rl-sac's fixes, each switchable.
+
+Per training iteration (one step of all N envs):
+1. act with the squashed-Gaussian actor; step the task;
+2. style reward r_AMP = max(0, 1 - 0.25 (D(s, s') - 1)^2) from the current discriminator;
+   reward r = w_task r_task + w_amp * coef * r_AMP (eq. 6), stored with the transition;
+3. `updates_per_step` times: critic (twin Q, clipped double-Q, n-step target from the pre-reset
+   observation), actor (eq. 3), temperature (towards -scale * action dims), Polyak targets (tau).
+   The actor's AdamW also holds the discriminator, and for the first `amp.updates_per_iter` updates of an
+   iteration the actor loss carries the discriminator terms (eq. 4):
+   J = E[alpha log pi - min Q] + lambda_AMP L_AMP + L_grad,
+   with L_AMP the least-squares loss on expert pairs vs the replay of policy pairs and L_grad the gradient
+   penalty on expert pairs (eq. 2). These terms do not depend on the actor, so in effect the discriminator
+   is trained by the actor's optimiser, as the paper describes ("optimized with the policy parameters").
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from amp_data.amp_obs import AMP_OBS_DIM
+from learner.amp import Discriminator, PairReplay, discriminator_loss
+from learner.networks import QNetwork, RunningNorm, SquashedGaussianActor
+from learner.replay import NStepReplay
+
+
+class AmpSac:
+    def __init__(self, cfg, obs_dim: int, act_dim: int, action_low, action_high, expert, device):
+        self.cfg, self.sac, self.amp_cfg, self.rew_cfg = cfg, cfg.sac, cfg.amp, cfg.reward
+        self.device = torch.device(device)
+        self.expert = expert
+        s = self.sac
+        if not s.action_bounds_from_limits:
+            action_low, action_high = -np.ones(act_dim), np.ones(act_dim)
+        self.actor = SquashedGaussianActor(obs_dim, act_dim, s.hidden, s.activation, action_low, action_high,
+                                           small_init=s.actor_init, init_std=s.init_std).to(self.device)
+        self.q1 = QNetwork(obs_dim, act_dim, s.hidden, s.activation).to(self.device)
+        self.q2 = QNetwork(obs_dim, act_dim, s.hidden, s.activation).to(self.device)
+        self.q1_target, self.q2_target = copy.deepcopy(self.q1), copy.deepcopy(self.q2)
+        for p in list(self.q1_target.parameters()) + list(self.q2_target.parameters()):
+            p.requires_grad_(False)
+        self.log_alpha = torch.tensor(np.log(s.init_alpha), dtype=torch.float32, device=self.device,
+                                      requires_grad=True)
+        self.target_entropy = -s.target_entropy_scale * act_dim
+        self.obs_norm = RunningNorm(obs_dim).to(self.device)
+        self.disc = Discriminator(AMP_OBS_DIM, self.amp_cfg.hidden, self.amp_cfg.min_std).to(self.device)
+
+        self.actor_opt = torch.optim.AdamW(
+            [{"params": self.actor.parameters(), "weight_decay": s.weight_decay}]
+            + self.disc.param_groups(self.amp_cfg.trunk_weight_decay, self.amp_cfg.head_weight_decay),
+            lr=s.actor_lr)
+        self.critic_opt = torch.optim.AdamW(list(self.q1.parameters()) + list(self.q2.parameters()),
+                                            lr=s.critic_lr, weight_decay=s.weight_decay)
+        self.alpha_opt = torch.optim.AdamW([self.log_alpha], lr=s.alpha_lr, weight_decay=0.0)
+
+        self.replay = NStepReplay(cfg.env.num_envs, s.replay_size, obs_dim, act_dim, self.device, s.n_step)
+        self.amp_replay = PairReplay(AMP_OBS_DIM, self.amp_cfg.replay_size, self.device)
+        self.steps_collected = 0   # iterations (steps of all envs)
+        self.grad_steps_per_update = s.updates_per_step
+
+    # ------------------------------------------------------------------ acting
+
+    def _t(self, x) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(x), dtype=torch.float32, device=self.device)
+
+    @torch.no_grad()
+    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        o = self.obs_norm.normalize(self._t(obs))
+        a = self.actor.deterministic(o) if deterministic else self.actor.sample(o)[0]
+        return a.cpu().numpy()
+
+    def observe(self, obs: np.ndarray, actions: np.ndarray, res) -> dict:
+        """Store one step of all envs; returns the step's mean style and total reward."""
+        s, s_next = self._t(res.amp_obs), self._t(res.next_amp_obs)
+        r_style = self.disc.style_reward(s, s_next)
+        r = self.rew_cfg.w_task * self._t(res.task_reward) + self.rew_cfg.w_amp * self.rew_cfg.amp_reward_coef * r_style
+        self.replay.add(self._t(obs), self._t(actions), r, self._t(res.next_obs),
+                        torch.as_tensor(res.terminated, device=self.device),
+                        torch.as_tensor(res.timed_out, device=self.device))
+        self.amp_replay.add(s, s_next)
+        self.obs_norm.update(self._t(obs))
+        self.steps_collected += 1
+        return {"style_reward": r_style.mean().item(), "reward": r.mean().item()}
+
+    def ready(self) -> bool:
+        """True when an update round is due: after the warm-up, every `steps_per_iter` steps."""
+        return (self.steps_collected >= max(self.sac.warmup_steps, self.sac.n_step)
+                and self.steps_collected % self.sac.steps_per_iter == 0)
+
+    # ------------------------------------------------------------------ learning
+
+    @property
+    def alpha(self) -> torch.Tensor:
+        return self.log_alpha.exp()
+
+    def update(self) -> dict:
+        s, out = self.sac, {}
+        for i in range(s.updates_per_step):
+            with_disc = i < self.amp_cfg.updates_per_iter
+            out = self._update_once(with_disc, out)
+        return out
+
+    def _update_once(self, with_disc: bool, prev: dict) -> dict:
+        s, stats = self.sac, dict(prev)
+        obs, act, ret, boot_obs, discount = self.replay.sample(
+            s.batch_size, s.gamma, s.nstep_stop_at_termination, s.timeout_bootstrap)
+        o, bo = self.obs_norm.normalize(obs), self.obs_norm.normalize(boot_obs)
+        alpha = self.alpha.detach()
+
+        with torch.no_grad():
+            a_next, logp_next = self.actor.sample(bo)
+            q_next = torch.min(self.q1_target(bo, a_next), self.q2_target(bo, a_next)) - alpha * logp_next
+            target = ret + discount * q_next
+        q1, q2 = self.q1(o, act), self.q2(o, act)
+        critic_loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
+        self.critic_opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        torch.nn.utils.clip_grad_norm_(list(self.q1.parameters()) + list(self.q2.parameters()), s.max_grad_norm)
+        self.critic_opt.step()
+
+        a_pi, logp = self.actor.sample(o)
+        q_pi = torch.min(self.q1(o, a_pi), self.q2(o, a_pi))
+        actor_loss = (alpha * logp - q_pi).mean()
+        loss = actor_loss
+        if with_disc:
+            e_s, e_n = self.expert.sample(self.amp_cfg.batch_size)
+            e_s, e_n = self._t(e_s), self._t(e_n)
+            p_s, p_n = self.amp_replay.sample(self.amp_cfg.batch_size)
+            self.disc.normalizer.update(torch.cat([e_s, p_s]))
+            l_amp, l_grad, dstats = discriminator_loss(self.disc, e_s, e_n, p_s, p_n, self.amp_cfg.grad_pen_coef)
+            loss = loss + self.amp_cfg.loss_coef * l_amp + l_grad
+            stats.update(disc_loss=l_amp.item(), grad_pen=l_grad.item(), **dstats)
+        self.actor_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.actor.parameters(), s.max_grad_norm)
+        self.actor_opt.step()
+
+        alpha_loss = -(self.log_alpha * (logp.detach() + self.target_entropy)).mean()
+        self.alpha_opt.zero_grad(set_to_none=True)
+        alpha_loss.backward()
+        self.alpha_opt.step()
+
+        with torch.no_grad():
+            for net, tgt in ((self.q1, self.q1_target), (self.q2, self.q2_target)):
+                for p, pt in zip(net.parameters(), tgt.parameters()):
+                    pt.lerp_(p, s.tau)
+        stats.update(critic_loss=critic_loss.item(), actor_loss=actor_loss.item(), alpha=self.alpha.item(),
+                     entropy=-logp.mean().item(), q=q_pi.mean().item())
+        return stats
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict:
+        return {"actor": self.actor.state_dict(), "q1": self.q1.state_dict(), "q2": self.q2.state_dict(),
+                "q1_target": self.q1_target.state_dict(), "q2_target": self.q2_target.state_dict(),
+                "log_alpha": self.log_alpha.detach().cpu(), "obs_norm": self.obs_norm.state_dict(),
+                "disc": self.disc.state_dict(), "actor_opt": self.actor_opt.state_dict(),
+                "critic_opt": self.critic_opt.state_dict(), "alpha_opt": self.alpha_opt.state_dict()}
+
+    def load_state_dict(self, d: dict) -> None:
+        for k in ("actor", "q1", "q2", "q1_target", "q2_target", "obs_norm", "disc", "actor_opt",
+                  "critic_opt", "alpha_opt"):
+            getattr(self, k).load_state_dict(d[k])
+        with torch.no_grad():
+            self.log_alpha.copy_(d["log_alpha"])
+        # the replays are not saved (up to GBs): after a resume the agent refills them for
+        # `warmup_steps` iterations before updating again
+        self.steps_collected = 0

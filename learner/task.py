@@ -1,0 +1,206 @@
+"""The Go2 AMP locomotion task, written once over a backend's state arrays (numpy, N environments).
+
+A backend (`learner.mujoco_backend.MujocoBackend`; Isaac Gym later) only resets, steps PD targets and returns
+a `SimState`. Everything else is here: actions -> joint targets, observations, Table III task rewards, the
+AMP observation (the same `amp_data.amp_obs.amp_observation` the banks use), terminations kept apart from
+time-outs, Table IV domain randomisation and reference state initialisation (RSI) from bank frames.
+
+Policy observation (31 values, legged_gym scales):
+
+| slice | value | scale |
+|---|---|---|
+| 0 | forward command v_x (m/s, base frame) | 2.0 |
+| 1:13 | joint positions minus the default pose (rad, URDF order) | 1.0 |
+| 13:25 | joint velocities (rad/s) | 0.05 |
+| 25:28 | gravity direction in the base frame (unit; (0, 0, -1) upright) | 1.0 |
+| 28:31 | base angular velocity (rad/s, base frame) | 0.25 |
+
+Action (12,): joint target = default pose + `action_scale` * action, clipped to the soft joint limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from amp_data.amp_obs import AMP_OBS_DIM, amp_observation
+from learner import rewards
+from learner.mujoco_backend import pd_torques
+from retarget.kinematics import feet_fk
+from robots.go2 import model as go2
+
+OBS_DIM = 31
+ACT_DIM = 12
+OBS_SCALES = np.concatenate([[2.0], np.ones(12), np.full(12, 0.05), np.ones(3), np.full(3, 0.25)])
+
+
+@dataclass
+class StepResult:
+    """One policy step of N environments (numpy).
+
+    obs: (N, 31) observation to act on next (after resets, for environments that ended).
+    next_obs: (N, 31) observation reached by this step, before any reset (the bootstrap state).
+    amp_obs, next_amp_obs: (N, 43) the AMP pair (s, s') of this step, s' before any reset.
+    task_reward: (N,) Table III sum (scaled by dt); terms: {name: (N,)}.
+    terminated: (N,) bool, a failure (base contact, fall, simulator blow-up); timed_out: (N,) bool, the
+    episode reached its length without failing. Never both.
+    """
+    obs: np.ndarray
+    next_obs: np.ndarray
+    amp_obs: np.ndarray
+    next_amp_obs: np.ndarray
+    task_reward: np.ndarray
+    terms: dict
+    terminated: np.ndarray
+    timed_out: np.ndarray
+    forward_vel_m_s: np.ndarray
+
+
+def projected_gravity(base_quat_xyzw: np.ndarray) -> np.ndarray:
+    """(N, 3) world gravity direction (0, 0, -1) in the base frame: -R^T e_z, the last row of R negated."""
+    x, y, z, w = np.moveaxis(base_quat_xyzw, -1, 0)
+    # third row of the rotation matrix base -> world
+    r20 = 2 * (x * z - w * y)
+    r21 = 2 * (y * z + w * x)
+    r22 = 1 - 2 * (x * x + y * y)
+    return -np.stack([r20, r21, r22], axis=-1)
+
+
+def amp_obs_of_state(st) -> np.ndarray:
+    """AMP observation (N, 43) of a SimState, by the banks' own function."""
+    return amp_observation(st.joint_pos, feet_fk(st.joint_pos), st.base_lin_vel_b, st.base_ang_vel_b,
+                           st.joint_vel, st.base_pos_w[:, 2])
+
+
+class Go2AmpTask:
+    """N Go2 environments doing the AMP locomotion task. `cfg`: TrainConfig (env, reward, randomization).
+
+    `expert`: an `amp_data.sampler.ExpertSampler` (reference states for RSI; its banks' mean base height
+    is the base-height target when the config leaves it 0). `rng`: numpy Generator for every draw here.
+    """
+
+    def __init__(self, cfg, backend, expert, rng: np.random.Generator):
+        self.cfg, self.env_cfg, self.rew_cfg, self.dr_cfg = cfg, cfg.env, cfg.reward, cfg.randomization
+        self.backend, self.expert, self.rng = backend, expert, rng
+        self.num_envs = backend.num_envs
+        self.dt_s = self.env_cfg.sim_dt_s * self.env_cfg.decimation
+        self.max_episode_steps = int(round(self.env_cfg.episode_length_s / self.dt_s))
+        self.default_pose = go2.default_pose_rad()
+        self.soft_limits = go2.soft_limits_rad()
+        scale = self.env_cfg.action_scale
+        # action range that keeps the joint target inside the soft limits (per joint, policy units)
+        self.action_low = (self.soft_limits[:, 0] - self.default_pose) / scale
+        self.action_high = (self.soft_limits[:, 1] - self.default_pose) / scale
+        self.torque_limit = backend.torque_limit_nm
+        self.base_height_target_m = self.rew_cfg.base_height_target_m or float(
+            np.mean(expert._frames["root_pos"][:, 2]))
+        n = self.num_envs
+        self.command_vx = np.zeros(n)
+        self.episode_step = np.zeros(n, dtype=np.int64)
+        self.kp = np.full((n, 1), self.env_cfg.kp_nm_rad)
+        self.kd = np.full((n, 1), self.env_cfg.kd_nm_s_rad)
+        self.command_override: float | None = None   # evaluation: a fixed command
+        self._prev_joint_vel = np.zeros((n, 12))
+        self._obs = np.zeros((n, OBS_DIM))
+        self._amp_obs = np.zeros((n, AMP_OBS_DIM))
+
+    # ------------------------------------------------------------------ observations
+
+    def observation(self, st, command_vx) -> np.ndarray:
+        obs = np.concatenate([command_vx[:, None], st.joint_pos - self.default_pose, st.joint_vel,
+                              projected_gravity(st.base_quat_xyzw), st.base_ang_vel_b], axis=1)
+        return (obs * OBS_SCALES).astype(np.float32)
+
+    # ------------------------------------------------------------------ resets
+
+    def reset(self) -> np.ndarray:
+        """Reset every environment; returns the observation (N, 31)."""
+        self._reset_envs(np.arange(self.num_envs))
+        return self._obs.copy()
+
+    def _initial_states(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """qpos (n, 19) xyzw and qvel (n, 18) base-frame: random bank frames (RSI) or the default pose."""
+        qpos, qvel = np.zeros((n, 19)), np.zeros((n, 18))
+        if self.env_cfg.reference_state_init:
+            ref = self.expert.reference_states(n, self.rng)
+            qpos[:, 3:7] = ref["root_quat"]
+            qpos[:, 7:] = np.clip(ref["joint_pos"], self.soft_limits[:, 0], self.soft_limits[:, 1])
+            qvel[:, 0:3], qvel[:, 3:6], qvel[:, 6:] = ref["base_lin_vel"], ref["base_ang_vel"], ref["joint_vel"]
+            z = ref["root_pos"][:, 2]
+        else:
+            qpos[:, 6] = 1.0
+            qpos[:, 7:] = self.default_pose
+            z = np.zeros(n)                    # standing: the lift below puts the feet on the floor
+        # lift so that no foot sphere starts inside the floor
+        rot_z_row = -projected_gravity(qpos[:, 3:7])            # third row of R: world z of base axes
+        foot_z = z[:, None] + np.einsum("nj,nkj->nk", rot_z_row, feet_fk(qpos[:, 7:]))
+        qpos[:, 2] = z + np.clip(go2.FOOT_RADIUS_M + 0.002 - foot_z.min(axis=1), 0.0, None)
+        return qpos, qvel
+
+    def _reset_envs(self, ids: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        n = len(ids)
+        dr = self.dr_cfg
+        if dr.enabled:
+            self.backend.set_base_mass_offset(ids, self.rng.uniform(*dr.base_mass_offset_kg, n))
+            self.backend.set_friction(ids, self.rng.uniform(*dr.friction, n))
+            self.kp[ids, 0] = self.env_cfg.kp_nm_rad * self.rng.uniform(*dr.pd_gain_factor, n)
+            self.kd[ids, 0] = self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n)
+        qpos, qvel = self._initial_states(n)
+        self.backend.reset(ids, qpos, qvel)
+        if self.command_override is None:
+            self.command_vx[ids] = self.rng.uniform(*self.env_cfg.command_vx_range_m_s, n)
+        else:
+            self.command_vx[ids] = self.command_override
+        self.episode_step[ids] = 0
+        st = self.backend.state()
+        self._prev_joint_vel[ids] = st.joint_vel[ids]
+        self._obs[ids] = self.observation(st, self.command_vx)[ids]
+        self._amp_obs[ids] = amp_obs_of_state(st)[ids]
+
+    # ------------------------------------------------------------------ stepping
+
+    def joint_targets(self, actions: np.ndarray) -> np.ndarray:
+        a = np.clip(actions, self.action_low, self.action_high)
+        return self.default_pose + self.env_cfg.action_scale * a
+
+    def step(self, actions: np.ndarray) -> StepResult:
+        actions = np.asarray(actions, dtype=np.float64)
+        if not np.all(np.isfinite(actions)):
+            raise FloatingPointError("the policy produced non-finite actions")
+        q_target = self.joint_targets(actions)
+        self.backend.step_pd(q_target, self.kp, self.kd, substeps=self.env_cfg.decimation)
+        st = self.backend.state()
+        self.episode_step += 1
+
+        tau = pd_torques(q_target, st.joint_pos, st.joint_vel, self.kp, self.kd, self.torque_limit)
+        terms = rewards.reward_terms(
+            self.rew_cfg, command_vx_m_s=self.command_vx, base_lin_vel_b=st.base_lin_vel_b,
+            base_ang_vel_b=st.base_ang_vel_b, base_height_m=st.base_pos_w[:, 2],
+            base_height_target_m=self.base_height_target_m, body_contact=st.body_contact,
+            foot_force_n=st.foot_force_n, joint_pos=st.joint_pos, joint_vel=st.joint_vel,
+            prev_joint_vel=self._prev_joint_vel, torques_nm=tau, soft_limits_rad=self.soft_limits,
+            dt_s=self.dt_s)
+        task_reward = sum(terms.values())
+        if self.rew_cfg.only_positive:
+            task_reward = np.maximum(task_reward, 0.0)
+
+        gravity_b = projected_gravity(st.base_quat_xyzw)
+        tilt = np.arccos(np.clip(-gravity_b[:, 2], -1.0, 1.0))
+        terminated = (st.base_contact | st.sim_unstable | (st.base_pos_w[:, 2] < self.env_cfg.fall_height_m)
+                      | (tilt > self.env_cfg.fall_tilt_rad))
+        timed_out = (self.episode_step >= self.max_episode_steps) & ~terminated
+
+        next_obs = self.observation(st, self.command_vx)
+        next_amp = amp_obs_of_state(st)
+        amp_obs = self._amp_obs.copy()
+        self._obs, self._amp_obs = next_obs.copy(), next_amp.copy()
+        self._prev_joint_vel = st.joint_vel
+        forward = st.base_lin_vel_b[:, 0].copy()
+        done_ids = np.flatnonzero(terminated | timed_out)
+        self._reset_envs(done_ids)
+        return StepResult(obs=self._obs.copy(), next_obs=next_obs, amp_obs=amp_obs,
+                          next_amp_obs=next_amp, task_reward=task_reward, terms=terms,
+                          terminated=terminated, timed_out=timed_out, forward_vel_m_s=forward)

@@ -1,0 +1,416 @@
+"""The training loop behind `amp-data train`: banks -> expert sampler, backend + task, agent, and the run folder.
+
+Run folder (`--out`):
+- `config.json`  the resolved config (preset + overrides), written at start;
+- `metrics.csv`  one row per log interval (columns `METRIC_COLUMNS`); `eval.csv` one row per checkpoint;
+- `tb/`          the same scalars for TensorBoard (when the `tensorboard` package is installed);
+- `checkpoint.pt` the latest good checkpoint (atomic: written to a temp file, then renamed), and
+  `checkpoints/step_<env steps>.pt`, the last `KEEP_CHECKPOINTS` of them.
+
+A checkpoint holds the agent (networks, optimisers, normalisers, temperature), the counters, the RNG states
+(numpy task generator, expert sampler, torch) and the bank paths. `--resume` restores all of it; the
+replays are refilled (they are not saved). A non-finite loss stops the run without overwriting the last
+good checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from amp_data.errors import InputError
+from learner import config as C
+
+KEEP_CHECKPOINTS = 5
+METRIC_COLUMNS = ("time_s", "env_steps", "iterations", "env_steps_per_s", "updates_per_s", "task_reward",
+                  "style_reward", "reward", "episode_length_s", "episode_task_return", "fall_rate",
+                  "forward_vel_m_s", "command_vx_m_s",
+                  # SAC
+                  "critic_loss", "actor_loss", "alpha", "entropy", "q",
+                  # PPO
+                  "surrogate", "value_loss", "kl", "lr", "action_std",
+                  # discriminator
+                  "disc_loss", "grad_pen", "disc_expert", "disc_policy")
+EVAL_COLUMNS = ("time_s", "env_steps", "episodes", "command_vx_m_s", "forward_vel_m_s", "speed_ratio",
+                "no_fall_rate", "style_reward", "task_reward", "episode_length_s")
+
+
+class TrainingStopped(RuntimeError):
+    """A non-finite loss or action: the message says where the last good checkpoint is."""
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise InputError(None, "training needs PyTorch: pip install 'amp-data[learn]' (or torch>=2.2)") from None
+    return torch
+
+
+def make_backend(cfg):
+    if cfg.env.backend == "mujoco":
+        try:
+            from learner.mujoco_backend import MujocoBackend
+        except ImportError as e:
+            raise InputError(None, f"the mujoco backend needs mujoco>=3.3 ({e}): pip install 'amp-data[learn]'") from None
+        return MujocoBackend(cfg.env.num_envs, threads=cfg.env.sim_threads or None, cone=cfg.env.friction_cone)
+    if cfg.env.backend == "isaacgym":
+        raise InputError(None, "the isaacgym backend is not implemented yet; use --backend mujoco")
+    raise InputError(None, f"unknown backend {cfg.env.backend!r}; choose mujoco")
+
+
+def make_expert(bank_paths, cfg, seed: int):
+    from amp_data.sampler import ExpertSampler
+    dt = cfg.env.sim_dt_s * cfg.env.decimation
+    return ExpertSampler(bank_paths, policy_dt_s=dt, seed=seed)
+
+
+def make_agent(cfg, task, expert):
+    from learner.task import ACT_DIM, OBS_DIM
+    if cfg.algo == "sac":
+        from learner.sac import AmpSac
+        return AmpSac(cfg, OBS_DIM, ACT_DIM, task.action_low, task.action_high, expert, cfg.device)
+    from learner.ppo import AmpPpo
+    return AmpPpo(cfg, OBS_DIM, ACT_DIM, task.action_low, task.action_high, expert, cfg.device)
+
+
+def build(cfg, bank_paths, seed: int, num_envs: int | None = None):
+    """(backend, task, expert, agent, rng) for a config; `num_envs` overrides the config's (evaluation)."""
+    from learner.task import Go2AmpTask
+    torch = _torch()
+    torch.manual_seed(seed)
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
+    expert = make_expert(bank_paths, cfg, seed)
+    if num_envs is not None:
+        cfg.env.num_envs = num_envs
+    backend = make_backend(cfg)
+    rng = np.random.default_rng(seed)
+    task = Go2AmpTask(cfg, backend, expert, rng)
+    agent = make_agent(cfg, task, expert)
+    return backend, task, expert, agent, rng
+
+
+# ---------------------------------------------------------------------------------- evaluation
+
+@dataclass
+class EvalResult:
+    episodes: int
+    command_vx_m_s: float
+    forward_vel_m_s: float      # mean base-frame forward speed over the episodes' alive steps
+    no_fall_rate: float
+    style_reward: float         # mean r_AMP (0..1) of the policy's transitions
+    task_reward: float          # mean task reward per step
+    episode_length_s: float
+
+    @property
+    def speed_ratio(self) -> float:
+        return self.forward_vel_m_s / self.command_vx_m_s if self.command_vx_m_s else float("nan")
+
+
+def evaluate(agent, task, seconds: float, command_vx_m_s: float, randomize: bool = False) -> EvalResult:
+    """One deterministic episode per env of `task` (its N envs), `seconds` long, at a fixed command,
+    starting from the default pose, without domain randomisation unless `randomize` (then Table IV's draws
+    per episode). Leaves the task's settings as they were."""
+    torch = _torch()
+    saved = (task.command_override, task.env_cfg.reference_state_init, task.dr_cfg.enabled,
+             task.max_episode_steps)
+    task.command_override = command_vx_m_s
+    task.env_cfg.reference_state_init = False
+    task.dr_cfg.enabled = randomize
+    steps = int(round(seconds / task.dt_s))
+    task.max_episode_steps = steps + 1
+    try:
+        obs = task.reset()
+        n = task.num_envs
+        alive = np.ones(n, dtype=bool)
+        fell = np.zeros(n, dtype=bool)
+        vel_sum, alive_steps = np.zeros(n), np.zeros(n)
+        style, task_r = [], []
+        for _ in range(steps):
+            a = agent.act(obs, deterministic=True)
+            res = task.step(a)
+            vel_sum += np.where(alive, res.forward_vel_m_s, 0.0)
+            alive_steps += alive
+            s = torch.as_tensor(res.amp_obs, dtype=torch.float32, device=agent.device)
+            s2 = torch.as_tensor(res.next_amp_obs, dtype=torch.float32, device=agent.device)
+            style.append(agent.disc.style_reward(s, s2).cpu().numpy()[alive].mean() if alive.any() else np.nan)
+            task_r.append(res.task_reward[alive].mean() if alive.any() else np.nan)
+            fell |= alive & res.terminated
+            alive &= ~res.terminated
+            obs = res.obs
+    finally:
+        (task.command_override, task.env_cfg.reference_state_init, task.dr_cfg.enabled,
+         task.max_episode_steps) = saved
+    return EvalResult(episodes=n, command_vx_m_s=command_vx_m_s,
+                      forward_vel_m_s=float(np.mean(vel_sum / np.maximum(alive_steps, 1))),
+                      no_fall_rate=float(1.0 - fell.mean()), style_reward=float(np.nanmean(style)),
+                      task_reward=float(np.nanmean(task_r)),
+                      episode_length_s=float(alive_steps.mean() * task.dt_s))
+
+
+# ---------------------------------------------------------------------------------- run folder
+
+def _atomic_torch_save(obj, path: Path) -> None:
+    torch = _torch()
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+class CsvLog:
+    def __init__(self, path: Path, columns):
+        self.path, self.columns = path, columns
+        new = not path.exists()
+        self.f = open(path, "a", newline="")
+        self.w = csv.DictWriter(self.f, fieldnames=columns, extrasaction="ignore")
+        if new:
+            self.w.writeheader()
+
+    def row(self, values: dict) -> None:
+        self.w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in values.items()})
+        self.f.flush()
+
+    def close(self):
+        self.f.close()
+
+
+class TensorBoard:
+    def __init__(self, path: Path, say):
+        self.writer = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            self.writer = SummaryWriter(str(path))
+        except (ImportError, ModuleNotFoundError):
+            say("tensorboard is not installed: metrics go to CSV only (pip install tensorboard)")
+
+    def scalars(self, prefix: str, values: dict, step: int) -> None:
+        if self.writer is None:
+            return
+        for k, v in values.items():
+            if isinstance(v, (int, float)) and k not in ("env_steps",) and math.isfinite(v):
+                self.writer.add_scalar(f"{prefix}/{k}", v, step)
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _rng_state(task, expert) -> dict:
+    torch = _torch()
+    return {"task": task.rng.bit_generator.state, "expert": expert._rng.bit_generator.state,
+            "torch": torch.get_rng_state()}
+
+
+def _set_rng_state(task, expert, d: dict) -> None:
+    torch = _torch()
+    task.rng.bit_generator.state = d["task"]
+    expert._rng.bit_generator.state = d["expert"]
+    torch.set_rng_state(d["torch"])
+
+
+def load_checkpoint(path: Path) -> dict:
+    torch = _torch()
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # a truncated or foreign file
+        raise InputError(path, f"not a readable amp-data checkpoint ({type(e).__name__}: {e})") from None
+
+
+# ---------------------------------------------------------------------------------- training
+
+def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: int = 16,
+          eval_seconds: float = 10.0) -> dict:
+    """Train `cfg.algo` on `bank_paths` into `out_dir`; returns the final evaluation and counters."""
+    _torch()
+    out_dir = Path(out_dir)
+    ckpt_path = out_dir / "checkpoint.pt"
+    state = None
+    if resume:
+        if not ckpt_path.exists():
+            raise InputError(out_dir, "--resume: no checkpoint.pt in this run folder")
+        state = load_checkpoint(ckpt_path)
+        saved_cfg = C.from_dict(state["config"])
+        # a resumed run keeps its config; only the stopping rule and logging may change
+        for k in ("max_env_steps", "minutes", "checkpoint_every_min", "log_every_s"):
+            setattr(saved_cfg, k, getattr(cfg, k))
+        cfg = saved_cfg
+        bank_paths = bank_paths or state["bank_paths"]
+    elif ckpt_path.exists():
+        raise InputError(out_dir, "holds a run already: pass --resume to continue it, or choose another --out")
+    if not (cfg.max_env_steps or cfg.minutes):
+        raise InputError(None, "give a stopping rule: --steps N or --minutes M")
+    bank_paths = [str(Path(p).resolve()) for p in bank_paths]
+
+    backend, task, expert, agent, rng = build(cfg, bank_paths, cfg.seed)
+    env_steps, iteration, updates, elapsed_before = 0, 0, 0, 0.0
+    if state is not None:
+        agent.load_state_dict(state["agent"])
+        _set_rng_state(task, expert, state["rng"])
+        env_steps, iteration, updates = state["env_steps"], state["iteration"], state["updates"]
+        elapsed_before = state["time_s"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "checkpoints").mkdir(exist_ok=True)
+    if state is None:
+        tmp = out_dir / ".config.json.tmp"
+        tmp.write_text(C.to_json(cfg))
+        os.replace(tmp, out_dir / "config.json")
+        (out_dir / "banks.txt").write_text("\n".join(bank_paths) + "\n")
+    say(f"{'resuming' if state else 'training'} AMP+{cfg.algo.upper()} ({cfg.preset} preset) on "
+        f"{len(bank_paths)} bank(s): {expert.summary()}")
+    say(f"{cfg.env.num_envs} envs on {cfg.env.backend}, policy dt {task.dt_s:g} s, run folder {out_dir}")
+
+    metrics_log = CsvLog(out_dir / "metrics.csv", METRIC_COLUMNS)
+    eval_log = CsvLog(out_dir / "eval.csv", EVAL_COLUMNS)
+    tb = TensorBoard(out_dir / "tb", say)
+    eval_backend_task = None
+
+    def checkpoint(now_s: float) -> None:
+        payload = {"config": C.to_dict(cfg), "algo": cfg.algo, "agent": agent.state_dict(),
+                   "env_steps": env_steps, "iteration": iteration, "updates": updates, "time_s": now_s,
+                   "rng": _rng_state(task, expert), "bank_paths": bank_paths}
+        step_path = out_dir / "checkpoints" / f"step_{env_steps:012d}.pt"
+        _atomic_torch_save(payload, step_path)
+        _atomic_torch_save(payload, ckpt_path)
+        for old in sorted((out_dir / "checkpoints").glob("step_*.pt"))[:-KEEP_CHECKPOINTS]:
+            old.unlink()
+
+    def run_eval(now_s: float) -> EvalResult:
+        nonlocal eval_backend_task
+        if eval_backend_task is None:
+            from learner.task import Go2AmpTask
+            ecfg = C.from_dict(C.to_dict(cfg))
+            ecfg.env.num_envs = eval_envs
+            eb = make_backend(ecfg)
+            eval_backend_task = Go2AmpTask(ecfg, eb, expert, np.random.default_rng(cfg.seed + 1))
+        r = evaluate(agent, eval_backend_task, eval_seconds, cfg.eval_command_vx_m_s)
+        row = {"time_s": now_s, "env_steps": env_steps, "episodes": r.episodes, "command_vx_m_s": r.command_vx_m_s,
+               "forward_vel_m_s": r.forward_vel_m_s, "speed_ratio": r.speed_ratio, "no_fall_rate": r.no_fall_rate,
+               "style_reward": r.style_reward, "task_reward": r.task_reward, "episode_length_s": r.episode_length_s}
+        eval_log.row(row)
+        tb.scalars("eval", row, env_steps)
+        say(f"eval @ {env_steps:,} steps: forward {r.forward_vel_m_s:.2f} m/s of {r.command_vx_m_s:.2f} "
+            f"({100 * r.speed_ratio:.0f} %), no fall {100 * r.no_fall_rate:.0f} %, style reward "
+            f"{r.style_reward:.3f}, task reward {r.task_reward:.3f}/step")
+        return r
+
+    n = cfg.env.num_envs
+    ep_return, ep_len = np.zeros(n), np.zeros(n, dtype=np.int64)
+    window = {"task_reward": [], "style_reward": [], "reward": [], "forward_vel_m_s": [], "command_vx_m_s": []}
+    finished_len, finished_ret, finished_fall = [], [], []
+    last_metrics: dict = {}
+    t_start = time.time()
+    t_log, t_ckpt = t_start, t_start
+    steps_at_log, updates_at_log = env_steps, updates
+    sim_time = update_time = 0.0
+    deadline = t_start + cfg.minutes * 60 - elapsed_before if cfg.minutes else math.inf
+    status = "completed"
+    def log_row(now: float) -> None:
+        nonlocal t_log, steps_at_log, updates_at_log, finished_len, finished_ret, finished_fall
+        dt = now - t_log
+        row = {"time_s": elapsed_before + now - t_start, "env_steps": env_steps, "iterations": iteration,
+               "env_steps_per_s": (env_steps - steps_at_log) / dt,
+               "updates_per_s": (updates - updates_at_log) / dt,
+               **{k: float(np.mean(v)) for k, v in window.items() if v},
+               **last_metrics}
+        if finished_len:
+            row.update(episode_length_s=float(np.mean(finished_len)),
+                       episode_task_return=float(np.mean(finished_ret)),
+                       fall_rate=float(np.mean(finished_fall)))
+        metrics_log.row(row)
+        tb.scalars("train", row, env_steps)
+        line = (f"{_fmt_time(row['time_s'])} {env_steps:>11,} steps {row['env_steps_per_s']:>7,.0f}/s "
+                f"| style {row.get('style_reward', float('nan')):.3f} task {row.get('task_reward', float('nan')):.3f} "
+                f"| ep {row.get('episode_length_s', float('nan')):4.1f} s fall {100 * row.get('fall_rate', float('nan')):3.0f} % "
+                f"| v {row.get('forward_vel_m_s', float('nan')):.2f}/{row.get('command_vx_m_s', float('nan')):.2f} m/s | "
+                + (f"alpha {last_metrics.get('alpha', float('nan')):.3g}" if cfg.algo == "sac"
+                   else f"kl {last_metrics.get('kl', float('nan')):.4f} lr {last_metrics.get('lr', float('nan')):.2g}"))
+        say(line)
+        for v in window.values():
+            v.clear()
+        finished_len, finished_ret, finished_fall = [], [], []
+        t_log, steps_at_log, updates_at_log = now, env_steps, updates
+
+    first = run_eval(elapsed_before) if state is None else None
+    obs = task.reset()
+    try:
+        while True:
+            if (cfg.max_env_steps and env_steps >= cfg.max_env_steps) or time.time() >= deadline:
+                break
+            t0 = time.time()
+            actions = agent.act(obs)
+            res = task.step(actions)
+            t1 = time.time()
+            st = agent.observe(obs, actions, res)
+            obs = res.obs
+            env_steps += n
+            iteration += 1
+            ep_return += res.task_reward
+            ep_len += 1
+            done = res.terminated | res.timed_out
+            if done.any():
+                finished_len += list(ep_len[done] * task.dt_s)
+                finished_ret += list(ep_return[done])
+                finished_fall += list(res.terminated[done])
+                ep_return[done], ep_len[done] = 0.0, 0
+            for k in ("style_reward", "reward"):
+                window[k].append(st[k])
+            window["task_reward"].append(float(res.task_reward.mean()))
+            window["forward_vel_m_s"].append(float(res.forward_vel_m_s.mean()))
+            window["command_vx_m_s"].append(float(task.command_vx.mean()))
+            t2 = time.time()
+            if agent.ready():
+                last_metrics = agent.update()
+                updates += agent.grad_steps_per_update
+                bad = [k for k, v in last_metrics.items() if not math.isfinite(v)]
+                if bad:
+                    raise TrainingStopped(
+                        f"non-finite {', '.join(bad)} at {env_steps:,} env steps; the last good checkpoint "
+                        f"is {ckpt_path if ckpt_path.exists() else '(none yet)'}: lower the learning rates "
+                        f"(--set) and --resume from it, or start again")
+            t3 = time.time()
+            sim_time += t1 - t0
+            update_time += t3 - t2
+            now = time.time()
+            if now - t_log >= cfg.log_every_s:
+                log_row(now)
+            if now - t_ckpt >= cfg.checkpoint_every_min * 60:
+                checkpoint(elapsed_before + now - t_start)
+                run_eval(elapsed_before + now - t_start)
+                t_ckpt = time.time()
+    except KeyboardInterrupt:
+        status = "interrupted"
+        say("interrupted: saving a checkpoint (Ctrl-C again to abort)")
+    except (TrainingStopped, FloatingPointError) as e:
+        metrics_log.close(), eval_log.close(), tb.close(), backend.close()
+        raise TrainingStopped(str(e)) from None
+    if env_steps > steps_at_log:
+        log_row(time.time())
+    total_s = elapsed_before + time.time() - t_start
+    checkpoint(total_s)
+    final = run_eval(total_s)
+    metrics_log.close(), eval_log.close(), tb.close(), backend.close()
+    summary = {"status": status, "env_steps": env_steps, "updates": updates, "time_s": total_s,
+               "sim_env_steps_per_s": env_steps_done_rate(env_steps, state, sim_time),
+               "update_steps_per_s": (updates - (state["updates"] if state else 0)) / max(update_time, 1e-9),
+               "first_eval": first.__dict__ if first else None, "final_eval": {**final.__dict__,
+                                                                              "speed_ratio": final.speed_ratio}}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def env_steps_done_rate(env_steps: int, state, sim_time: float) -> float:
+    done = env_steps - (state["env_steps"] if state else 0)
+    return done / max(sim_time, 1e-9)
+
+
+def _fmt_time(s: float) -> str:
+    s = int(s)
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"

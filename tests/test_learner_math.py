@@ -1,0 +1,535 @@
+"""The learner's math against independent truth: n-step returns and time-out bootstrapping written out by
+hand, the tanh-squashed density against the change of variables and numerical integration, the gradient
+penalty against finite differences, the PD law and the Table III reward terms on hand-set numbers, the
+running normaliser against numpy, config overrides and round trips, projected gravity against scipy."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is an optional extra of the learner: pip install torch")
+
+from learner import config as lcfg  # noqa: E402
+from learner.amp import Discriminator, gradient_penalty  # noqa: E402
+from learner.networks import RunningNorm, SquashedGaussianActor, squash  # noqa: E402
+from learner.replay import NStepReplay, nstep_returns  # noqa: E402
+from learner.rewards import amp_reward, reward_terms  # noqa: E402
+
+G = 0.9  # gamma of the hand-computed n-step cases
+
+
+# ------------------------------------------------------------------------------------- 1. n-step returns
+
+def _nstep(rewards, terminated, timed_out, stop_at_done=True, timeout_bootstrap=True):
+    r = torch.tensor(rewards, dtype=torch.float64)
+    term = torch.tensor(terminated, dtype=torch.bool)
+    tout = torch.tensor(timed_out, dtype=torch.bool)
+    ret, k, disc = nstep_returns(r, term, tout, G, stop_at_done=stop_at_done, timeout_bootstrap=timeout_bootstrap)
+    return ret.numpy(), k.numpy(), disc.numpy()
+
+
+R = [[1.0, 2.0, 4.0]] * 6
+NO = [False, False, False]
+# windows: 0 no end; 1-3 termination at k = 0, 1, 2; 4 time-out at k = 1; 5 termination at k = 0 and again at 2
+TERM = [NO, [True, False, False], [False, True, False], [False, False, True], NO, [True, False, True]]
+TOUT = [NO, NO, NO, NO, [False, True, False], NO]
+
+
+def test_nstep_returns_stop_at_done_with_timeout_bootstrap():
+    ret, k, disc = _nstep(R, TERM, TOUT)
+    np.testing.assert_allclose(ret, [1 + 0.9 * 2 + 0.81 * 4,   # 6.04: no end, all three rewards
+                                     1.0,                      # terminated at 0: its reward only
+                                     1 + 0.9 * 2,              # 2.8
+                                     6.04,                     # terminated at 2: all three
+                                     2.8,                      # timed out at 1
+                                     1.0], atol=1e-12)
+    np.testing.assert_array_equal(k, [2, 0, 1, 2, 1, 0])
+    # failures zero the bootstrap; the time-out keeps gamma^(k+1) = 0.81
+    np.testing.assert_allclose(disc, [0.729, 0.0, 0.0, 0.0, 0.81, 0.0], atol=1e-12)
+
+
+def test_nstep_returns_timeout_without_bootstrap():
+    ret, k, disc = _nstep(R, TERM, TOUT, timeout_bootstrap=False)
+    np.testing.assert_allclose(ret, [6.04, 1.0, 2.8, 6.04, 2.8, 1.0], atol=1e-12)
+    np.testing.assert_array_equal(k, [2, 0, 1, 2, 1, 0])
+    np.testing.assert_allclose(disc, [0.729, 0.0, 0.0, 0.0, 0.0, 0.0], atol=1e-12)
+
+
+def test_nstep_returns_naive_sum_across_episode_ends():
+    ret, k, disc = _nstep(R, TERM, TOUT, stop_at_done=False)
+    np.testing.assert_allclose(ret, [6.04] * 6, atol=1e-12)
+    np.testing.assert_array_equal(k, [2] * 6)
+    # bootstrap from the last transition: zero only where that one is a failure
+    np.testing.assert_allclose(disc, [0.729, 0.729, 0.729, 0.0, 0.729, 0.0], atol=1e-12)
+    _, _, disc = _nstep(R, TERM, TOUT, stop_at_done=False, timeout_bootstrap=False)
+    np.testing.assert_allclose(disc, [0.729, 0.729, 0.729, 0.0, 0.729, 0.0], atol=1e-12)
+    # a time-out on the last transition: kept with the fix, zeroed without
+    tout_last = [[False, False, True]]
+    assert _nstep([[1.0, 2.0, 4.0]], [NO], tout_last, stop_at_done=False)[2][0] == pytest.approx(0.729)
+    assert _nstep([[1.0, 2.0, 4.0]], [NO], tout_last, stop_at_done=False, timeout_bootstrap=False)[2][0] == 0.0
+
+
+def test_nstep_returns_other_window_lengths():
+    ret, k, disc = _nstep([[3.0], [3.0]], [[False], [True]], [[False], [False]])
+    np.testing.assert_allclose(ret, [3.0, 3.0])
+    np.testing.assert_allclose(disc, [0.9, 0.0])
+    r5 = [[1.0, 1.0, 1.0, 1.0, 1.0]]
+    ret, k, disc = _nstep(r5, [[False] * 5], [[False, False, False, True, False]])
+    assert ret[0] == pytest.approx(1 + 0.9 + 0.81 + 0.729) and k[0] == 3 and disc[0] == pytest.approx(0.6561)
+
+
+# ------------------------------------------------------------------------ 2. NStepReplay, end to end
+
+def _filled_replay(steps, rows_capacity, term_at=None, tout_at=None):
+    """2 envs; obs = (t, env), next_obs = (t + 0.5, env) (a pre-reset value no obs has), reward t + 1 + 10 env,
+    action t."""
+    rb = NStepReplay(num_envs=2, capacity=2 * rows_capacity, obs_dim=2, act_dim=1, device="cpu", n_step=3)
+    assert rb.rows == rows_capacity
+    env = torch.tensor([0.0, 1.0])
+    for t in range(steps):
+        obs = torch.stack([torch.full((2,), float(t)), env], 1)
+        next_obs = torch.stack([torch.full((2,), t + 0.5), env], 1)
+        rew = t + 1.0 + 10.0 * env
+        term = torch.tensor([False, term_at == t])
+        tout = torch.tensor([tout_at == t, False])
+        rb.add(obs, torch.full((2, 1), float(t)), rew, next_obs, term, tout)
+    return rb
+
+
+def _sample_by_start(rb, timeout_bootstrap, stop_at_done=True, batch=3000):
+    gen = torch.Generator().manual_seed(0)
+    obs, act, ret, boot, disc = rb.sample(batch, G, stop_at_done, timeout_bootstrap, generator=gen)
+    np.testing.assert_array_equal(act[:, 0].numpy(), obs[:, 0].numpy())   # action stored with its obs
+    np.testing.assert_array_equal(boot[:, 1].numpy(), obs[:, 1].numpy())   # same env throughout
+    by = {}
+    for o, g, b, d in zip(obs.numpy(), ret.numpy(), boot.numpy(), disc.numpy()):
+        key = (int(o[0]), int(o[1]))
+        row = (round(float(g), 4), float(b[0]), round(float(d), 6))
+        assert by.setdefault(key, row) == row, f"window {key} sampled with two different targets"
+    return by
+
+
+def test_replay_timeout_bootstraps_from_pre_reset_obs_termination_does_not():
+    # env 0 times out at t = 4, env 1 terminates at t = 4; 8 steps, no wrap-around
+    rb = _filled_replay(steps=8, rows_capacity=10, term_at=4, tout_at=4)
+    by = _sample_by_start(rb, timeout_bootstrap=True)
+    assert set(by) == {(t, e) for t in range(6) for e in (0, 1)}   # every full window, and only those
+    # env 0 (rewards t + 1): time-out at 4
+    assert by[(0, 0)] == (round(1 + 0.9 * 2 + 0.81 * 3, 4), 2.5, 0.729)
+    assert by[(2, 0)] == (round(3 + 0.9 * 4 + 0.81 * 5, 4), 4.5, 0.729)  # ends exactly at the time-out
+    assert by[(3, 0)] == (round(4 + 0.9 * 5, 4), 4.5, 0.81)               # k = 1: the pre-reset obs of step 4
+    assert by[(4, 0)] == (5.0, 4.5, 0.9)                                  # k = 0
+    assert by[(5, 0)] == (round(6 + 0.9 * 7 + 0.81 * 8, 4), 7.5, 0.729)  # the next episode
+    # env 1 (rewards t + 11): terminated at 4 -> no bootstrap
+    assert by[(3, 1)] == (round(14 + 0.9 * 15, 4), 4.5, 0.0)
+    assert by[(4, 1)] == (15.0, 4.5, 0.0)
+    assert by[(1, 1)] == (round(12 + 0.9 * 13 + 0.81 * 14, 4), 3.5, 0.729)
+
+    by = _sample_by_start(rb, timeout_bootstrap=False)
+    assert by[(3, 0)] == (round(4 + 0.9 * 5, 4), 4.5, 0.0)
+    assert by[(4, 0)] == (5.0, 4.5, 0.0)
+    assert by[(2, 0)] == (round(3 + 0.9 * 4 + 0.81 * 5, 4), 4.5, 0.0)
+    assert by[(1, 0)] == (round(2 + 0.9 * 3 + 0.81 * 4, 4), 3.5, 0.729)
+
+
+def test_replay_windows_never_cross_the_write_head():
+    # 5 rows; 12 steps written -> steps 7..11 kept, rows hold [10, 11, 7, 8, 9], write head at row 2
+    rb = _filled_replay(steps=12, rows_capacity=5)
+    assert len(rb) == 10
+    by = _sample_by_start(rb, timeout_bootstrap=True, batch=2000)
+    assert set(by) == {(t, e) for t in (7, 8, 9) for e in (0, 1)}
+    for (t, e), (g, boot, d) in by.items():
+        r = t + 1 + 10 * e   # consecutive steps t, t+1, t+2 of one env
+        assert g == round(r + 0.9 * (r + 1) + 0.81 * (r + 2), 4)
+        assert boot == t + 2.5 and d == 0.729
+    # one step more: the oldest window start moves on
+    rb.add(torch.tensor([[12.0, 0.0], [12.0, 1.0]]), torch.full((2, 1), 12.0), torch.tensor([13.0, 23.0]),
+           torch.tensor([[12.5, 0.0], [12.5, 1.0]]), torch.zeros(2, dtype=torch.bool), torch.zeros(2, dtype=torch.bool))
+    assert {t for t, _ in _sample_by_start(rb, timeout_bootstrap=True, batch=2000)} == {8, 9, 10}
+
+
+def test_replay_refuses_to_sample_before_one_full_window():
+    rb = _filled_replay(steps=2, rows_capacity=10)
+    with pytest.raises(RuntimeError):
+        rb.sample(4, G, True, True)
+
+
+# ------------------------------------------------------------------ 3. tanh-squashed Gaussian density
+
+def _log_normal(u, mu, sigma):
+    return -0.5 * ((u - mu) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
+
+
+def _actor(low, high, init_std, seed=0):
+    torch.manual_seed(seed)
+    actor = SquashedGaussianActor(obs_dim=3, act_dim=len(low), hidden=(16, 16), activation="gelu", low=low,
+                                  high=high, small_init=True, init_std=init_std)
+    obs = torch.tensor([[0.3, -1.2, 0.7]])
+    return actor, obs
+
+
+def test_actor_log_prob_equals_change_of_variables_per_dimension():
+    low, high = np.array([-0.5, -2.0, -0.2]), np.array([1.5, 1.0, 0.1])
+    actor, obs = _actor(low, high, init_std=0.7)
+    with torch.no_grad():
+        mu, log_std = (x[0].double().numpy() for x in actor(obs))
+        a, logp = actor.sample(obs.expand(4000, -1))
+    a, logp = a.double().numpy(), logp.double().numpy()
+    assert np.all((a >= low) & (a <= high))
+    c, h = (high + low) / 2, (high - low) / 2
+    x = (a - c) / h
+    ok = np.all(np.abs(x) < 0.999, axis=1)   # float32 actions near the bounds lose atanh's precision
+    assert ok.mean() > 0.9
+    u = np.arctanh(x[ok])
+    expected = np.sum(_log_normal(u, mu, np.exp(log_std)) - np.log(h * (1 - x[ok] ** 2)), axis=1)
+    np.testing.assert_allclose(logp[ok], expected, atol=2e-3, rtol=1e-4)
+
+
+def test_squashed_density_integrates_to_one_and_matches_the_samples():
+    low, high = np.array([-0.5]), np.array([1.5])
+    actor, obs = _actor(low, high, init_std=0.8)
+    with torch.no_grad():
+        mu, log_std = actor(obs)
+    mu_, sigma = float(mu[0, 0]), float(log_std[0, 0].exp())
+    c = torch.tensor([0.5], dtype=torch.float64)
+    h = torch.tensor([1.0], dtype=torch.float64)
+
+    def module_log_pi(a):
+        """log pi(a) from the module's pieces: log N(u) - squash's log |da/du| at u = atanh((a - c) / h)."""
+        u = torch.atanh((torch.as_tensor(a, dtype=torch.float64)[:, None] - c) / h)
+        a_back, log_det = squash(u, c, h)
+        np.testing.assert_allclose(a_back[:, 0].numpy(), a, atol=1e-9)
+        return _log_normal(u[:, 0].numpy(), mu_, sigma) - log_det.numpy()
+
+    # the density integrates to 1 over [low, high] (midpoint rule; the integrand vanishes at both ends)
+    edges = np.linspace(-0.5, 1.5, 200_001)
+    mids = 0.5 * (edges[1:] + edges[:-1])
+    dens = np.exp(module_log_pi(mids))
+    assert np.sum(dens) * (edges[1] - edges[0]) == pytest.approx(1.0, abs=1e-4)
+    # against the analytic change of variables N(atanh((a - c)/h); mu, sigma) / (h (1 - ((a - c)/h)^2))
+    pts = np.array([-0.45, -0.2, 0.0, 0.3, 0.9, 1.4])
+    y = pts - 0.5
+    analytic = np.exp(-0.5 * ((np.arctanh(y) - mu_) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi)) / (1 - y ** 2)
+    np.testing.assert_allclose(np.exp(module_log_pi(pts)), analytic, rtol=1e-9)
+    # the actor's samples follow that density (histogram), and its own log-probs agree with it
+    torch.manual_seed(1)
+    with torch.no_grad():
+        a, logp = actor.sample(obs.expand(200_000, -1))
+    a = a[:, 0].double().numpy()
+    hist, _ = np.histogram(a, bins=20, range=(-0.5, 1.5), density=True)
+    fine = np.linspace(-0.5, 1.5, 20 * 200 + 1)   # exact bin averages of the density
+    bin_avg = np.exp(module_log_pi(0.5 * (fine[1:] + fine[:-1]))).reshape(20, 200).mean(1)
+    np.testing.assert_allclose(hist, bin_avg, atol=0.03, rtol=0.05)
+    inner = np.abs(a - 0.5) < 0.99
+    np.testing.assert_allclose(logp.double().numpy()[inner], module_log_pi(a[inner]), atol=2e-3)
+
+
+def test_squash_log_det_against_autograd_and_stable_for_large_u():
+    torch.manual_seed(2)
+    center = torch.tensor([0.1, -0.3, 0.0, 2.0], dtype=torch.float64)
+    half = torch.tensor([0.5, 1.0, 2.0, 0.25], dtype=torch.float64)
+    for u in torch.randn(6, 4, dtype=torch.float64) * 3:
+        jac = torch.autograd.functional.jacobian(lambda v: squash(v, center, half)[0], u)
+        np.testing.assert_allclose(jac.numpy() - np.diag(np.diag(jac.numpy())), 0.0, atol=0)
+        log_det = squash(u, center, half)[1]
+        assert float(log_det) == pytest.approx(float(torch.log(torch.diagonal(jac)).sum()), rel=1e-10, abs=1e-10)
+    # |u| up to 20: log(h (1 - tanh^2 u)) = log h - 2 log cosh u, log cosh u = logaddexp(u, -u) - log 2
+    u = np.array([-20.0, -15.0, -8.0, -1.0, 0.0, 1.0, 8.0, 15.0, 20.0])
+    exact = np.log(0.5) - 2 * (np.logaddexp(u, -u) - np.log(2))
+    for dtype in (torch.float64, torch.float32):
+        ut = torch.tensor(u, dtype=dtype)[:, None].requires_grad_(True)
+        a, log_det = squash(ut, torch.tensor([0.0], dtype=dtype), torch.tensor([0.5], dtype=dtype))
+        assert torch.isfinite(log_det).all() and torch.isfinite(a).all()
+        np.testing.assert_allclose(log_det.detach().double().numpy(), exact, rtol=1e-5, atol=1e-5)
+        (grad,) = torch.autograd.grad(log_det.sum(), ut)
+        # d/du log(1 - tanh^2 u) = -2 tanh u
+        np.testing.assert_allclose(grad[:, 0].double().numpy(), -2 * np.tanh(u), atol=1e-5)
+
+
+# ---------------------------------------------------------------------------------- 4. gradient penalty
+
+def _disc64(seed=3):
+    torch.manual_seed(seed)
+    return Discriminator(amp_obs_dim=3, hidden=(16, 16)).double()
+
+
+def test_gradient_penalty_equals_finite_difference_gradient_norm():
+    disc = _disc64()
+    s, s_next = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
+    x = torch.cat([s, s_next], 1)
+    eps = 1e-6
+    grads = torch.zeros_like(x)
+    with torch.no_grad():
+        for i in range(6):
+            dx = torch.zeros(6, dtype=torch.float64)
+            dx[i] = eps
+            xp, xm = x + dx, x - dx
+            grads[:, i] = (disc(xp[:, :3], xp[:, 3:]) - disc(xm[:, :3], xm[:, 3:])) / (2 * eps)
+    expected = float(grads.square().sum(1).mean())
+    assert expected > 1e-3
+    assert gradient_penalty(disc, s, s_next).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_gradient_penalty_is_differentiable_in_the_discriminator_weights():
+    disc = _disc64()
+    s, s_next = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
+    gp = gradient_penalty(disc, s, s_next)
+    disc.zero_grad()
+    gp.backward()
+    for param, idx in ((disc.trunk[0].weight, (2, 1)), (disc.head.weight, (0, 4)), (disc.trunk[2].weight, (1, 3))):
+        analytic = float(param.grad[idx])
+        eps = 1e-6
+        with torch.no_grad():
+            param[idx] += eps
+        plus = gradient_penalty(disc, s, s_next).item()
+        with torch.no_grad():
+            param[idx] -= 2 * eps
+        minus = gradient_penalty(disc, s, s_next).item()
+        with torch.no_grad():
+            param[idx] += eps
+        fd = (plus - minus) / (2 * eps)
+        assert abs(fd) > 1e-6
+        assert analytic == pytest.approx(fd, rel=1e-5, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------------------- 5. PD law
+
+def test_pd_torques_hand_values_clipping_and_per_env_gains():
+    pytest.importorskip("mujoco", reason="mujoco is an optional extra: pip install '.[learn]'")
+    from learner.mujoco_backend import pd_torques
+
+    q_target = np.array([[0.5, 1.0, -1.5], [0.0, 0.8, -2.0]])
+    q = np.array([[0.4, 1.2, -1.5], [0.1, 0.8, -1.0]])
+    qd = np.array([[1.0, 0.0, -2.0], [-3.0, 10.0, 0.0]])
+    kp = np.array([[20.0], [40.0]])
+    kd = np.array([[0.5], [1.0]])
+    limit = np.array([23.7, 23.7, 35.55])
+    tau = pd_torques(q_target, q, qd, kp, kd, limit)
+    # env 0: 20*0.1 - 0.5*1 = 1.5;  20*(-0.2) - 0 = -4;  0 - 0.5*(-2) = 1
+    # env 1: 40*(-0.1) - 1*(-3) = -1;  0 - 10 = -10;  40*(-1) = -40 -> clipped to -35.55
+    np.testing.assert_allclose(tau, [[1.5, -4.0, 1.0], [-1.0, -10.0, -35.55]], atol=1e-12)
+    # a scalar limit clips both ways
+    np.testing.assert_allclose(pd_torques(np.array([1.0, -1.0]), np.zeros(2), np.zeros(2), 50.0, 0.0, 23.7),
+                               [23.7, -23.7])
+
+
+# ------------------------------------------------------------------------------------ 6. reward terms
+
+DT = 0.02
+
+
+def _rest_state(n):
+    from robots.go2.model import default_pose_rad
+
+    return dict(command_vx_m_s=np.full(n, 0.7), base_lin_vel_b=np.tile([0.7, 0.0, 0.0], (n, 1)),
+                base_ang_vel_b=np.zeros((n, 3)), base_height_m=np.full(n, 0.3), base_height_target_m=0.3,
+                body_contact=np.zeros(n, dtype=bool), foot_force_n=np.full((n, 4), 50.0),
+                joint_pos=np.tile(default_pose_rad(), (n, 1)), joint_vel=np.zeros((n, 12)),
+                prev_joint_vel=np.zeros((n, 12)), torques_nm=np.zeros((n, 12)))
+
+
+def _terms(state):
+    from robots.go2.model import soft_limits_rad
+
+    cfg = lcfg.make_config("cpu", "sac").reward
+    return reward_terms(cfg, **state, soft_limits_rad=soft_limits_rad(), dt_s=DT)
+
+
+def test_reward_terms_at_rest_with_perfect_tracking():
+    terms = _terms(_rest_state(3))
+    assert set(terms) == {"tracking_lin_vel_x", "lin_vel_z", "ang_vel_xy", "ang_vel_z", "base_height",
+                          "collision", "feet_contact_forces", "dof_acc", "dof_pos_limits", "torques"}
+    np.testing.assert_allclose(terms["tracking_lin_vel_x"], 240 * 0.02, rtol=1e-12)   # 4.8 per step
+    for name, v in terms.items():
+        if name != "tracking_lin_vel_x":
+            assert np.all(v == 0.0), name
+
+
+def test_reward_terms_on_hand_set_states():
+    from robots.go2.model import soft_limits_rad
+
+    # soft limits: 95 % of the hard range about its middle; hip +-1.0472 -> +-0.99484
+    soft = soft_limits_rad()
+    np.testing.assert_allclose(soft[0], [-0.99484, 0.99484], atol=1e-9)
+    np.testing.assert_allclose(soft[2], [-1.78023 - 0.95 * 0.94247, -1.78023 + 0.95 * 0.94247], atol=1e-5)
+
+    s = _rest_state(8)
+    s["base_lin_vel_b"][1] = [0.2, 0.3, 0.2]          # 0.5 m/s slow, lateral 0.3, vertical 0.2
+    s["base_ang_vel_b"][2] = [0.3, -0.4, 0.5]         # roll/pitch rate and yaw rate
+    s["base_height_m"][3] = 0.2                       # 0.1 m low
+    s["body_contact"][4] = True
+    s["foot_force_n"][5] = [150.0, 80.0, 100.0, 130.0]
+    s["joint_pos"][6, 0] = soft[0, 1] + 0.1           # FL hip 0.1 above its soft limit
+    s["joint_pos"][6, 2] = soft[2, 0] - 0.1           # FL calf 0.1 below
+    s["torques_nm"][7, [0, 1, 11]] = [10.0, -20.0, 5.0]
+    s["joint_vel"][7, [0, 11]] = [1.0, -2.0]          # from rest in one 0.02 s step: -50 and 100 rad/s^2
+    t = _terms(s)
+
+    track = np.full(8, 4.8)
+    track[1] = 4.8 * math.exp(-0.25 / 0.25)           # (0.7 - 0.2)^2 / sigma 0.25
+    np.testing.assert_allclose(t["tracking_lin_vel_x"], track, rtol=1e-12)
+    expected = {  # scale * dt * raw, written out
+        "lin_vel_z": (1, -15 * 0.02 * 0.04),
+        "ang_vel_xy": (2, -1 * 0.02 * (0.09 + 0.16)),
+        "ang_vel_z": (2, -5 * 0.02 * 0.25),
+        "base_height": (3, -2 * 0.02 * 0.01),
+        "collision": (4, -1 * 0.02),
+        "feet_contact_forces": (5, -2 * 0.02 * (50 + 0 + 0 + 30)),
+        "dof_pos_limits": (6, -4 * 0.02 * 0.2),
+        "torques": (7, -5e-5 * 0.02 * (100 + 400 + 25)),
+        "dof_acc": (7, -2.5e-7 * 0.02 * (50 ** 2 + 100 ** 2)),
+    }
+    for name, (row, value) in expected.items():
+        want = np.zeros(8)
+        want[row] = value
+        np.testing.assert_allclose(t[name], want, rtol=1e-9, atol=1e-15, err_msg=name)
+
+
+def test_amp_reward_numpy_and_torch():
+    d = [1.0, -1.0, 3.0, 0.0, 2.0, -5.0]
+    want = [1.0, 0.0, 0.0, 0.75, 0.75, 0.0]
+    np.testing.assert_allclose(amp_reward(np.array(d)), want, atol=1e-12)
+    out = amp_reward(torch.tensor(d, dtype=torch.float64))
+    assert isinstance(out, torch.Tensor)
+    np.testing.assert_allclose(out.numpy(), want, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------- 7. RunningNorm
+
+def test_running_norm_merges_uneven_batches_like_numpy():
+    rng = np.random.default_rng(4)
+    batches = [rng.normal([1.0, -3.0, 0.0], [0.5, 2.0, 1.0], size=(n, 3)) + shift
+               for n, shift in ((1, 0.0), (7, 2.0), (100, -1.0), (3, 10.0), (250, 0.5))]
+    norm = RunningNorm(3, min_std=0.01)
+    for b in batches:
+        norm.update(torch.tensor(b, dtype=torch.float32 if len(b) == 7 else torch.float64))
+    allx = np.concatenate(batches)
+    np.testing.assert_allclose(norm.mean.numpy(), allx.mean(0), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(norm.var.numpy(), allx.var(0), rtol=1e-6)
+    assert float(norm.count) == len(allx)
+    x = torch.tensor(allx[:5])
+    np.testing.assert_allclose(norm.normalize(x).numpy(), (allx[:5] - allx.mean(0)) / allx.std(0), rtol=1e-5)
+    # an empty batch changes nothing; a 3-D batch counts every row
+    norm.update(torch.zeros(0, 3))
+    assert float(norm.count) == len(allx)
+
+    # state_dict round trip into a fresh normaliser
+    other = RunningNorm(3, min_std=0.01)
+    other.load_state_dict(norm.state_dict())
+    for name in ("mean", "var", "count"):
+        assert torch.equal(getattr(other, name), getattr(norm, name))
+    assert torch.equal(other.normalize(x), norm.normalize(x))
+
+
+def test_running_norm_min_std_floor_and_clip():
+    norm = RunningNorm(2, min_std=0.01, clip=10.0)
+    x = np.stack([np.full(40, 2.0), np.arange(40.0)], 1)
+    norm.update(torch.tensor(x).reshape(4, 10, 2))   # leading dims are flattened
+    assert float(norm.count) == 40
+    assert float(norm.var[0]) == 0.0
+    out = norm.normalize(torch.tensor([[2.005, 19.5], [2.5, 1e6]], dtype=torch.float64)).numpy()
+    assert out[0, 0] == pytest.approx(0.5)                   # (2.005 - 2) / 0.01, not / 0
+    assert out[0, 1] == pytest.approx(0.0)
+    assert out[1, 0] == 10.0 and out[1, 1] == 10.0           # clipped
+
+
+# ----------------------------------------------------------------------------------------- 8. config
+
+def test_apply_overrides_parses_each_type():
+    cfg = lcfg.make_config("cpu", "sac")
+    lcfg.apply_overrides(cfg, ["sac.batch_size=4096", "sac.gamma=0.95", "sac.timeout_bootstrap=false",
+                               "env.reference_state_init=0", "amp.hidden=128,64", "sac.hidden=(32, 16, 8)",
+                               "env.command_vx_range_m_s=0.2,0.8", "seed=7", "env.backend=isaacgym",
+                               "reward.dof_acc=-1e-6"])
+    assert cfg.sac.batch_size == 4096 and type(cfg.sac.batch_size) is int
+    assert cfg.sac.gamma == 0.95
+    assert cfg.sac.timeout_bootstrap is False and cfg.env.reference_state_init is False
+    assert cfg.amp.hidden == (128, 64) and cfg.sac.hidden == (32, 16, 8)
+    assert cfg.env.command_vx_range_m_s == (0.2, 0.8)
+    assert cfg.seed == 7 and cfg.env.backend == "isaacgym" and cfg.reward.dof_acc == -1e-6
+    assert lcfg.apply_overrides(cfg, ["sac.timeout_bootstrap=TRUE"]).sac.timeout_bootstrap is True
+
+
+@pytest.mark.parametrize("item, key", [
+    ("nosection.gamma=1", "nosection.gamma"),
+    ("sac.no_field=1", "sac.no_field"),
+    ("no_field=1", "no_field"),
+    ("sac.batch_size=abc", "sac.batch_size"),
+    ("sac.batch_size=2.5", "sac.batch_size"),
+    ("sac.gamma=fast", "sac.gamma"),
+    ("sac.timeout_bootstrap=maybe", "sac.timeout_bootstrap"),
+    ("env.command_vx_range_m_s=1,2,3", "env.command_vx_range_m_s"),
+    ("amp.hidden=256,x", "amp.hidden"),
+    ("env=3", "env"),
+    ("seed.x=1", "seed.x"),
+    ("sac.gamma.x=1", "sac.gamma.x"),
+    ("sac.batch_size", "sac.batch_size"),
+])
+def test_apply_overrides_rejects_bad_keys_and_values(item, key):
+    cfg = lcfg.make_config("cpu", "sac")
+    before = lcfg.to_dict(cfg)
+    with pytest.raises(ValueError, match=f"^--set {key}[=:]"):
+        lcfg.apply_overrides(cfg, [item])
+    assert lcfg.to_dict(cfg) == before
+
+
+def test_config_dict_and_json_round_trip():
+    for preset in lcfg.PRESETS:
+        for algo in lcfg.ALGOS:
+            cfg = lcfg.make_config(preset, algo)
+            lcfg.apply_overrides(cfg, ["amp.hidden=64,32", "env.command_vx_range_m_s=0.1,0.9"])
+            assert lcfg.from_dict(lcfg.to_dict(cfg)) == cfg
+            back = lcfg.from_dict(json.loads(lcfg.to_json(cfg)))     # JSON turns tuples into lists
+            assert back == cfg and back.amp.hidden == (64, 32) and isinstance(back.env.command_vx_range_m_s, tuple)
+    d = lcfg.to_dict(lcfg.make_config())
+    d["sac"]["bogus"] = 1
+    with pytest.raises(ValueError, match="bogus"):
+        lcfg.from_dict(d)
+
+
+def test_presets_differ_as_documented():
+    paper, cpu = lcfg.make_config("paper", "sac"), lcfg.make_config("cpu", "sac")
+    # Tables I-II of the AMP+SAC paper
+    assert paper.env.num_envs == 4096 and paper.sac.batch_size == 16384
+    assert paper.sac.hidden == (1024, 512) and paper.amp.hidden == (1024, 512)
+    assert paper.sac.gamma == 0.99 and paper.sac.tau == 0.05 and paper.sac.n_step == 3
+    # cpu: smaller sizes, same method, task and rewards
+    assert cpu.env.num_envs < paper.env.num_envs and cpu.sac.batch_size < paper.sac.batch_size
+    assert cpu.amp.batch_size < paper.amp.batch_size and cpu.sac.replay_size < paper.sac.replay_size
+    for section in ("reward", "randomization"):
+        assert getattr(cpu, section) == getattr(paper, section)
+    for name in ("gamma", "tau", "n_step", "init_alpha", "timeout_bootstrap", "nstep_stop_at_termination",
+                 "action_bounds_from_limits", "actor_lr"):
+        assert getattr(cpu.sac, name) == getattr(paper.sac, name), name
+    assert (cpu.env.sim_dt_s, cpu.env.decimation, cpu.env.kp_nm_rad) == (0.005, 4, 20.0)
+    # PPO: AMP_for_hardware's discriminator loss weights
+    ppo = lcfg.make_config("paper", "ppo")
+    assert (ppo.amp.loss_coef, ppo.amp.grad_pen_coef) == (1.0, 10.0)
+    assert (paper.amp.loss_coef, paper.amp.grad_pen_coef) == (0.1, 0.01)
+    with pytest.raises(ValueError, match="preset"):
+        lcfg.make_config("gpu", "sac")
+    with pytest.raises(ValueError, match="algo"):
+        lcfg.make_config("cpu", "td3")
+
+
+# ------------------------------------------------------------------------------- 9. projected gravity
+
+def test_projected_gravity_against_scipy():
+    pytest.importorskip("mujoco", reason="learner.task imports the MuJoCo backend")
+    from scipy.spatial.transform import Rotation
+
+    from learner.task import projected_gravity
+
+    rng = np.random.default_rng(5)
+    q = rng.normal(size=(200, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    expected = np.einsum("nji,j->ni", Rotation.from_quat(q).as_matrix(), [0.0, 0.0, -1.0])  # R^T g
+    np.testing.assert_allclose(projected_gravity(q), expected, atol=1e-12)
+    # by hand: upright -> (0, 0, -1); rolled +90 deg about x (left side up) -> gravity along -y of the base
+    np.testing.assert_allclose(projected_gravity(np.array([0.0, 0.0, 0.0, 1.0])), [0, 0, -1], atol=1e-15)
+    s = math.sqrt(0.5)
+    np.testing.assert_allclose(projected_gravity(np.array([[s, 0.0, 0.0, s]])), [[0, -1, 0]], atol=1e-12)
+    # pitched +90 deg about y (nose down): gravity along +x of the base
+    np.testing.assert_allclose(projected_gravity(np.array([[0.0, s, 0.0, s]])), [[1, 0, 0]], atol=1e-12)

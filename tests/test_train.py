@@ -1,0 +1,188 @@
+"""The learner end to end on tiny sizes: task invariants, a CLI smoke run (a few hundred env steps),
+checkpoints and --resume, the NaN stop, and clear errors on bad banks and options."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the learner needs PyTorch (pip install 'amp-data[learn]')")
+pytest.importorskip("mujoco", reason="the learner's default backend needs mujoco")
+
+from typer.testing import CliRunner  # noqa: E402
+
+import cli  # noqa: E402
+from learner import config as C  # noqa: E402
+from learner import train as T  # noqa: E402
+from learner.task import amp_obs_of_state  # noqa: E402
+
+runner = CliRunner()
+
+TINY = ["env.num_envs=4", "sac.batch_size=64", "sac.warmup_steps=5", "sac.hidden=32,32", "amp.hidden=32,32",
+        "amp.batch_size=64", "ppo.hidden=32,32", "ppo.steps_per_env=8", "log_every_s=0",
+        "checkpoint_every_min=100"]
+
+
+@pytest.fixture(scope="module")
+def banks(tmp_path_factory, mocap):
+    out = tmp_path_factory.mktemp("banks")
+    r = runner.invoke(cli.app, ["retarget", "walk", "trot", "--cycle", "auto", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    return [str(out / "walk.h5"), str(out / "trot.h5")]
+
+
+def tiny_cfg(algo="sac", steps=256):
+    cfg = C.make_config("cpu", algo)
+    C.apply_overrides(cfg, TINY)
+    cfg.max_env_steps, cfg.minutes = steps, 0.0
+    return cfg
+
+
+# ---------------------------------------------------------------------------------- the task
+
+def test_reference_state_init_reproduces_the_bank_amp_observation(banks):
+    """A reset to a bank frame gives back that frame's AMP observation (the same function on both sides);
+    only the base height may be lifted, and only so that no foot starts inside the floor."""
+    cfg = tiny_cfg()
+    cfg.randomization.enabled = False
+    backend, task, expert, _, rng = T.build(cfg, banks, seed=3)
+    state = rng.bit_generator.state
+    task.reset()
+    rng.bit_generator.state = state            # the same reference draw again, to compare
+    ref = expert.reference_states(4, rng)
+    sim = amp_obs_of_state(backend.state())
+    bank = expert.amp_obs_at(ref["clip"], ref["time_s"])
+    feet = slice(12, 24)   # the bank interpolates foot positions linearly between frames, the sim takes FK
+    np.testing.assert_allclose(np.delete(sim[:, :42], np.r_[feet], axis=1),
+                               np.delete(bank[:, :42], np.r_[feet], axis=1), atol=1e-6)
+    np.testing.assert_allclose(sim[:, feet], bank[:, feet], atol=5e-3)
+    lift = sim[:, 42] - bank[:, 42]
+    assert np.all(lift >= -1e-9) and np.all(lift < 0.05)
+    backend.close()
+
+
+def test_timeouts_and_terminations_are_distinct(banks):
+    cfg = tiny_cfg()
+    cfg.env.episode_length_s = 0.1          # 5 policy steps
+    backend, task, _, _, _ = T.build(cfg, banks, seed=0)
+    task.reset()
+    seen_timeout = False
+    for i in range(12):
+        res = task.step(np.zeros((4, 12)))
+        assert not np.any(res.terminated & res.timed_out)
+        if res.timed_out.any():
+            seen_timeout = True
+            # a time-out's bootstrap observation is the state reached, not the reset state
+            k = np.flatnonzero(res.timed_out)[0]
+            assert not np.allclose(res.next_obs[k], res.obs[k])
+    assert seen_timeout
+    # a robot put upside down fails at once
+    q = np.zeros((4, 19)); q[:, 2] = 0.3; q[:, 3] = 1.0; q[:, 7:] = task.default_pose
+    backend.reset(np.arange(4), q, np.zeros((4, 18)))
+    res = task.step(np.zeros((4, 12)))
+    assert res.terminated.all() and not res.timed_out.any()
+    backend.close()
+
+
+# ---------------------------------------------------------------------------------- CLI runs
+
+@pytest.mark.parametrize("algo", ["sac", "ppo"])
+def test_cli_smoke_run_writes_a_complete_run_folder(banks, tmp_path, algo):
+    out = tmp_path / algo
+    args = ["train", *banks, "--algo", algo, "--steps", "320", "--out", str(out), "--seed", "2"]
+    for s in TINY:
+        args += ["--set", s]
+    r = runner.invoke(cli.app, args)
+    assert r.exit_code == 0, r.output
+    assert "done:" in r.output and "eval @" in r.output
+    cfg = C.from_dict(json.loads((out / "config.json").read_text()))
+    assert cfg.algo == algo and cfg.env.num_envs == 4 and cfg.sac.hidden == (32, 32)
+    rows = list(csv.DictReader(open(out / "metrics.csv")))
+    assert rows and int(rows[-1]["env_steps"]) >= 320
+    assert float(rows[-1]["style_reward"]) >= 0
+    ckpt = T.load_checkpoint(out / "checkpoint.pt")
+    assert ckpt["algo"] == algo and ckpt["env_steps"] >= 320
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["final_eval"]["episodes"] == 16
+    assert (out / "tb").is_dir()
+
+
+def test_resume_continues_counters_networks_and_rng(banks, tmp_path):
+    out = tmp_path / "run"
+    first = T.train(banks, tiny_cfg(steps=256), out, say=lambda m: None)
+    ckpt = T.load_checkpoint(out / "checkpoint.pt")
+    assert ckpt["env_steps"] == first["env_steps"]
+    # what --resume loads is what was saved: networks, optimiser, normalisers, temperature, RNG
+    cfg = C.from_dict(ckpt["config"])
+    _, task, expert, agent, _ = T.build(cfg, banks, seed=cfg.seed)
+    agent.load_state_dict(ckpt["agent"])
+    T._set_rng_state(task, expert, ckpt["rng"])
+    for k, v in ckpt["agent"]["actor"].items():
+        assert torch.equal(agent.actor.state_dict()[k], v)
+    assert agent.log_alpha.item() == pytest.approx(ckpt["agent"]["log_alpha"].item())
+    assert agent.obs_norm.count.item() == ckpt["agent"]["obs_norm"]["count"].item() > 0
+    assert task.rng.bit_generator.state == ckpt["rng"]["task"]
+    assert agent.critic_opt.state_dict()["state"][0]["step"] == ckpt["agent"]["critic_opt"]["state"][0]["step"]
+
+    # the CLI continues the same run to more steps instead of restarting it
+    r = runner.invoke(cli.app, ["train", "--resume", "--out", str(out), "--steps", "512"])
+    assert r.exit_code == 0, r.output
+    assert "resuming" in r.output
+    again = T.load_checkpoint(out / "checkpoint.pt")
+    assert again["env_steps"] >= 512 and again["updates"] > ckpt["updates"]
+    steps = [int(r["env_steps"]) for r in csv.DictReader(open(out / "metrics.csv"))]
+    assert steps == sorted(steps) and steps[-1] >= 512
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(banks, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    T.train(banks, tiny_cfg(steps=192), out, say=lambda m: None)
+    good = (out / "checkpoint.pt").read_bytes()
+    from learner.sac import AmpSac
+    monkeypatch.setattr(AmpSac, "update", lambda self: {"critic_loss": float("nan"), "alpha": 0.1})
+    cfg = tiny_cfg(steps=512)
+    with pytest.raises(T.TrainingStopped, match="non-finite critic_loss.*last good checkpoint"):
+        T.train(banks, cfg, out, resume=True, say=lambda m: None)
+    assert (out / "checkpoint.pt").read_bytes() == good
+
+
+def test_existing_run_needs_resume(banks, tmp_path):
+    out = tmp_path / "run"
+    T.train(banks, tiny_cfg(steps=64), out, say=lambda m: None)
+    r = runner.invoke(cli.app, ["train", *banks, "--steps", "64", "--out", str(out)])
+    assert r.exit_code == 2 and "--resume" in r.output
+
+
+# ---------------------------------------------------------------------------------- bad input
+
+def test_banks_that_disagree_fail_before_training(banks, tmp_path):
+    from amp_data.bank import read_bank, write_bank
+    b = read_bank(banks[0])
+    b.attrs["fps"] = 60.0
+    odd = write_bank(tmp_path / "odd.h5", b)
+    out = tmp_path / "run"
+    r = runner.invoke(cli.app, ["train", banks[1], str(odd), "--steps", "64", "--out", str(out)])
+    assert r.exit_code == 2
+    assert "fps" in r.output and len(r.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--set", "sac.nope=1"], "no such field"),
+    (["--set", "sac.batch_size=big"], "not a valid int"),
+    (["--algo", "td3"], "unknown algo"),
+    (["--preset", "gpu"], "unknown preset"),
+])
+def test_bad_options_give_one_line(banks, tmp_path, args, message):
+    r = runner.invoke(cli.app, ["train", *banks, "--steps", "64", "--out", str(tmp_path / "r"), *args])
+    assert r.exit_code == 2 and message in r.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_show_config_prints_paper_values():
+    r = runner.invoke(cli.app, ["train", "x.h5", "--preset", "paper", "--show-config"])
+    assert r.exit_code == 0
+    for line in ("sac.batch_size = 16384", "sac.updates_per_step = 8", "sac.n_step = 3", "sac.tau = 0.05",
+                 "reward.w_amp = 0.6", "amp.hidden = (1024, 512)", "env.num_envs = 4096"):
+        assert line in r.output
