@@ -120,18 +120,19 @@ class Go2AmpTask:
         return self._obs.copy()
 
     def _initial_states(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """qpos (n, 19) xyzw and qvel (n, 18) base-frame: random bank frames (RSI) or the default pose."""
+        """qpos (n, 19) xyzw and qvel (n, 18) base-frame: random bank frames (RSI, a share `rsi_fraction`)
+        or standing still in the default pose."""
         qpos, qvel = np.zeros((n, 19)), np.zeros((n, 18))
+        qpos[:, 6] = 1.0
+        qpos[:, 7:] = self.default_pose
+        z = np.zeros(n)                        # standing: the lift below puts the feet on the floor
         if self.env_cfg.reference_state_init:
-            ref = self.expert.reference_states(n, self.rng)
-            qpos[:, 3:7] = ref["root_quat"]
-            qpos[:, 7:] = np.clip(ref["joint_pos"], self.soft_limits[:, 0], self.soft_limits[:, 1])
-            qvel[:, 0:3], qvel[:, 3:6], qvel[:, 6:] = ref["base_lin_vel"], ref["base_ang_vel"], ref["joint_vel"]
-            z = ref["root_pos"][:, 2]
-        else:
-            qpos[:, 6] = 1.0
-            qpos[:, 7:] = self.default_pose
-            z = np.zeros(n)                    # standing: the lift below puts the feet on the floor
+            ids = np.flatnonzero(self.rng.random(n) < self.env_cfg.rsi_fraction)
+            ref = self.expert.reference_states(len(ids), self.rng)
+            qpos[ids, 3:7] = ref["root_quat"]
+            qpos[ids, 7:] = np.clip(ref["joint_pos"], self.soft_limits[:, 0], self.soft_limits[:, 1])
+            qvel[ids, 0:3], qvel[ids, 3:6], qvel[ids, 6:] = ref["base_lin_vel"], ref["base_ang_vel"], ref["joint_vel"]
+            z[ids] = ref["root_pos"][:, 2]
         # lift so that no foot sphere starts inside the floor
         rot_z_row = -projected_gravity(qpos[:, 3:7])            # third row of R: world z of base axes
         foot_z = z[:, None] + np.einsum("nj,nkj->nk", rot_z_row, feet_fk(qpos[:, 7:]))

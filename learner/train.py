@@ -85,6 +85,8 @@ def build(cfg, bank_paths, seed: int, num_envs: int | None = None):
     """(backend, task, expert, agent, rng) for a config; `num_envs` overrides the config's (evaluation)."""
     from learner.task import Go2AmpTask
     torch = _torch()
+    if cfg.device == "auto":
+        cfg.device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(seed)
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
@@ -115,15 +117,17 @@ class EvalResult:
         return self.forward_vel_m_s / self.command_vx_m_s if self.command_vx_m_s else float("nan")
 
 
-def evaluate(agent, task, seconds: float, command_vx_m_s: float, randomize: bool = False) -> EvalResult:
+def evaluate(agent, task, seconds: float, command_vx_m_s: float, randomize: bool = False,
+             reference_starts: bool = False) -> EvalResult:
     """One deterministic episode per env of `task` (its N envs), `seconds` long, at a fixed command,
-    starting from the default pose, without domain randomisation unless `randomize` (then Table IV's draws
-    per episode). Leaves the task's settings as they were."""
+    starting standing still in the default pose (or, with `reference_starts`, from random bank frames),
+    without domain randomisation unless `randomize` (then Table IV's draws per episode). Leaves the task's
+    settings as they were."""
     torch = _torch()
-    saved = (task.command_override, task.env_cfg.reference_state_init, task.dr_cfg.enabled,
-             task.max_episode_steps)
+    saved = (task.command_override, task.env_cfg.reference_state_init, task.env_cfg.rsi_fraction,
+             task.dr_cfg.enabled, task.max_episode_steps)
     task.command_override = command_vx_m_s
-    task.env_cfg.reference_state_init = False
+    task.env_cfg.reference_state_init, task.env_cfg.rsi_fraction = reference_starts, 1.0
     task.dr_cfg.enabled = randomize
     steps = int(round(seconds / task.dt_s))
     task.max_episode_steps = steps + 1
@@ -147,8 +151,8 @@ def evaluate(agent, task, seconds: float, command_vx_m_s: float, randomize: bool
             alive &= ~res.terminated
             obs = res.obs
     finally:
-        (task.command_override, task.env_cfg.reference_state_init, task.dr_cfg.enabled,
-         task.max_episode_steps) = saved
+        (task.command_override, task.env_cfg.reference_state_init, task.env_cfg.rsi_fraction,
+         task.dr_cfg.enabled, task.max_episode_steps) = saved
     return EvalResult(episodes=n, command_vx_m_s=command_vx_m_s,
                       forward_vel_m_s=float(np.mean(vel_sum / np.maximum(alive_steps, 1))),
                       no_fall_rate=float(1.0 - fell.mean()), style_reward=float(np.nanmean(style)),

@@ -46,10 +46,12 @@ def test_reference_state_init_reproduces_the_bank_amp_observation(banks):
     only the base height may be lifted, and only so that no foot starts inside the floor."""
     cfg = tiny_cfg()
     cfg.randomization.enabled = False
+    cfg.env.rsi_fraction = 1.0
     backend, task, expert, _, rng = T.build(cfg, banks, seed=3)
     state = rng.bit_generator.state
     task.reset()
-    rng.bit_generator.state = state            # the same reference draw again, to compare
+    rng.bit_generator.state = state            # the same draws again, to compare
+    assert np.all(rng.random(4) < 1.0)
     ref = expert.reference_states(4, rng)
     sim = amp_obs_of_state(backend.state())
     bank = expert.amp_obs_at(ref["clip"], ref["time_s"])
@@ -59,6 +61,21 @@ def test_reference_state_init_reproduces_the_bank_amp_observation(banks):
     np.testing.assert_allclose(sim[:, feet], bank[:, feet], atol=5e-3)
     lift = sim[:, 42] - bank[:, 42]
     assert np.all(lift >= -1e-9) and np.all(lift < 0.05)
+    backend.close()
+
+
+def test_a_share_of_resets_start_standing(banks):
+    cfg = tiny_cfg()
+    cfg.env.num_envs, cfg.env.rsi_fraction = 64, 0.75
+    backend, task, _, _, _ = T.build(cfg, banks, seed=0)
+    task.reset()
+    st = backend.state()
+    standing = np.all(np.abs(st.joint_pos - task.default_pose) < 1e-9, axis=1)
+    assert np.all(np.abs(st.base_lin_vel_w[standing]) < 1e-9)
+    assert 4 <= standing.sum() <= 30          # 16 expected of 64
+    # standing starts rest on the floor: lowest foot sphere 2 mm above it
+    foot_z = st.foot_pos_w[standing, :, 2].min(axis=1)
+    np.testing.assert_allclose(foot_z, 0.022 + 0.002, atol=1e-6)
     backend.close()
 
 
