@@ -5,7 +5,8 @@
 
 For the run's last checkpoint (or --checkpoint): deterministic policy, episodes from the default pose, no
 domain randomisation (what `amp-data train` logs in eval.csv, with more episodes), then the same with
-domain randomisation of Table IV on. Targets: mean forward speed >= 50 % of the command, >= 90 % of the
+domain randomisation of Table IV on, then from random bank frames (moving starts, as most training
+episodes begin). Targets: mean forward speed >= 50 % of the command, >= 90 % of the
 episodes without a fall.
 
 The style reward r_AMP in [0, 1] is scored by the run's *final* discriminator, for the final policy and
@@ -55,7 +56,9 @@ def main() -> int:
     final = evaluate(agent, task, args.seconds, command)
     start = evaluate(fresh, task, args.seconds, command)
     dr_eval = evaluate(agent, task, args.seconds, command, randomize=True)
-    for name, r in (("final_policy", final), ("initial_policy", start), ("final_policy_randomised", dr_eval)):
+    moving = evaluate(agent, task, args.seconds, command, reference_starts=True)
+    for name, r in (("final_policy", final), ("initial_policy", start), ("final_policy_randomised", dr_eval),
+                    ("final_policy_reference_starts", moving)):
         out[name] = {**r.__dict__, "speed_ratio": r.speed_ratio}
     out["targets"] = {"speed_ratio>=0.5": final.speed_ratio >= 0.5, "no_fall>=0.9": final.no_fall_rate >= 0.9,
                       "style_above_initial_policy": final.style_reward > start.style_reward}
