@@ -27,7 +27,7 @@ from PIL import Image
 from scipy.spatial.transform import Rotation
 
 from amp_data.bank import Bank, ClipRange
-from amp_data.atomic import atomic_output
+from amp_data.atomic import atomic_output, check_output_folder
 from amp_data.errors import InputError
 from retarget.kinematics import legs_points_fk
 from robots.go2.model import BASE_BOX_SIZE_M, HEAD_SPHERE, LEGS
@@ -241,11 +241,7 @@ def check_output(path: Path, size_px: tuple[int, int] = (960, 480)) -> None:
         raise InputError(path, f"unknown video format {path.suffix or '(none)'!r}; use .gif or .mp4")
     if path.is_dir():
         raise InputError(path, "is a folder; give a .gif or .mp4 file name")
-    folder = path.parent if str(path.parent) else Path(".")
-    if folder.exists() and not folder.is_dir():
-        raise InputError(path, f"cannot write: {folder} is a file, not a folder")
-    if not folder.is_dir():
-        raise InputError(path, f"cannot write: folder {folder} does not exist")
+    check_output_folder(path)
     if suffix == ".mp4":
         import matplotlib as mpl
         if shutil.which(mpl.rcParams["animation.ffmpeg_path"]) is None:
