@@ -45,7 +45,7 @@ def main() -> int:
     cfg.env.sim_threads = 1
     command = args.command if args.command is not None else cfg.eval_command_vx_m_s
     backend, task, expert, agent, _ = build(cfg, ckpt["bank_paths"], seed=cfg.seed, num_envs=args.episodes)
-    _, _, _, fresh, _ = build(C.from_dict(ckpt["config"]), ckpt["bank_paths"], seed=cfg.seed, num_envs=1)
+    fresh_backend, _, _, fresh, _ = build(C.from_dict(ckpt["config"]), ckpt["bank_paths"], seed=cfg.seed, num_envs=1)
     agent.load_state_dict(ckpt["agent"])
     fresh.disc.load_state_dict(agent.disc.state_dict())           # one judge for both policies
     if hasattr(fresh, "obs_norm"):
@@ -65,7 +65,7 @@ def main() -> int:
     print(json.dumps(out, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
-    backend.close()
+    backend.close(), fresh_backend.close()
     return 0
 
 

@@ -169,21 +169,15 @@ def roll_out(agent, task, seconds: float, command_vx_m_s: float) -> Rollout:
     """Play `agent` deterministically on a one-environment `task` for `seconds` (or until it falls), from
     the default pose, without domain randomisation, at a fixed command. Leaves the task's settings as
     they were. One Python iteration per policy step: there is one robot."""
-    import torch
+    from learner.train import style_reward
     if task.num_envs != 1:
         raise ValueError(f"roll_out plays one environment, the task has {task.num_envs}")
     steps = int(round(seconds / task.dt_s))
-    saved = (task.command_override, task.env_cfg.reference_state_init, task.dr_cfg.enabled,
-             task.max_episode_steps)
-    task.command_override = float(command_vx_m_s)
-    task.env_cfg.reference_state_init = False
-    task.dr_cfg.enabled = False
-    task.max_episode_steps = steps + 1          # no time-out (and so no reset) inside the rollout
     frames = {k: [] for k in ("joint_pos", "joint_vel", "root_pos", "root_quat", "base_lin_vel",
                               "base_ang_vel", "foot_contact")}
     vel, style, task_r = [], [], []
     fell = False
-    try:
+    with task.evaluation_episodes(command_vx_m_s, steps):   # no time-out (and so no reset) inside
         obs = task.reset()
         for _ in range(steps):
             st = task.backend.state()             # the state this step starts from
@@ -192,18 +186,13 @@ def roll_out(agent, task, seconds: float, command_vx_m_s: float) -> Rollout:
                          ("base_ang_vel", st.base_ang_vel_b), ("foot_contact", st.foot_contact)):
                 frames[k].append(v[0])
             res = task.step(agent.act(obs, deterministic=True))
-            s = torch.as_tensor(res.amp_obs, dtype=torch.float32, device=agent.device)
-            s2 = torch.as_tensor(res.next_amp_obs, dtype=torch.float32, device=agent.device)
-            style.append(float(agent.disc.style_reward(s, s2).cpu().numpy()[0]))
+            style.append(float(style_reward(agent, res)[0]))
             vel.append(float(res.forward_vel_m_s[0]))
             task_r.append(float(res.task_reward[0]))
             if res.terminated[0]:
                 fell = True                      # the task has reset the robot already: stop here
                 break
             obs = res.obs
-    finally:
-        (task.command_override, task.env_cfg.reference_state_init, task.dr_cfg.enabled,
-         task.max_episode_steps) = saved
     from retarget.rotations import continuous_quat
     arrays = {k: np.stack(v) for k, v in frames.items()}
     arrays["root_quat"] = continuous_quat(arrays["root_quat"])

@@ -20,6 +20,8 @@ Action (12,): joint target = default pose + `action_scale` * action, clipped to 
 
 from __future__ import annotations
 
+import dataclasses
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,10 +158,29 @@ class Go2AmpTask:
         else:
             self.command_vx[ids] = self.command_override
         self.episode_step[ids] = 0
-        st = self.backend.state()
-        self._prev_joint_vel[ids] = st.joint_vel[ids]
-        self._obs[ids] = self.observation(st, self.command_vx)[ids]
-        self._amp_obs[ids] = amp_obs_of_state(st)[ids]
+        full = self.backend.state()
+        st = type(full)(**{f.name: getattr(full, f.name)[ids] for f in dataclasses.fields(full)})
+        self._prev_joint_vel[ids] = st.joint_vel
+        self._obs[ids] = self.observation(st, self.command_vx[ids])
+        self._amp_obs[ids] = amp_obs_of_state(st)
+
+    @contextmanager
+    def evaluation_episodes(self, command_vx_m_s: float, steps: int, reference_starts: bool = False,
+                            randomize: bool = False):
+        """Within: every episode runs at a fixed command, is not timed out before `steps` steps, starts
+        standing still in the default pose (or from bank frames with `reference_starts`) and has no domain
+        randomisation unless `randomize`. The task's settings come back afterwards."""
+        saved = (self.command_override, self.env_cfg.reference_state_init, self.env_cfg.rsi_fraction,
+                 self.dr_cfg.enabled, self.max_episode_steps)
+        self.command_override = float(command_vx_m_s)
+        self.env_cfg.reference_state_init, self.env_cfg.rsi_fraction = reference_starts, 1.0
+        self.dr_cfg.enabled = randomize
+        self.max_episode_steps = steps + 1
+        try:
+            yield self
+        finally:
+            (self.command_override, self.env_cfg.reference_state_init, self.env_cfg.rsi_fraction,
+             self.dr_cfg.enabled, self.max_episode_steps) = saved
 
     # ------------------------------------------------------------------ stepping
 

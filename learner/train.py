@@ -117,42 +117,38 @@ class EvalResult:
         return self.forward_vel_m_s / self.command_vx_m_s if self.command_vx_m_s else float("nan")
 
 
+def style_reward(agent, res) -> np.ndarray:
+    """r_AMP (N,) in 0..1 of a step's AMP pairs under the agent's discriminator."""
+    torch = _torch()
+    s = torch.as_tensor(res.amp_obs, dtype=torch.float32, device=agent.device)
+    s_next = torch.as_tensor(res.next_amp_obs, dtype=torch.float32, device=agent.device)
+    return agent.disc.style_reward(s, s_next).cpu().numpy()
+
+
 def evaluate(agent, task, seconds: float, command_vx_m_s: float, randomize: bool = False,
              reference_starts: bool = False) -> EvalResult:
     """One deterministic episode per env of `task` (its N envs), `seconds` long, at a fixed command,
     starting standing still in the default pose (or, with `reference_starts`, from random bank frames),
     without domain randomisation unless `randomize` (then Table IV's draws per episode). Leaves the task's
     settings as they were."""
-    torch = _torch()
-    saved = (task.command_override, task.env_cfg.reference_state_init, task.env_cfg.rsi_fraction,
-             task.dr_cfg.enabled, task.max_episode_steps)
-    task.command_override = command_vx_m_s
-    task.env_cfg.reference_state_init, task.env_cfg.rsi_fraction = reference_starts, 1.0
-    task.dr_cfg.enabled = randomize
     steps = int(round(seconds / task.dt_s))
-    task.max_episode_steps = steps + 1
-    try:
+    n = task.num_envs
+    alive = np.ones(n, dtype=bool)
+    fell = np.zeros(n, dtype=bool)
+    vel_sum, alive_steps = np.zeros(n), np.zeros(n)
+    style, task_r = [], []
+    with task.evaluation_episodes(command_vx_m_s, steps, reference_starts, randomize):
         obs = task.reset()
-        n = task.num_envs
-        alive = np.ones(n, dtype=bool)
-        fell = np.zeros(n, dtype=bool)
-        vel_sum, alive_steps = np.zeros(n), np.zeros(n)
-        style, task_r = [], []
         for _ in range(steps):
-            a = agent.act(obs, deterministic=True)
-            res = task.step(a)
+            res = task.step(agent.act(obs, deterministic=True))
             vel_sum += np.where(alive, res.forward_vel_m_s, 0.0)
             alive_steps += alive
-            s = torch.as_tensor(res.amp_obs, dtype=torch.float32, device=agent.device)
-            s2 = torch.as_tensor(res.next_amp_obs, dtype=torch.float32, device=agent.device)
-            style.append(agent.disc.style_reward(s, s2).cpu().numpy()[alive].mean() if alive.any() else np.nan)
+            r_style = style_reward(agent, res)
+            style.append(r_style[alive].mean() if alive.any() else np.nan)
             task_r.append(res.task_reward[alive].mean() if alive.any() else np.nan)
             fell |= alive & res.terminated
             alive &= ~res.terminated
             obs = res.obs
-    finally:
-        (task.command_override, task.env_cfg.reference_state_init, task.env_cfg.rsi_fraction,
-         task.dr_cfg.enabled, task.max_episode_steps) = saved
     return EvalResult(episodes=n, command_vx_m_s=command_vx_m_s,
                       forward_vel_m_s=float(np.mean(vel_sum / np.maximum(alive_steps, 1))),
                       no_fall_rate=float(1.0 - fell.mean()), style_reward=float(np.nanmean(style)),
@@ -286,6 +282,11 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
         for old in sorted((out_dir / "checkpoints").glob("step_*.pt"))[:-KEEP_CHECKPOINTS]:
             old.unlink()
 
+    def close_all() -> None:
+        metrics_log.close(), eval_log.close(), tb.close(), backend.close()
+        if eval_backend_task is not None:
+            eval_backend_task.backend.close()
+
     def run_eval(now_s: float) -> EvalResult:
         nonlocal eval_backend_task
         if eval_backend_task is None:
@@ -393,26 +394,24 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
         status = "interrupted"
         say("interrupted: saving a checkpoint (Ctrl-C again to abort)")
     except (TrainingStopped, FloatingPointError) as e:
-        metrics_log.close(), eval_log.close(), tb.close(), backend.close()
+        close_all()
         raise TrainingStopped(str(e)) from None
-    if env_steps > steps_at_log:
-        log_row(time.time())
-    total_s = elapsed_before + time.time() - t_start
-    checkpoint(total_s)
-    final = run_eval(total_s)
-    metrics_log.close(), eval_log.close(), tb.close(), backend.close()
+    try:
+        if env_steps > steps_at_log:
+            log_row(time.time())
+        total_s = elapsed_before + time.time() - t_start
+        checkpoint(total_s)
+        final = run_eval(total_s)
+    finally:
+        close_all()
+    steps_here = env_steps - (state["env_steps"] if state else 0)
     summary = {"status": status, "env_steps": env_steps, "updates": updates, "time_s": total_s,
-               "sim_env_steps_per_s": env_steps_done_rate(env_steps, state, sim_time),
+               "sim_env_steps_per_s": steps_here / max(sim_time, 1e-9),
                "update_steps_per_s": (updates - (state["updates"] if state else 0)) / max(update_time, 1e-9),
                "first_eval": first.__dict__ if first else None, "final_eval": {**final.__dict__,
                                                                               "speed_ratio": final.speed_ratio}}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
-
-
-def env_steps_done_rate(env_steps: int, state, sim_time: float) -> float:
-    done = env_steps - (state["env_steps"] if state else 0)
-    return done / max(sim_time, 1e-9)
 
 
 def _fmt_time(s: float) -> str:
