@@ -173,18 +173,21 @@ def _actor(low, high, init_std, seed=0):
 def test_actor_log_prob_equals_change_of_variables_per_dimension():
     low, high = np.array([-0.5, -2.0, -0.2]), np.array([1.5, 1.0, 0.1])
     actor, obs = _actor(low, high, init_std=0.7)
+    actor, obs = actor.double(), obs.double()   # float64 so that atanh of actions near the bounds stays exact
     with torch.no_grad():
-        mu, log_std = (x[0].double().numpy() for x in actor(obs))
+        mu, log_std = (x[0].numpy() for x in actor(obs))
         a, logp = actor.sample(obs.expand(4000, -1))
-    a, logp = a.double().numpy(), logp.double().numpy()
+    a, logp = a.numpy(), logp.numpy()
     assert np.all((a >= low) & (a <= high))
-    c, h = (high + low) / 2, (high - low) / 2
+    c, h = actor.center.numpy(), actor.half_range.numpy()   # the bounds as stored (float32-rounded)
+    np.testing.assert_allclose(c, (high + low) / 2, rtol=1e-6)
+    np.testing.assert_allclose(h, (high - low) / 2, rtol=1e-6)
     x = (a - c) / h
-    ok = np.all(np.abs(x) < 0.999, axis=1)   # float32 actions near the bounds lose atanh's precision
-    assert ok.mean() > 0.9
+    ok = np.all(np.abs(x) < 1 - 1e-9, axis=1)
+    assert ok.mean() > 0.99
     u = np.arctanh(x[ok])
     expected = np.sum(_log_normal(u, mu, np.exp(log_std)) - np.log(h * (1 - x[ok] ** 2)), axis=1)
-    np.testing.assert_allclose(logp[ok], expected, atol=2e-3, rtol=1e-4)
+    np.testing.assert_allclose(logp[ok], expected, atol=1e-6, rtol=1e-9)
 
 
 def test_squashed_density_integrates_to_one_and_matches_the_samples():
