@@ -111,6 +111,9 @@ class SACConfig:
     init_std: float = 0.1                    # initial std of the pre-tanh Gaussian (actor_init)
     timeout_bootstrap: bool = True           # off: time-outs end the return like failures
     nstep_stop_at_termination: bool = True   # off: the n-step sum runs across episode ends
+    # not in the paper (its "future work"): the replay keeps each step's AMP pair and the style reward is
+    # recomputed with the current discriminator when a batch is sampled, instead of frozen at collection
+    relabel_style_reward: bool = False
 
 
 @dataclass

@@ -3,7 +3,9 @@
 Per training iteration (one step of all N envs):
 1. act with the squashed-Gaussian actor; step the task;
 2. style reward r_AMP = max(0, 1 - 0.25 (D(s, s') - 1)^2) from the current discriminator;
-   reward r = w_task r_task + w_amp * coef * r_AMP (eq. 6), stored with the transition;
+   reward r = w_task r_task + w_amp * coef * r_AMP (eq. 6), stored with the transition (or, with
+   `sac.relabel_style_reward`, the task part and the AMP pair are stored and r_AMP is recomputed with the
+   discriminator of the moment each time the transition is sampled);
 3. `updates_per_step` times: critic (twin Q, clipped double-Q, n-step target from the pre-reset
    observation), actor (eq. 3), temperature (towards -scale * action dims), Polyak targets (tau).
    The actor's AdamW also holds the discriminator, and for the first `amp.updates_per_iter` updates of an
@@ -57,7 +59,8 @@ class AmpSac:
                                             lr=s.critic_lr, weight_decay=s.weight_decay)
         self.alpha_opt = torch.optim.AdamW([self.log_alpha], lr=s.alpha_lr, weight_decay=0.0)
 
-        self.replay = NStepReplay(cfg.env.num_envs, s.replay_size, obs_dim, act_dim, self.device, s.n_step)
+        self.replay = NStepReplay(cfg.env.num_envs, s.replay_size, obs_dim, act_dim, self.device, s.n_step,
+                                  aux_dim=2 * AMP_OBS_DIM if s.relabel_style_reward else 0)
         self.amp_replay = PairReplay(AMP_OBS_DIM, self.amp_cfg.replay_size, self.device)
         self.steps_collected = 0   # iterations (steps of all envs)
         self.grad_steps_per_update = s.updates_per_step
@@ -77,10 +80,13 @@ class AmpSac:
         """Store one step of all envs; returns the step's mean style and total reward."""
         s, s_next = self._t(res.amp_obs), self._t(res.next_amp_obs)
         r_style = self.disc.style_reward(s, s_next)
-        r = self.rew_cfg.w_task * self._t(res.task_reward) + self.rew_cfg.w_amp * self.rew_cfg.amp_reward_coef * r_style
-        self.replay.add(self._t(obs), self._t(actions), r, self._t(res.next_obs),
+        r_task = self.rew_cfg.w_task * self._t(res.task_reward)
+        r = r_task + self.rew_cfg.w_amp * self.rew_cfg.amp_reward_coef * r_style
+        relabel = self.sac.relabel_style_reward
+        self.replay.add(self._t(obs), self._t(actions), r_task if relabel else r, self._t(res.next_obs),
                         torch.as_tensor(res.terminated, device=self.device),
-                        torch.as_tensor(res.timed_out, device=self.device))
+                        torch.as_tensor(res.timed_out, device=self.device),
+                        aux=torch.cat([s, s_next], dim=-1) if relabel else None)
         self.amp_replay.add(s, s_next)
         self.obs_norm.update(self._t(obs))
         self.steps_collected += 1
@@ -104,10 +110,16 @@ class AmpSac:
             out = self._update_once(with_disc, out)
         return out
 
+    def _task_plus_current_style(self, r_task: torch.Tensor, amp_pairs: torch.Tensor) -> torch.Tensor:
+        """Stored task reward plus the style reward of the stored AMP pairs under the current D."""
+        s, s_next = amp_pairs.split(AMP_OBS_DIM, dim=-1)
+        return r_task + self.rew_cfg.w_amp * self.rew_cfg.amp_reward_coef * self.disc.style_reward(s, s_next)
+
     def _update_once(self, with_disc: bool, prev: dict) -> dict:
         s, stats = self.sac, dict(prev)
         obs, act, ret, boot_obs, discount = self.replay.sample(
-            s.batch_size, s.gamma, s.nstep_stop_at_termination, s.timeout_bootstrap)
+            s.batch_size, s.gamma, s.nstep_stop_at_termination, s.timeout_bootstrap,
+            reward_of=self._task_plus_current_style if s.relabel_style_reward else None)
         o, bo = self.obs_norm.normalize(obs), self.obs_norm.normalize(boot_obs)
         alpha = self.alpha.detach()
 

@@ -156,6 +156,58 @@ def test_replay_refuses_to_sample_before_one_full_window():
         rb.sample(4, G, True, True)
 
 
+def test_replay_reward_of_rewrites_each_step_of_the_window_before_the_sum():
+    rb = NStepReplay(num_envs=1, capacity=10, obs_dim=1, act_dim=1, device="cpu", n_step=3, aux_dim=2)
+    for t in range(6):
+        term = torch.tensor([t == 3])
+        rb.add(torch.full((1, 1), float(t)), torch.zeros((1, 1)), torch.tensor([1.0]), torch.zeros((1, 1)),
+               term, torch.tensor([False]), aux=torch.tensor([[100.0 * t, 7.0]]))
+    gen = torch.Generator().manual_seed(0)
+    obs, _, ret, _, disc = rb.sample(400, G, True, True, generator=gen,
+                                     reward_of=lambda rew, aux: rew + aux[..., 0] - aux[..., 1])
+    by = {int(o): (float(g), float(d)) for o, g, d in zip(obs[:, 0], ret, disc)}
+    # reward of step t is 1 + 100 t - 7; the window from t = 2 stops at the termination at t = 3
+    assert by[0] == pytest.approx((-6 + 0.9 * 94 + 0.81 * 194, 0.729), rel=1e-6)
+    assert by[2] == pytest.approx((194 + 0.9 * 294, 0.0), rel=1e-6)
+    obs, _, ret_plain, _, _ = rb.sample(400, G, True, True, generator=torch.Generator().manual_seed(0))
+    plain = {int(o): float(g) for o, g in zip(obs[:, 0], ret_plain)}   # the stored rewards, 1 per step
+    assert plain[0] == pytest.approx(1 + 0.9 + 0.81) and plain[2] == pytest.approx(1.9)
+
+
+@pytest.mark.parametrize("relabel", [True, False])
+def test_sac_style_reward_relabelled_with_the_current_discriminator(relabel):
+    from types import SimpleNamespace
+
+    from learner.sac import AmpSac
+
+    cfg = lcfg.make_config("cpu", "sac")
+    cfg.env.num_envs, cfg.sac.hidden, cfg.amp.hidden = 4, (8,), (8,)
+    cfg.sac.replay_size, cfg.sac.relabel_style_reward = 400, relabel
+    agent = AmpSac(cfg, obs_dim=3, act_dim=2, action_low=-np.ones(2), action_high=np.ones(2), expert=None,
+                   device="cpu")
+
+    def set_d(value):   # D(s, s') = value everywhere: r_AMP = max(0, 1 - (value - 1)^2 / 4)
+        with torch.no_grad():
+            agent.disc.head.weight.zero_()
+            agent.disc.head.bias.fill_(value)
+
+    set_d(-1.0)   # r_AMP = 0 while collecting
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        res = SimpleNamespace(amp_obs=rng.normal(size=(4, 43)), next_amp_obs=rng.normal(size=(4, 43)),
+                              task_reward=np.full(4, 2.0), next_obs=rng.normal(size=(4, 3)),
+                              terminated=np.zeros(4, bool), timed_out=np.zeros(4, bool))
+        agent.observe(rng.normal(size=(4, 3)), rng.uniform(-1, 1, size=(4, 2)), res)
+    s, gamma = cfg.sac, cfg.sac.gamma
+    window = 1 + gamma + gamma ** 2
+    reward_of = agent._task_plus_current_style if relabel else None
+    set_d(1.0)    # r_AMP = 1 now
+    ret = agent.replay.sample(64, gamma, s.nstep_stop_at_termination, s.timeout_bootstrap, reward_of=reward_of)[2]
+    w = cfg.reward
+    want = (w.w_task * 2.0 + (w.w_amp * w.amp_reward_coef if relabel else 0.0)) * window
+    np.testing.assert_allclose(ret.numpy(), want, rtol=1e-6)
+
+
 # ------------------------------------------------------------------ 3. tanh-squashed Gaussian density
 
 def _log_normal(u, mu, sigma):
