@@ -6,7 +6,7 @@
 For the run's last checkpoint (or --checkpoint): deterministic policy, episodes from the default pose, no
 domain randomisation (what `amp-data train` logs in eval.csv, with more episodes), then the same with
 domain randomisation of Table IV on, then from random bank frames (moving starts, as most training
-episodes begin). Targets: mean forward speed >= 50 % of the command, >= 90 % of the
+episodes begin), then from standing with actions sampled from the policy (as in training). Targets: mean forward speed >= 50 % of the command, >= 90 % of the
 episodes without a fall.
 
 The style reward r_AMP in [0, 1] is scored by the run's *final* discriminator, for the final policy and
@@ -57,8 +57,9 @@ def main() -> int:
     start = evaluate(fresh, task, args.seconds, command)
     dr_eval = evaluate(agent, task, args.seconds, command, randomize=True)
     moving = evaluate(agent, task, args.seconds, command, reference_starts=True)
+    sampled = evaluate(agent, task, args.seconds, command, deterministic=False)
     for name, r in (("final_policy", final), ("initial_policy", start), ("final_policy_randomised", dr_eval),
-                    ("final_policy_reference_starts", moving)):
+                    ("final_policy_reference_starts", moving), ("final_policy_sampled_actions", sampled)):
         out[name] = {**r.__dict__, "speed_ratio": r.speed_ratio}
     out["targets"] = {"speed_ratio>=0.5": final.speed_ratio >= 0.5, "no_fall>=0.9": final.no_fall_rate >= 0.9,
                       "style_above_initial_policy": final.style_reward > start.style_reward}

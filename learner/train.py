@@ -125,12 +125,18 @@ def style_reward(agent, res) -> np.ndarray:
     return agent.disc.style_reward(s, s_next).cpu().numpy()
 
 
+def _num(x, fmt: str) -> str:
+    """x formatted, or '-' in the same width when no episode has ended yet (nan)."""
+    x = np.nan if x is None else float(x)
+    return format(x, fmt) if np.isfinite(x) else "-".rjust(len(format(0.0, fmt)))
+
+
 def evaluate(agent, task, seconds: float, command_vx_m_s: float, randomize: bool = False,
-             reference_starts: bool = False) -> EvalResult:
-    """One deterministic episode per env of `task` (its N envs), `seconds` long, at a fixed command,
-    starting standing still in the default pose (or, with `reference_starts`, from random bank frames),
-    without domain randomisation unless `randomize` (then Table IV's draws per episode). Leaves the task's
-    settings as they were."""
+             reference_starts: bool = False, deterministic: bool = True) -> EvalResult:
+    """One episode per env of `task` (its N envs), `seconds` long, at a fixed command, with the policy's mean
+    action (or sampled actions if not `deterministic`), starting standing still in the default pose (or,
+    with `reference_starts`, from random bank frames), without domain randomisation unless `randomize`
+    (then Table IV's draws per episode). Leaves the task's settings as they were."""
     steps = int(round(seconds / task.dt_s))
     n = task.num_envs
     alive = np.ones(n, dtype=bool)
@@ -140,7 +146,7 @@ def evaluate(agent, task, seconds: float, command_vx_m_s: float, randomize: bool
     with task.evaluation_episodes(command_vx_m_s, steps, reference_starts, randomize):
         obs = task.reset()
         for _ in range(steps):
-            res = task.step(agent.act(obs, deterministic=True))
+            res = task.step(agent.act(obs, deterministic=deterministic))
             vel_sum += np.where(alive, res.forward_vel_m_s, 0.0)
             alive_steps += alive
             r_style = style_reward(agent, res)
@@ -333,7 +339,7 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
         tb.scalars("train", row, env_steps)
         line = (f"{_fmt_time(row['time_s'])} {env_steps:>11,} steps {row['env_steps_per_s']:>7,.0f}/s "
                 f"| style {row.get('style_reward', float('nan')):.3f} task {row.get('task_reward', float('nan')):.3f} "
-                f"| ep {row.get('episode_length_s', float('nan')):4.1f} s fall {100 * row.get('fall_rate', float('nan')):3.0f} % "
+                f"| ep {_num(row.get('episode_length_s'), '4.1f')} s fall {_num(100 * row.get('fall_rate', np.nan), '3.0f')} % "
                 f"| v {row.get('forward_vel_m_s', float('nan')):.2f}/{row.get('command_vx_m_s', float('nan')):.2f} m/s | "
                 + (f"alpha {last_metrics.get('alpha', float('nan')):.3g}" if cfg.algo == "sac"
                    else f"kl {last_metrics.get('kl', float('nan')):.4f} lr {last_metrics.get('lr', float('nan')):.2g}"))
