@@ -112,8 +112,8 @@ def main() -> int:
         print(f"{label:44s} {rate:8.1f} gradient steps/s", flush=True)
 
     sac_round("AMP+SAC cpu preset (batch 512, [256, 256])", [])
-    sac_round("AMP+SAC cpu, style reward frozen in the replay",
-              ["sac.relabel_style_reward=false"])
+    sac_round("AMP+SAC cpu, style reward relabelled",
+              ["sac.relabel_style_reward=true"])
     sac_round("naive SAC, cpu sizes (1-step, no discriminator)",
               ["sac.n_step=1", "amp.updates_per_iter=0"])
     sac_round("AMP+SAC paper sizes (batch 16384, [1024, 512])",
