@@ -6,8 +6,8 @@
 For the run's last checkpoint (or --checkpoint): deterministic policy, episodes from the default pose, no
 domain randomisation (what `amp-data train` logs in eval.csv, with more episodes), then the same with
 domain randomisation of Table IV on, then from random bank frames (moving starts, as most training
-episodes begin), then from standing with actions sampled from the policy (as in training). Targets: mean forward speed >= 50 % of the command, >= 90 % of the
-episodes without a fall.
+episodes begin), then from standing with actions sampled from the policy (as in training). Targets: mean
+forward speed >= 50 % of the command, >= 90 % of the episodes without a fall.
 
 The style reward r_AMP in [0, 1] is scored by the run's *final* discriminator, for the final policy and
 for the initial policy (the same networks freshly initialised with the run's seed, i.e. the policy the run

@@ -95,7 +95,8 @@ class NStepReplay:
         return self.obs[t0, env], self.act[t0, env], ret, self.next_obs[boot_rows, env], discount
 
     def _keys(self) -> tuple:
-        return ("obs", "next_obs", "act", "rew", "terminated", "timed_out") + (("aux",) if self.aux is not None else ())
+        keys = ("obs", "next_obs", "act", "rew", "terminated", "timed_out")
+        return keys + ("aux",) if self.aux is not None else keys
 
     def state_dict(self) -> dict:
         keys = self._keys()
