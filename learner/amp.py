@@ -96,3 +96,75 @@ class PairReplay:
         n = d["s"].shape[0]
         self.s[:n], self.s_next[:n] = d["s"].to(self.s.device), d["s_next"].to(self.s.device)
         self.size, self.pos = n, d["pos"]
+
+
+class PairReservoir:
+    """A uniform sample of every policy AMP pair ever added (reservoir sampling, Vitter's algorithm R).
+
+    After `seen` pairs each of them is held with probability capacity / seen. The recent-pairs replay
+    forgets within minutes what the policy did before, and a discriminator that no longer sees, say,
+    standing still stops scoring it as fake: the policy can then drift back to it (GAN mode hopping).
+    A share of negatives from this history (Shrivastava et al. 2017, SimGAN's history buffer) keeps
+    earlier behaviours judged. Random numbers come from torch's global generator (seeded, checkpointed).
+    """
+
+    def __init__(self, obs_dim: int, capacity: int, device):
+        self.s = torch.zeros((capacity, obs_dim), device=device)
+        self.s_next = torch.zeros((capacity, obs_dim), device=device)
+        self.capacity, self.size, self.seen = capacity, 0, 0
+
+    def add(self, s: torch.Tensor, s_next: torch.Tensor) -> None:
+        n, dev = s.shape[0], self.s.device
+        fill = min(n, self.capacity - self.size)
+        if fill:
+            self.s[self.size:self.size + fill] = s[:fill].to(self.s.dtype)
+            self.s_next[self.size:self.size + fill] = s_next[:fill].to(self.s.dtype)
+            self.size += fill
+        if fill < n:
+            # item k of the stream (0-based) replaces slot j ~ U{0..k} when j < capacity; within one batch a
+            # later item that draws the same slot overwrites an earlier one, as the sequential algorithm does
+            k = self.seen + torch.arange(fill, n, dtype=torch.float64)
+            slot = (torch.rand(n - fill, dtype=torch.float64) * (k + 1)).floor().long()
+            keep = torch.nonzero(slot < self.capacity).squeeze(1)
+            if keep.numel():
+                slot, src = slot[keep].flip(0), (keep + fill).flip(0)
+                uniq, first = _first_occurrence(slot)
+                slot, src = uniq.to(dev), src[first].to(s.device)
+                self.s[slot], self.s_next[slot] = s[src].to(self.s.dtype), s_next[src].to(self.s.dtype)
+        self.seen += n
+
+    def sample(self, n: int):
+        idx = torch.randint(0, self.size, (n,), device=self.s.device)
+        return self.s[idx], self.s_next[idx]
+
+
+def _first_occurrence(x: torch.Tensor):
+    """Unique values of a 1-D tensor and the index of each one's first occurrence."""
+    uniq, inverse = torch.unique(x, return_inverse=True)
+    pos = torch.arange(x.numel())
+    first = torch.full((uniq.numel(),), x.numel(), dtype=torch.long).scatter_reduce_(0, inverse, pos, "amin")
+    return uniq, first
+
+
+class PolicyPairs:
+    """The discriminator's negatives: recent policy pairs, and with `history_capacity` > 0 a
+    `history_fraction` share of each batch drawn from a reservoir of the whole run's pairs."""
+
+    def __init__(self, obs_dim: int, recent_capacity: int, history_capacity: int, history_fraction: float,
+                 device):
+        self.recent = PairReplay(obs_dim, recent_capacity, device)
+        self.history = PairReservoir(obs_dim, history_capacity, device) if history_capacity > 0 else None
+        self.history_fraction = history_fraction if self.history is not None else 0.0
+
+    def add(self, s: torch.Tensor, s_next: torch.Tensor) -> None:
+        self.recent.add(s, s_next)
+        if self.history is not None:
+            self.history.add(s, s_next)
+
+    def sample(self, n: int):
+        n_hist = int(round(n * self.history_fraction))
+        if n_hist == 0:
+            return self.recent.sample(n)
+        h_s, h_n = self.history.sample(n_hist)
+        r_s, r_n = self.recent.sample(n - n_hist)
+        return torch.cat([r_s, h_s]), torch.cat([r_n, h_n])

@@ -79,7 +79,9 @@ class AMPConfig:
     updates_per_iter: int = 1             # discriminator batches per training iteration
     loss_coef: float = 0.1                # lambda_AMP of eq. 4 (SAC); AMP_for_hardware's PPO uses 1.0
     grad_pen_coef: float = 0.01           # multiplies E ||grad_x D||^2 on expert pairs (eq. 2's w_GP / 2)
-    replay_size: int = 1_000_000          # policy (s, s') pairs kept for the discriminator
+    replay_size: int = 1_000_000          # recent policy (s, s') pairs kept for the discriminator
+    history_size: int = 0                 # > 0: also a uniform reservoir of this many pairs from the whole run
+    history_fraction: float = 0.5         # share of each negative batch drawn from that reservoir
     min_std: float = 0.01                 # running normaliser's std floor
     trunk_weight_decay: float = 1e-3      # AMP_for_hardware's weight decay of the trunk and of the head
     head_weight_decay: float = 1e-2

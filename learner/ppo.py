@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from amp_data.amp_obs import AMP_OBS_DIM
-from learner.amp import Discriminator, PairReplay, discriminator_loss
+from learner.amp import Discriminator, PolicyPairs, discriminator_loss
 from learner.networks import mlp
 
 
@@ -56,7 +56,8 @@ class AmpPpo:
         self.obs, self.act_buf, self.logp, self.values = z(obs_dim), z(act_dim), z(), z()
         self.rewards, self.dones = z(), z()
         self.mu, self.sigma = z(act_dim), z(act_dim)
-        self.amp_replay = PairReplay(AMP_OBS_DIM, self.amp_cfg.replay_size, self.device)
+        self.amp_replay = PolicyPairs(AMP_OBS_DIM, self.amp_cfg.replay_size, self.amp_cfg.history_size,
+                                       self.amp_cfg.history_fraction, self.device)
         self.t = 0
         self.grad_steps_per_update = p.epochs * p.minibatches
         self._pending = None

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from amp_data.amp_obs import AMP_OBS_DIM
-from learner.amp import Discriminator, PairReplay, discriminator_loss
+from learner.amp import Discriminator, PolicyPairs, discriminator_loss
 from learner.networks import QNetwork, RunningNorm, SquashedGaussianActor
 from learner.replay import NStepReplay
 
@@ -61,7 +61,8 @@ class AmpSac:
 
         self.replay = NStepReplay(cfg.env.num_envs, s.replay_size, obs_dim, act_dim, self.device, s.n_step,
                                   aux_dim=2 * AMP_OBS_DIM if s.relabel_style_reward else 0)
-        self.amp_replay = PairReplay(AMP_OBS_DIM, self.amp_cfg.replay_size, self.device)
+        self.amp_replay = PolicyPairs(AMP_OBS_DIM, self.amp_cfg.replay_size, self.amp_cfg.history_size,
+                                       self.amp_cfg.history_fraction, self.device)
         self.steps_collected = 0   # iterations (steps of all envs)
         self.grad_steps_per_update = s.updates_per_step
 
