@@ -114,6 +114,8 @@ def main() -> int:
     sac_round("AMP+SAC cpu preset (batch 512, [256, 256])", [])
     sac_round("AMP+SAC cpu, style reward relabelled",
               ["sac.relabel_style_reward=true"])
+    sac_round("AMP+SAC cpu, relabelled + negatives' history",
+              ["sac.relabel_style_reward=true", "amp.history_size=200000"])
     sac_round("naive SAC, cpu sizes (1-step, no discriminator)",
               ["sac.n_step=1", "amp.updates_per_iter=0"])
     sac_round("AMP+SAC paper sizes (batch 16384, [1024, 512])",

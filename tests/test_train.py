@@ -108,13 +108,13 @@ def test_timeouts_and_terminations_are_distinct(banks):
 def test_cli_smoke_run_writes_a_complete_run_folder(banks, tmp_path, algo):
     out = tmp_path / algo
     args = ["train", *banks, "--algo", algo, "--steps", "320", "--out", str(out), "--seed", "2"]
-    for s in TINY:
+    for s in [*TINY, "amp.history_size=64"]:   # the negatives' reservoir fills and wraps in the run
         args += ["--set", s]
     r = runner.invoke(cli.app, args)
     assert r.exit_code == 0, r.output
     assert "done:" in r.output and "eval @" in r.output
     cfg = C.from_dict(json.loads((out / "config.json").read_text()))
-    assert cfg.algo == algo and cfg.env.num_envs == 4 and cfg.sac.hidden == (32, 32)
+    assert cfg.algo == algo and cfg.env.num_envs == 4 and cfg.sac.hidden == (32, 32) and cfg.amp.history_size == 64
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     assert rows and int(rows[-1]["env_steps"]) >= 320
     assert float(rows[-1]["style_reward"]) >= 0
