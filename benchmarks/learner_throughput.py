@@ -112,10 +112,9 @@ def main() -> int:
         print(f"{label:44s} {rate:8.1f} gradient steps/s", flush=True)
 
     sac_round("AMP+SAC cpu preset (batch 512, [256, 256])", [])
-    sac_round("AMP+SAC cpu, style reward relabelled",
-              ["sac.relabel_style_reward=true"])
-    sac_round("AMP+SAC cpu, relabelled + negatives' history",
-              ["sac.relabel_style_reward=true", "amp.history_size=200000"])
+    sac_round("AMP+SAC cpu, without the negatives' history", ["amp.history_size=0"])
+    sac_round("AMP+SAC cpu, without history or relabelling",
+              ["amp.history_size=0", "sac.relabel_style_reward=false"])
     sac_round("naive SAC, cpu sizes (1-step, no discriminator)",
               ["sac.n_step=1", "amp.updates_per_iter=0"])
     sac_round("AMP+SAC paper sizes (batch 16384, [1024, 512])",

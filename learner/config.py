@@ -1,8 +1,9 @@
 """Training configuration: plain dataclasses, two presets, and `--set a.b=value` overrides.
 
-`paper` is the AMP+SAC paper's Tables I-IV (4096 environments on a GPU). `cpu` keeps the method and the
-task and shrinks only sizes (environments, networks, batches, replay) so that a run learns on a 2-core
-machine. A run saves its resolved config as `config.json` and prints it at start.
+`paper` is the AMP+SAC paper's Tables I-IV (4096 environments on a GPU). `cpu` keeps the task and shrinks
+sizes (environments, networks, batches, replay) so that a run learns on a 2-core machine; for AMP+SAC it
+also changes what the evidence runs showed it must (discriminator weights, entropy target, relabelled
+style reward, a history of negatives), each with its reason below. A run saves its resolved config as `config.json` and prints it at start.
 
 Values the papers give are cited where they are set; values they do not give (learning rates of the
 critic and temperature, initial temperature, initial action std) are this project's choices.
@@ -191,6 +192,16 @@ def make_config(preset: str = "cpu", algo: str = "sac") -> TrainConfig:
         # bounds span 6-23 action units here, so aim for ~0.4 units (0.1 rad): +0.5 nats per joint.
         cfg.sac.target_entropy_scale = -0.5
         cfg.minutes = 30.0
+        if algo == "sac":
+            # What met the issue's three targets in 3 seeds of 4 at 60 minutes, 2 of 4 at 30 (README,
+            # docs/runs/sac-cpu-s*): the style reward recomputed with the current discriminator at sampling,
+            # an entropy target of 0 nats, and a history of the run's policy pairs among the discriminator's
+            # negatives. Without the history the final discriminator scored standing still above the
+            # walking policy in one seed of two.
+            cfg.sac.relabel_style_reward = True
+            cfg.sac.target_entropy_scale = 0.0
+            cfg.amp.history_size = 200_000
+            cfg.minutes = 60.0
     return cfg
 
 

@@ -38,6 +38,7 @@ def tiny_run(tmp_path_factory, mocap):
     cfg.env.num_envs, cfg.max_env_steps, cfg.minutes = 4, 8, 0.0
     cfg.sac.batch_size, cfg.sac.warmup_steps, cfg.amp.batch_size = 64, 5, 64
     cfg.sac.hidden = cfg.amp.hidden = (32, 32)
+    cfg.sac.replay_size = cfg.amp.replay_size = cfg.amp.history_size = 20_000
     cfg.env.sim_threads, cfg.torch_threads = 1, 1
     T.train([str(tmp / "walk.h5")], cfg, tmp / "run", say=lambda m: None, eval_envs=1, eval_seconds=0.2)
     cfg.max_env_steps = 400

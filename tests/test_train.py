@@ -21,7 +21,7 @@ runner = CliRunner()
 
 TINY = ["env.num_envs=4", "sac.batch_size=64", "sac.warmup_steps=5", "sac.hidden=32,32", "amp.hidden=32,32",
         "amp.batch_size=64", "ppo.hidden=32,32", "ppo.steps_per_env=8", "log_every_s=0",
-        "checkpoint_every_min=100"]
+        "checkpoint_every_min=100", "sac.replay_size=20000", "amp.replay_size=20000", "amp.history_size=20000"]
 
 
 @pytest.fixture(scope="module")
