@@ -3,7 +3,8 @@
 `paper` is the AMP+SAC paper's Tables I-IV (4096 environments on a GPU). `cpu` keeps the task and shrinks
 sizes (environments, networks, batches, replay) so that a run learns on a 2-core machine; for AMP+SAC it
 also changes what the evidence runs showed it must (discriminator weights, entropy target, relabelled
-style reward, a history of negatives), each with its reason below. A run saves its resolved config as `config.json` and prints it at start.
+style reward, a history of negatives), each with its reason below. A run saves its resolved config as
+`config.json` and prints it at start.
 
 Values the papers give are cited where they are set; values they do not give (learning rates of the
 critic and temperature, initial temperature, initial action std) are this project's choices.
