@@ -19,7 +19,9 @@ from scipy.spatial.transform import Rotation
 
 from amp_data.contacts import feet_world_m
 from amp_data.errors import InputError
+from amp_data.feasibility import Feasibility, assess_arrays
 from retarget import bvh
+from retarget.foot_targets import GO2_STANCE_WIDTH_M, TargetConfig, foot_targets, keep_off_midline
 from retarget.ik import solve_legs
 from retarget.derive import derive_motion
 from retarget.rotations import heading_rad, yaw_matrix
@@ -30,7 +32,6 @@ from robots.go2.model import FOOT_RADIUS_M, leg_signs, HIP_OFFSET_X_M, HIP_OFFSE
 # Where each Go2 leg meets the dog's limb root: the thigh joint at zero hip abduction (base frame).
 THIGH_JOINT_BASE_M = np.array([[sx * HIP_OFFSET_X_M, sy * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M), 0.0]
                                for sx, sy in map(leg_signs, LEGS)])
-STANCE_HEIGHT_M = 0.015   # a foot is in stance below this height above resting on the floor
 MAX_BODY_PITCH_DEG = 70.0  # median pelvis->neck pitch above this: not a quadruped (MANN dogs: <= 51 sitting)
 
 
@@ -42,6 +43,7 @@ class RetargetConfig:
     map_path: Path = DEFAULT_MAP
     ground_percentile: float = 5.0
     cycle: str | None = None                # cut the best single cycle of this gait (amp_data.cycle_select)
+    stance_width_m: float | None = None     # None: the skeleton map's, else the Go2's thigh-joint width
 
 
 @dataclass
@@ -88,10 +90,28 @@ class Quality:
     foot_error_median_mm: float
     foot_error_max_mm: float
     limit_clamps: int            # (frame, joint) pairs held at a soft limit by the target
-    stance_slip_mm_s: float      # median horizontal speed of the Go2 feet in stance (robot world)
-    source_slip_mm_s: float      # the same for the dog's scaled toes: the slip already in the source
-    max_ang_vel_rad_s: float
+    feasibility: Feasibility     # stance width, feet on the floor, slip (Go2 and dog), clearance, peaks
     cycle: str = ""              # with --cycle: the cycle found (gait, period, frames, closure)
+    closure_mm: float = float("nan")   # with --cycle: the largest foot-target move that closed the loop
+
+    @property
+    def stance_slip_mm_s(self) -> float:
+        return self.feasibility.slip_mm_s
+
+    @property
+    def source_slip_mm_s(self) -> float:
+        return self.feasibility.dog_slip_mm_s
+
+    @property
+    def max_ang_vel_rad_s(self) -> float:
+        return self.feasibility.max_ang_vel_rad_s
+
+    def as_attrs(self) -> dict:
+        """Flat numbers to store with the bank (group `quality`, SCHEMA.md)."""
+        out = {k: v for k, v in self.feasibility.as_dict().items() if k != "frames"}
+        out.update(ik_error_median_mm=self.foot_error_median_mm, ik_error_max_mm=self.foot_error_max_mm,
+                   limit_clamps=self.limit_clamps, closure_mm=self.closure_mm)
+        return out
 
 
 def parse_frames(text: str, path: Path | None = None) -> tuple[int | None, int | None]:
@@ -196,15 +216,24 @@ def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap
     dt = 1.0 / cfg.fps
     root_pos, root_rot = root_pose(kp_robot, idx, smap)
 
-    # Foot targets: the Go2 thigh joint plus the dog's scaled limb-root-to-toe vector; height is the
-    # toe's own (so contacts stay on the floor); plus the per-foot offsets in the heading frame.
     limb_roots = kp_robot[:, [idx[n] for n in smap.limb_roots]]
     toes = kp_robot[:, [idx[n] for n in smap.toes]]
-    thigh_world = root_pos[:, None] + np.einsum("tij,lj->tli", root_rot, THIGH_JOINT_BASE_M)
-    target_world = thigh_world + (toes - limb_roots)
-    target_world[..., 2] = toes[..., 2]
-    target_world += np.einsum("tij,lj->tli", yaw_matrix(heading_rad(root_rot)), smap.foot_offset_m)
+    heading = yaw_matrix(heading_rad(root_rot))
+    contacts = None
+    stance_width = cfg.stance_width_m if cfg.stance_width_m is not None else smap.stance_width_m
+    if smap.foot_targets == "planted":
+        targets = foot_targets(toes, limb_roots, root_pos, root_rot, cfg.fps, TargetConfig(stance_width_m=stance_width))
+        target_world, contacts = targets.world, targets.contacts
+        root_pos = root_pos - np.array([0.0, 0.0, targets.root_drop_m])
+    else:
+        # The Go2 thigh joint plus the dog's scaled limb-root-to-toe vector, at the toe's own height.
+        thigh_world = root_pos[:, None] + np.einsum("tij,lj->tli", root_rot, THIGH_JOINT_BASE_M)
+        target_world = thigh_world + (toes - limb_roots)
+        target_world[..., 2] = toes[..., 2]
+    target_world = target_world + np.einsum("tij,lj->tli", heading, smap.foot_offset_m)
     foot_target_base = np.einsum("tji,tlj->tli", root_rot, target_world - root_pos[:, None])
+    if smap.foot_targets == "planted":   # no foot on the other side of the body (turning on the spot)
+        foot_target_base[..., 1] = keep_off_midline(foot_target_base[..., 1])
 
     ik = solve_legs(foot_target_base)
     joint_pos = ik.joint_pos
@@ -215,23 +244,26 @@ def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap
         keypoint_parents=clip.skeleton.parents,
         source_fps=clip.fps, source_file=path.name, source_sha256=clip.sha256,
         source_frames=(start, end), scale=float(scale), ground_height_m=ground, foot_target_base=foot_target_base,
-        attrs={"skeleton_map": smap.name},
+        attrs={"skeleton_map": smap.name, "foot_targets": smap.foot_targets}, contacts=contacts,
     )
     if cfg.cycle is None:
         return motion, assess(motion, ik.foot_error_m, ik.at_limit, toes)
-    cycle_motion, (a, b), note = cut_cycle(motion, cfg.cycle, path)
-    quality = assess(cycle_motion, ik.foot_error_m[a:b], ik.at_limit[a:b], toes[a:b])
-    return cycle_motion, replace(quality, cycle=note)
+    width = None
+    if smap.foot_targets == "planted":
+        width = GO2_STANCE_WIDTH_M if stance_width is None else stance_width
+    cycle_motion, cycle_ik, (a, b), note, closure_m = cut_cycle(motion, cfg.cycle, path, width)
+    quality = assess(cycle_motion, cycle_ik.foot_error_m, cycle_ik.at_limit, toes[a:b])
+    return cycle_motion, replace(quality, cycle=note, closure_mm=closure_m * 1e3)
 
 
-def cut_cycle(motion: Motion, gait: str, path: Path):
-    """The best `gait` cycle of a motion as a closed loop: (Motion, (start, stop), one-line description)."""
-    from amp_data.contacts import bank_contacts
+def cut_cycle(motion: Motion, gait: str, path: Path, stance_width_m: float | None = None):
+    """The best `gait` cycle of a motion as a closed loop: (Motion, IkResult, (start, stop), one-line
+    description, closure in m)."""
     from amp_data.cycle_select import choose_cycle, cycle_state
     from amp_data.gait import analyze
     from retarget.loop import close_loop
 
-    contacts = bank_contacts(motion.root_pos, motion.root_quat, motion.foot_pos_base, motion.fps)
+    contacts = motion_contacts(motion)
     report = analyze(contacts, motion.root_pos, motion.root_quat, motion.foot_pos_base, motion.base_lin_vel,
                      motion.fps)
     state = cycle_state(motion.joint_pos, motion.joint_vel, motion.root_pos, motion.root_quat,
@@ -240,26 +272,32 @@ def cut_cycle(motion: Motion, gait: str, path: Path):
         choice = choose_cycle(report, state, gait)
     except ValueError as e:
         raise InputError(path, f"--cycle {gait}: {e}") from None
-    cycle = close_loop(motion, choice.start, choice.stop, contacts)
+    cycle, ik, closure_m = close_loop(motion, choice.start, choice.stop, contacts, stance_width_m)
     cycle.attrs["cycle"] = gait
     c = choice.cycle
     note = (f"{c.gait} {(choice.stop - choice.start) / motion.fps:.2f} s, frames {choice.start}:{choice.stop} "
-            f"of {choice.candidates}, closure {choice.closure:.2f}, periodicity {choice.periodicity:.2f}")
-    return cycle, (choice.start, choice.stop), note
+            f"of {choice.candidates}, closure {choice.closure:.2f}, periodicity {choice.periodicity:.2f}, "
+            f"foot targets moved <= {closure_m * 1e3:.0f} mm")
+    return cycle, ik, (choice.start, choice.stop), note, closure_m
 
 
 def feet_world(motion: Motion) -> np.ndarray:
     return feet_world_m(motion.root_pos, motion.root_quat, motion.foot_pos_base)
 
 
-def stance_slip_mm_s(feet_world_m: np.ndarray, fps: float) -> float:
-    """Median horizontal speed (mm/s) of feet (T, 4, 3) on frames where they rest on the floor."""
-    stance = feet_world_m[..., 2] < FOOT_RADIUS_M + STANCE_HEIGHT_M
-    speed = np.linalg.norm(np.gradient(feet_world_m[..., :2], 1.0 / fps, axis=0), axis=-1)
-    return float(np.median(speed[stance]) * 1e3) if stance.any() else 0.0
+def motion_contacts(motion: Motion) -> np.ndarray:
+    """The motion's contacts: the dog's (planted targets), else detected from the robot's feet."""
+    if motion.contacts is not None:
+        return np.asarray(motion.contacts, dtype=bool)
+    from amp_data.contacts import bank_contacts
+    return bank_contacts(motion.root_pos, motion.root_quat, motion.foot_pos_base, motion.fps)
 
 
 def assess(motion: Motion, foot_error_m: np.ndarray, at_limit: np.ndarray, toes_robot_world: np.ndarray) -> Quality:
+    """Quality of a motion; `toes_robot_world` (T, 4, 3): the dog's scaled toes on the motion's frames."""
+    data = {k: getattr(motion, k) for k in ("joint_pos", "joint_vel", "root_pos", "root_quat", "base_lin_vel",
+                                            "base_ang_vel", "foot_pos_base", "foot_vel_base")}
+    data["contacts"] = motion_contacts(motion)
     return Quality(
         clip=Path(motion.source_file).stem,
         frames=motion.num_frames,
@@ -267,7 +305,5 @@ def assess(motion: Motion, foot_error_m: np.ndarray, at_limit: np.ndarray, toes_
         foot_error_median_mm=float(np.median(foot_error_m) * 1e3),
         foot_error_max_mm=float(foot_error_m.max() * 1e3),
         limit_clamps=int(at_limit.sum()),
-        stance_slip_mm_s=stance_slip_mm_s(feet_world(motion), motion.fps),
-        source_slip_mm_s=stance_slip_mm_s(toes_robot_world, motion.fps),
-        max_ang_vel_rad_s=float(np.linalg.norm(motion.base_ang_vel, axis=1).max()),
+        feasibility=assess_arrays(data, motion.fps, toes_robot_world[..., :2]),
     )

@@ -32,7 +32,9 @@ class SkeletonMap:
     hips: tuple[str, str]            # left, right
     limb_roots: tuple[str, ...]      # per Go2 leg, canonical order
     toes: tuple[str, ...]            # per Go2 leg, canonical order
-    foot_offset_m: np.ndarray        # (4, 3) heading frame
+    foot_offset_m: np.ndarray        # (4, 3) heading frame, added to the foot targets
+    stance_width_m: float | None = None   # lateral distance of left and right feet; None: the Go2's thigh joints'
+    foot_targets: str = "planted"    # "planted" (retarget/foot_targets.py) or "limb_vector" (thigh joint + limb)
     path: Path | None = None
 
     @property
@@ -63,7 +65,26 @@ def load_map(path: str | Path = DEFAULT_MAP) -> SkeletonMap:
             limb_roots=tuple(raw["legs"][leg]["root"] for leg in LEGS),
             toes=tuple(raw["legs"][leg]["toe"] for leg in LEGS),
             foot_offset_m=np.array([raw.get("foot_offset_m", {}).get(leg, [0.0, 0.0, 0.0]) for leg in LEGS], float),
+            stance_width_m=_stance_width(path, raw.get("stance_width_m")),
+            foot_targets=_foot_targets(path, raw.get("foot_targets", "planted")),
             path=path,
         )
     except KeyError as e:
         raise InputError(path, f"skeleton map lacks {e.args[0]!r}") from None
+
+
+FOOT_TARGET_SCHEMES = ("planted", "limb_vector")
+
+
+def _foot_targets(path: Path, value) -> str:
+    if value not in FOOT_TARGET_SCHEMES:
+        raise InputError(path, f"foot_targets is {value!r}; expected {' or '.join(map(repr, FOOT_TARGET_SCHEMES))}")
+    return value
+
+
+def _stance_width(path: Path, value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.05 <= value <= 1.0:
+        raise InputError(path, f"stance_width_m is {value!r}; expected metres between 0.05 and 1.0")
+    return float(value)

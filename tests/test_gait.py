@@ -195,43 +195,63 @@ def test_choose_cycle_prefers_the_clean_periodic_stride():
 
 # --- loop closing on an analytic motion --------------------------------------------------------------------
 
-def analytic_motion(n: int, drift_rad: float, yaw_rate: float, speed: float):
-    """A Motion whose joints are periodic over n frames plus a linear drift, the base on a circle."""
+def analytic_motion(n: int, yaw_rate: float, speed: float, drift_world_m=(0.0, 0.0, 0.0), swing=(10, 30)):
+    """A Motion on a circle whose feet stand in the default pose (rigid with the base), except that FL's
+    target drifts by `drift_world_m` (world) linearly over its swing frames [swing) of each n-frame stride.
+    A vertical drift is the same in every heading, so one loop's closure error is exactly the drift."""
+    from retarget.kinematics import feet_fk
     from retarget.pipeline import Motion
     from retarget.rotations import yaw_matrix
     from scipy.spatial.transform import Rotation
     from robots.go2.model import default_pose_rad
 
     t = np.arange(n + 5)
-    joint_pos = default_pose_rad() + 0.2 * np.sin(2 * np.pi * t / n)[:, None] + drift_rad * (t / n)[:, None]
+    joint_pos = np.tile(default_pose_rad(), (len(t), 1))
     yaw = yaw_rate * t / FPS
     root_pos = np.stack([speed / yaw_rate * np.sin(yaw), speed / yaw_rate * (1 - np.cos(yaw)),
                          0.3 + 0.01 * np.sin(2 * np.pi * t / n)], axis=1)
-    root_quat = Rotation.from_matrix(yaw_matrix(yaw)).as_quat()
+    rot = yaw_matrix(yaw)
+    root_quat = Rotation.from_matrix(rot).as_quat()
+    targets = feet_fk(joint_pos)
+    a, b = swing
+    phase = np.mod(t - 2, n)
+    drift = np.clip((phase - a) / (b - a), 0, 1) + np.floor((t - 2) / n)   # 0 ... 1 over each swing
+    targets[:, 0] += np.einsum("tji,j->ti", rot, np.asarray(drift_world_m)) * drift[:, None]   # in the base frame
+    contacts = np.ones((len(t), 4), dtype=bool)
+    contacts[(phase >= a) & (phase < b), 0] = False
     zeros3 = np.zeros((len(t), 3))
-    return Motion(
+    motion = Motion(
         fps=FPS, joint_pos=joint_pos, joint_vel=np.zeros_like(joint_pos), root_pos=root_pos, root_quat=root_quat,
-        base_lin_vel=zeros3, base_ang_vel=zeros3, foot_pos_base=np.zeros((len(t), 4, 3)),
+        base_lin_vel=zeros3, base_ang_vel=zeros3, foot_pos_base=targets.copy(),
         foot_vel_base=np.zeros((len(t), 4, 3)), keypoints=np.zeros((len(t), 2, 3)), keypoint_names=("a", "b"),
         keypoint_parents=np.array([-1, 0]), source_fps=FPS, source_file="x.bvh", source_sha256="0" * 64,
-        source_frames=(0, len(t)), scale=1.0, ground_height_m=0.0, foot_target_base=np.zeros((len(t), 4, 3)))
+        source_frames=(0, len(t)), scale=1.0, ground_height_m=0.0, foot_target_base=targets)
+    return motion, contacts
 
 
-def test_close_loop_removes_a_known_drift_and_has_no_seam():
+def test_close_loop_removes_a_known_foot_drift_in_swing_and_has_no_seam():
     from retarget.kinematics import feet_fk
-    from retarget.loop import close_loop
+    from retarget.loop import close_loop, swing_ramp
     from robots.go2.model import default_pose_rad
 
-    n, yaw_rate, speed = 40, 0.5, 1.2
-    motion = analytic_motion(n, drift_rad=0.05, yaw_rate=yaw_rate, speed=speed)
-    loop = close_loop(motion, 2, 2 + n)
-    t = np.arange(2, 2 + n)
-    periodic = default_pose_rad() + 0.2 * np.sin(2 * np.pi * t / n)[:, None] + 0.05 * 2 / n
-    np.testing.assert_allclose(loop.joint_pos, periodic, atol=1e-12)
-    # joint velocity: the analytic derivative of the periodic part (central differences, O(dt^2))
-    exact = 0.2 * 2 * np.pi / n * FPS * np.cos(2 * np.pi * t / n)[:, None] * np.ones(12)
-    np.testing.assert_allclose(loop.joint_vel, exact, atol=0.02 * np.abs(exact).max())
+    n, yaw_rate, speed, drift = 40, 0.5, 1.2, np.array([0.0, 0.0, 0.03])
+    motion, contacts = analytic_motion(n, yaw_rate, speed, drift)
+    loop, ik, closure_m = close_loop(motion, 2, 2 + n, contacts)
+    assert closure_m == pytest.approx(np.linalg.norm(drift), abs=1e-9)   # the drift is the closure error
+    default = np.tile(default_pose_rad(), (n, 1))
+    # Stance frames of FL and every frame of the other legs are the default pose again (the drift is gone);
+    # the drift is taken out in FL's swing only, so stance targets are untouched.
+    stance = contacts[2:2 + n, 0]
+    np.testing.assert_allclose(loop.joint_pos[:, 3:], default[:, 3:], atol=1e-6)
+    np.testing.assert_allclose(loop.joint_pos[stance, :3], default[stance, :3], atol=1e-6)
+    fl_off = np.linalg.norm(loop.foot_target_base[:, 0] - feet_fk(default)[:, 0], axis=1)
+    assert fl_off.max() < np.linalg.norm(drift) and fl_off[~stance].max() > 1e-3
+    # IK meets the closed targets; feet are FK of the joints
+    assert ik.foot_error_m.max() < 1e-6
     np.testing.assert_allclose(loop.foot_pos_base, feet_fk(loop.joint_pos), atol=1e-12)
+    # the ramp rises only in swing, from 0 to 1
+    w = swing_ramp(contacts[2:2 + n])
+    assert w[0, 0] == 0 and w[-1, 0] == pytest.approx(1) and np.all(np.diff(w[:, 0])[stance] == 0)
     # base on a circle: constant forward speed and yaw rate, also across the seam
     np.testing.assert_allclose(loop.base_lin_vel[:, 0], speed, rtol=2e-3)
     np.testing.assert_allclose(loop.base_lin_vel[:, 1:2], 0, atol=0.02)
@@ -245,6 +265,8 @@ def test_close_loop_removes_a_known_drift_and_has_no_seam():
     np.testing.assert_allclose(loop.root_pos[0, :2], 0, atol=1e-12)
     np.testing.assert_allclose(loop.root_quat[0], [0, 0, 0, 1], atol=1e-12)
     assert loop.loop_mode == "wrap"
+    # joint velocities are periodic differences: zero where the pose repeats the default pose on both sides
+    assert np.abs(loop.joint_vel[:, 3:]).max() < 1e-4
 
 
 # --- the CLI on the real clips -------------------------------------------------------------------------------

@@ -191,11 +191,14 @@ def test_amp_hw_round_trip_of_a_retargeted_clip(trot0, tmp_path):
     txt, again = round_trip(trot0, "amp-hw", tmp_path)
     assert again.num_frames == bank.num_frames
     for name in DATASETS:
-        if name in ("root_pos", "root_quat"):
+        if name in ("root_pos", "root_quat", "contacts"):
             continue
         np.testing.assert_array_equal(again[name], bank[name], err_msg=name)
     np.testing.assert_array_equal(again["root_pos"], expected_root_pos(bank))
     np.testing.assert_allclose(again["root_quat"], bank["root_quat"], rtol=0, atol=1e-15)
+    # amp-hw files hold no contacts: import detects them on the robot's feet, the bank has the dog's (which
+    # planted those feet); they agree but for a frame at a touchdown or lift-off
+    assert np.mean(again["contacts"] == bank["contacts"]) > 0.97
     check_provenance(again, txt, bank.num_frames)
     assert again.attrs["loop_mode"] == "clamp" and again.clips[0].weight == bank.clips[0].weight
 
@@ -210,7 +213,7 @@ def test_motion_imitation_round_trip_of_a_retargeted_clip(trot0, tmp_path):
     for name in ("joint_vel", "base_lin_vel", "base_ang_vel", "foot_pos_base", "foot_vel_base"):
         scale = max(1.0, np.abs(bank[name]).max())
         np.testing.assert_allclose(again[name], bank[name], rtol=0, atol=1e-9 * scale, err_msg=name)
-    np.testing.assert_array_equal(again["contacts"], bank["contacts"])
+    assert np.mean(again["contacts"] == bank["contacts"]) > 0.97   # detected again, see the amp-hw round trip
     check_provenance(again, txt, bank.num_frames)
 
 
