@@ -6,19 +6,31 @@ phase of each foot (its first touchdown in the cycle, as a fraction of the perio
 forward speed and Froude number v^2 / (g h), h the mean hip height (base height above the ground; the
 Go2's thigh joints lie in the base's xy plane).
 
-Gait labels, after Hildebrand (1965, 1977), from the footfall phases; thresholds are in `GaitRules`:
+Gait labels after Hildebrand (Symmetrical gaits of horses, Science 150:701, 1965; Analysis of tetrapod gaits,
+in Neural Control of Locomotion, 1976), as used for dogs and primates by Cartmill, Lemelin & Schmitt (Support
+polygons and symmetrical gaits in mammals, Zool. J. Linn. Soc. 136:401, 2002). Two numbers per stride:
+
+- **duty factor**: the share of the stride a foot is on the ground; Hildebrand's walk/run boundary is the
+  hind feet's duty factor at 0.5 (here the mean of RL and RR);
+- **diagonality** D: the share of the stride by which a fore footfall follows the hind footfall of the same
+  side (Hildebrand's "limb phase"), the circular mean of the left and right sides. With L = phase(RL), the lag
+  of the hind footfall after the fore (the number the phase table shows), D = 1 - L on the left.
+
+Thresholds are in `GaitRules`:
 
 - `stand`: the reference foot does not step (no complete cycle), the base moves slower than
   `stand_speed_m_s` and every foot is in contact at least `stand_duty` of the time.
-- A cycle is *symmetric* when the two fore feet, and the two hind feet, land half a cycle apart
-  (within `symmetry_tol` of 0.5). Symmetric gaits are told apart by the lag of the left hind footfall
-  after the left fore footfall, L = phase(RL) (Hildebrand's "diagonal/lateral" timing):
-  - `pace`: L < `pace_lag` or L > 1 - `pace_lag` (lateral feet land together);
-  - `trot`: |L - 0.5| <= `trot_lag_tol` (diagonal feet land together);
-  - `walk`: otherwise (four separate footfalls: lateral-sequence L about 0.75, diagonal-sequence about 0.25).
-- `canter/gallop`: not symmetric (left and right feet of a girdle land close together or unevenly), with a
+- A stride is *symmetrical* when the two fore feet, and the two hind feet, land half a stride apart
+  (within `symmetry_tol` of 0.5). Symmetrical strides:
+  - hind duty >= `run_duty` (0.5): `walk`, qualified by D in quarters centred on Hildebrand's four
+    footfall orders: `lateral-couplets` (D < 0.125 or >= 0.875: the fore foot lands with the hind foot of its
+    side), `lateral-sequence` (0.125-0.375: hind, fore of the same side, other hind, other fore),
+    `diagonal-couplets` (0.375-0.625: diagonal feet land together), `diagonal-sequence` (0.625-0.875);
+  - hind duty < `run_duty`: running; `trot` when |D - 0.5| <= `trot_band` (0.25: closer to diagonal
+    couplets), else `pace` (lateral couplets).
+- `canter/gallop`: not symmetrical (left and right feet of a girdle land close together or unevenly), with a
   mean duty factor below `gallop_max_duty` (a suspended, running gait).
-- `irregular`: some foot does not touch down within the cycle (standing on three legs); the base moves
+- `irregular`: some foot does not touch down within the stride (standing on three legs); the base moves
   slower than `stand_speed_m_s` (stepping on the spot, turning); or an asymmetric footfall pattern at a
   walking duty factor (shuffling, changing gait).
 """
@@ -38,11 +50,14 @@ GAITS = ("stand", "walk", "trot", "pace", "canter/gallop")
 FEET = ("FL", "FR", "RL", "RR")
 
 
+WALK_KINDS = ("lateral-couplets", "lateral-sequence", "diagonal-couplets", "diagonal-sequence")
+
+
 @dataclass(frozen=True)
 class GaitRules:
     symmetry_tol: float = 0.15      # |phase(FR) - 0.5| and |phase(RR) - phase(RL) - 0.5| below this: symmetric
-    pace_lag: float = 0.125         # RL lag under this (or over 1 - this): lateral pairs, pace
-    trot_lag_tol: float = 0.125     # RL lag within this of 0.5: diagonal pairs, trot
+    run_duty: float = 0.5           # hind duty factor below this: a running gait (Hildebrand)
+    trot_band: float = 0.25         # running with |D - 0.5| <= this: trot, else pace
     stand_speed_m_s: float = 0.10
     stand_duty: float = 0.90
     gallop_max_duty: float = 0.55
@@ -59,11 +74,19 @@ class Cycle:
     forward_speed_m_s: float
     froude: float
     gait: str
+    diagonality: float = float("nan")   # D in [0, 1): fore footfall after the same side's hind, share of the stride
+    walk_kind: str = ""                 # walks: lateral-couplets, lateral-sequence, diagonal-couplets, -sequence
+
+    @property
+    def label(self) -> str:
+        """The gait with its qualifier: `walk (lateral-sequence)`, `trot`, ..."""
+        return f"{self.gait} ({self.walk_kind})" if self.walk_kind else self.gait
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d["duty"] = list(self.duty)
         d["phase"] = [None if np.isnan(p) else p for p in self.phase]
+        d["diagonality"] = None if np.isnan(self.diagonality) else self.diagonality
         return d
 
 
@@ -93,21 +116,43 @@ def _circular_gap(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
     return np.minimum(d, 1.0 - d)
 
 
-def classify(phase: np.ndarray, duty: np.ndarray, forward_speed_m_s: float, rules: GaitRules = GaitRules()) -> str:
-    """Gait label of one cycle from its footfall phases (FL, FR, RL, RR; FL = 0), duty factors and speed."""
+def diagonality(phase: np.ndarray) -> float:
+    """Hildebrand's D in [0, 1) from footfall phases (FL, FR, RL, RR): the circular mean, over the left and
+    right sides, of the share of the stride by which the fore footfall follows the same side's hind footfall."""
     phase = np.asarray(phase, dtype=float)
-    if np.isnan(phase).any() or abs(forward_speed_m_s) < rules.stand_speed_m_s:
-        return "irregular"
+    sides = np.mod([phase[0] - phase[2], phase[1] - phase[3]], 1.0)
+    d = float(np.mod(np.angle(np.exp(2j * np.pi * sides).mean()) / (2 * np.pi), 1.0))
+    return 0.0 if d >= 1.0 - 1e-12 else d
+
+
+def walk_kind(d: float) -> str:
+    """The walk's footfall order from its diagonality (quarters centred on 0, 0.25, 0.5, 0.75)."""
+    return WALK_KINDS[int(np.floor(np.mod(d + 0.125, 1.0) * 4)) % 4]
+
+
+def classify_full(phase: np.ndarray, duty: np.ndarray, forward_speed_m_s: float,
+                  rules: GaitRules = GaitRules()) -> tuple[str, float, str]:
+    """(gait, diagonality, walk kind) of one cycle from its footfall phases (FL, FR, RL, RR; FL = 0), duty
+    factors (FL, FR, RL, RR) and forward speed."""
+    phase = np.asarray(phase, dtype=float)
+    duty = np.asarray(duty, dtype=float)
+    if np.isnan(phase).any():
+        return "irregular", float("nan"), ""
+    d = diagonality(phase)
+    if abs(forward_speed_m_s) < rules.stand_speed_m_s:
+        return "irregular", d, ""
     fore_half = abs(_circular_gap(phase[1], phase[0]) - 0.5) <= rules.symmetry_tol
     hind_half = abs(_circular_gap(phase[3], phase[2]) - 0.5) <= rules.symmetry_tol
     if not (fore_half and hind_half):
-        return "canter/gallop" if float(np.mean(duty)) < rules.gallop_max_duty else "irregular"
-    lag = float(phase[2])
-    if lag < rules.pace_lag or lag > 1.0 - rules.pace_lag:
-        return "pace"
-    if abs(lag - 0.5) <= rules.trot_lag_tol:
-        return "trot"
-    return "walk"
+        return ("canter/gallop" if float(np.mean(duty)) < rules.gallop_max_duty else "irregular"), d, ""
+    if float(np.mean(duty[2:])) >= rules.run_duty:
+        return "walk", d, walk_kind(d)
+    return ("trot" if abs(d - 0.5) <= rules.trot_band else "pace"), d, ""
+
+
+def classify(phase: np.ndarray, duty: np.ndarray, forward_speed_m_s: float, rules: GaitRules = GaitRules()) -> str:
+    """Gait label of one cycle (see classify_full)."""
+    return classify_full(phase, duty, forward_speed_m_s, rules)[0]
 
 
 def forward_speed_m_s(root_quat_xyzw: np.ndarray, base_lin_vel: np.ndarray) -> np.ndarray:
@@ -137,9 +182,10 @@ def cycle_metrics(contacts: np.ndarray, forward_speed: np.ndarray, hip_height_m:
     speed = float(np.mean(forward_speed[start:stop]))
     duty = c.mean(axis=0)
     froude = speed ** 2 / (GRAVITY_M_S2 * float(np.mean(hip_height_m[start:stop])))
+    gait, d, kind = classify_full(np.array(phase), duty, speed, rules)
     return Cycle(start=int(start), stop=int(stop), period_s=period, stride_freq_hz=1.0 / period,
                  duty=tuple(float(x) for x in duty), phase=tuple(float(p) for p in phase),
-                 forward_speed_m_s=speed, froude=froude, gait=classify(np.array(phase), duty, speed, rules))
+                 forward_speed_m_s=speed, froude=froude, gait=gait, diagonality=d, walk_kind=kind)
 
 
 def analyze(contacts: np.ndarray, root_pos: np.ndarray, root_quat_xyzw: np.ndarray, foot_pos_base: np.ndarray,

@@ -235,18 +235,22 @@ def render_phase(payloads: dict[str, dict], options: ReportOptions) -> list[Rend
                 out.append(Text("  no complete gait cycle (FL touchdown to FL touchdown) in this clip", style="dim"))
                 continue
             table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-            for col in ("frames", "period s", "freq Hz", "duty FL FR RL RR", "phase FR RL RR", "speed m/s",
+            for col in ("frames", "period s", "freq Hz", "duty FL FR RL RR", "phase FR RL RR", "D %", "speed m/s",
                         "Froude", "gait"):
                 table.add_column(col, justify="left" if col in ("gait", "frames") else "right", no_wrap=True)
             for c in r["cycles"]:
                 phase = " ".join("  - " if x is None else f"{x:.2f}" for x in c["phase"][1:])
                 table.add_row(f"{c['start']}:{c['stop']}", f"{c['period_s']:.2f}", f"{c['stride_freq_hz']:.2f}",
-                              " ".join(f"{d:.2f}" for d in c["duty"]), phase, f"{c['forward_speed_m_s']:.2f}",
-                              f"{c['froude']:.2f}", c["gait"])
+                              " ".join(f"{d:.2f}" for d in c["duty"]), phase,
+                              "-" if c["diagonality"] is None else f"{100 * c['diagonality']:.0f}",
+                              f"{c['forward_speed_m_s']:.2f}", f"{c['froude']:.2f}",
+                              c["gait"] + (f" ({c['walk_kind']})" if c["walk_kind"] else ""))
             out += [table, Text("")]
     out.append(Text("A cycle runs from one FL touchdown to the next. duty: fraction of the cycle each foot is down; "
-                    "phase: when each foot lands, as a fraction of the cycle after FL; Froude: v^2 / (g h), h the "
-                    "base height. Gait rules: amp_data/gait.py (Hildebrand).", style="dim"))
+                    "phase: when each foot lands, as a fraction of the cycle after FL; D: Hildebrand's diagonality, the "
+                    "% of the cycle by which a fore footfall follows the same side's hind footfall; Froude: "
+                    "v^2 / (g h), h the base height. Walk (hind duty >= 0.5) or run (trot, pace) after "
+                    "Hildebrand: amp_data/gait.py.", style="dim"))
     return out
 
 

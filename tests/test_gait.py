@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from amp_data.contacts import ContactConfig, detect_contacts, hysteresis, remove_short_runs
 from amp_data.cycle_select import choose_cycle
-from amp_data.gait import GRAVITY_M_S2, analyze, classify, touchdowns
+from amp_data.gait import GRAVITY_M_S2, analyze, classify, classify_full, diagonality, touchdowns
 from robots.go2.model import FOOT_RADIUS_M
 
 FPS = 50.0
@@ -114,6 +114,45 @@ GAITS = {   # phases FL, FR, RL, RR; duty
     "pace": ([0.0, 0.5, 0.0, 0.5], 0.45),
     "canter/gallop": ([0.0, 0.1, 0.6, 0.7], 0.25),
 }
+# Hildebrand's walks, duty 0.7: the hind foot of a side lands at L = phase(RL) after its fore foot, so the
+# fore foot follows the hind by D = 1 - L.
+WALKS = {   # kind: (phases, D)
+    "lateral-couplets": ([0.0, 0.5, 0.95, 0.45], 0.05),
+    "lateral-sequence": ([0.0, 0.5, 0.75, 0.25], 0.25),
+    "diagonal-couplets": ([0.0, 0.5, 0.55, 0.05], 0.45),
+    "diagonal-sequence": ([0.0, 0.5, 0.3, 0.8], 0.70),
+}
+
+
+@pytest.mark.parametrize("kind", list(WALKS))
+def test_walks_by_diagonality(kind):
+    phases, d = WALKS[kind]
+    contacts = footfall_contacts(phases, 0.7, 40, cycles=4)
+    report = analyze(contacts, *synthetic_clip(contacts, 0.8), FPS)
+    assert report.gait == "walk"
+    for c in report.cycles:
+        assert (c.gait, c.walk_kind, c.label) == ("walk", kind, f"walk ({kind})")
+        assert c.diagonality == pytest.approx(d, abs=1.0 / 40)
+
+
+def test_duty_factor_separates_walk_from_run():
+    """Same footfall orders; at hind duty >= 0.5 a walk, below a trot (diagonal) or a pace (lateral)."""
+    for phases, run_label in (([0.0, 0.5, 0.5, 0.0], "trot"), ([0.0, 0.5, 0.0, 0.5], "pace")):
+        for duty, label in ((0.62, "walk"), (0.40, run_label)):
+            contacts = footfall_contacts(phases, duty, 40, cycles=3)
+            report = analyze(contacts, *synthetic_clip(contacts, 1.0), FPS)
+            assert {c.gait for c in report.cycles} == {label}, (phases, duty)
+    # D1_053's "pace": lateral couplets at duty 0.62 are a walk now
+    assert classify([0, 0.5, 0.95, 0.45], np.full(4, 0.62), 1.0) == "walk"
+    assert classify([0, 0.5, 0.95, 0.45], np.array([0.7, 0.7, 0.45, 0.45]), 1.0) == "pace"   # hind duty decides
+
+
+def test_diagonality_is_the_circular_mean_of_both_sides():
+    assert diagonality([0.0, 0.5, 0.75, 0.25]) == pytest.approx(0.25)
+    assert diagonality([0.0, 0.5, 0.98, 0.48]) == pytest.approx(0.02)
+    assert diagonality([0.0, 0.5, 0.0, 0.5]) == 0.0
+    assert diagonality([0.0, 0.5, 0.02, 0.46]) == pytest.approx(0.01, abs=1e-12)   # sides 0.98 and 0.04
+
 
 
 @pytest.mark.parametrize("gait", list(GAITS))
@@ -140,7 +179,7 @@ def test_phases_wrap_for_a_foot_landing_just_before_fl():
     contacts = footfall_contacts(phases, duty, 25, cycles=4)
     report = analyze(contacts, *synthetic_clip(contacts), FPS)
     assert all(abs(c.phase[2] - 0.96) <= 0.04 for c in report.cycles)
-    assert report.gait == "pace"
+    assert report.gait == "walk" and {c.walk_kind for c in report.cycles} == {"lateral-couplets"}
 
 
 def test_standing_is_stand_and_three_legs_are_irregular():
@@ -153,15 +192,18 @@ def test_standing_is_stand_and_three_legs_are_irregular():
 
 
 def test_classify_rules_at_boundaries():
-    duty, v = np.full(4, 0.5), 1.0
-    assert classify([0, 0.5, 0.5, 0.0], duty, v) == "trot"
-    assert classify([0, 0.5, 0.6, 0.1], duty, v) == "trot"
-    assert classify([0, 0.5, 0.7, 0.2], duty, v) == "walk"
-    assert classify([0, 0.5, 0.3, 0.8], duty, v) == "walk"       # diagonal-sequence walk
-    assert classify([0, 0.5, 0.9, 0.4], duty, v) == "pace"
-    assert classify([0, 0.5, 0.5, 0.0], duty, 0.0) == "irregular"  # stepping on the spot
+    run, walk, v = np.full(4, 0.45), np.full(4, 0.5), 1.0
+    assert classify([0, 0.5, 0.5, 0.0], run, v) == "trot"
+    assert classify([0, 0.5, 0.74, 0.24], run, v) == "trot"        # D 0.26: nearer diagonal couplets
+    assert classify([0, 0.5, 0.76, 0.26], run, v) == "pace"        # D 0.24
+    assert classify([0, 0.5, 0.9, 0.4], run, v) == "pace"
+    assert classify_full([0, 0.5, 0.7, 0.2], walk, v)[2] == "lateral-sequence"    # hind duty 0.5: a walk
+    assert classify_full([0, 0.5, 0.3, 0.8], walk, v)[2] == "diagonal-sequence"
+    assert classify_full([0, 0.5, 0.5, 0.0], walk, v)[2] == "diagonal-couplets"
+    assert classify_full([0, 0.5, 0.0, 0.5], walk, v)[2] == "lateral-couplets"
+    assert classify([0, 0.5, 0.5, 0.0], run, 0.0) == "irregular"   # stepping on the spot
     assert classify([0, 0.1, 0.6, 0.7], np.full(4, 0.8), v) == "irregular"  # asymmetric shuffle
-    assert classify([0, np.nan, 0.5, 0.0], duty, v) == "irregular"
+    assert classify([0, np.nan, 0.5, 0.0], run, v) == "irregular"
 
 
 def test_wrap_clip_of_one_cycle_is_analysed_as_a_loop():
@@ -304,7 +346,7 @@ def test_cli_cycle_errors(mocap, tmp_path, monkeypatch):
     result = runner.invoke(app, ["retarget", "walk", "--cycle", "canter", "-o", str(out)])
     assert result.exit_code == 2
     assert "--cycle canter: has no canter/gallop cycle; found:" in result.output
-    assert "walk (4 cycles)" in result.output and result.output.count("\n") == 1
+    assert "walk (5 cycles)" in result.output and result.output.count("\n") == 1
     result = runner.invoke(app, ["retarget", "trot0", "--cycle", "trot", "-o", str(out)])
     assert result.exit_code == 2 and "no complete gait cycle" in result.output
     result = runner.invoke(app, ["retarget", "walk", "--cycle", "amble", "-o", str(out)])
