@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -275,7 +277,8 @@ def inspect_banks(
         (err_console if json_out else console).print(f"wrote {path}", markup=False, highlight=False)
 
 
-bank_app = typer.Typer(help="Work on motion banks: merge several into one.", no_args_is_help=True)
+bank_app = typer.Typer(help="Build and combine motion banks: gather every clean stride of a gait, merge banks.",
+                       no_args_is_help=True)
 app.add_typer(bank_app, name="bank")
 
 
@@ -314,6 +317,116 @@ def bank_merge(
     bank = result.bank
     console.print(f"{output}: {len(bank.clips)} clips, {bank.num_frames} frames at {bank.fps:g} fps, "
                   f"loop mode {bank.attrs['loop_mode']}", markup=False, highlight=False)
+
+
+@bank_app.command("gather")
+def bank_gather(
+    gaits: List[str] = typer.Argument(..., help="Gaits to gather, one bank each: walk, trot, pace, canter."),
+    output: Path = typer.Option(
+        Path("."), "-o", "--output", help="Folder for GAIT.h5 (default: here), or the bank file for one gait."),
+    sources: List[str] = typer.Option(
+        None, "--from", help="Clips to search (files, folders, MANN clip names); repeat it. Default: every MANN clip."),
+    max_strides: int = typer.Option(0, "--max-strides", help="Keep at most this many (the best-scoring); 0: all."),
+    max_ik_error_mm: float = typer.Option(2.0, "--max-ik-error", help="Reject strides whose IK misses a "
+                                                                     "foot target by more (mm)."),
+    max_closure_mm: float = typer.Option(60.0, "--max-closure", help="Reject strides whose loop closing moves "
+                                                                    "a foot target further (mm)."),
+    fps: float = typer.Option(50.0, "--fps", help="Frame rate of the bank (Hz)."),
+    stance_width: Optional[float] = typer.Option(
+        None, "--stance-width", help="Left-right foot distance (m). Default: the Go2's thigh joints', 0.284."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Parallel worker processes (0: one per core)."),
+) -> None:
+    """Gather every clean stride of a gait across the clips into one multi-clip bank per gait.
+
+    \b
+    Examples:
+      amp-data bank gather walk trot              # walk.h5 and trot.h5 from all 46 MANN clips
+      amp-data bank gather trot -o trot_all.h5 --max-strides 20
+      amp-data bank gather walk --from D1_053_KAN01_001 --from D1_ex03_KAN02_012 -o walk.h5
+
+    \b
+    Each stride (FL touchdown to FL touchdown, labelled after Hildebrand: amp_data/gait.py) is closed as its
+    own seamless loop (a wrap clip named CLIP_FRAME) and kept when its IK meets the foot targets, its loop
+    closes without moving a foot target far, it is periodic, and no two legs come within 30 mm.
+    Clips are weighted by their duration (uniform over stride time). Prints what was kept and rejected,
+    and the bank's stance width, slip, feet-on-floor and clearance figures.
+    """
+    from amp_data.bank import write_bank
+    from amp_data.merge import merge_banks
+    from retarget.gather import GATHER_GAITS, StrideFilter, gather_strides
+    from retarget.pipeline import RetargetConfig
+
+    try:
+        bad = [g for g in gaits if g not in GATHER_GAITS]
+        if bad:
+            raise InputError(None, f"unknown gait {bad[0]!r}: choose from {', '.join(GATHER_GAITS)}")
+        if len(set(gaits)) != len(gaits):
+            raise InputError(None, "a gait is named twice")
+        if not (fps > 0) or fps > 1000:
+            raise InputError(None, f"--fps must be in (0, 1000], got {fps:g}")
+        if stance_width is not None and not (0.05 <= stance_width <= 1.0):
+            raise InputError(None, f"--stance-width must be between 0.05 and 1.0 m, got {stance_width:g}")
+        if max_strides < 0 or max_ik_error_mm < 0 or max_closure_mm < 0:
+            raise InputError(None, "--max-strides, --max-ik-error and --max-closure must not be negative")
+        paths = [p for p, _, _ in _resolve_sources(list(sources or []))]
+        if output.suffix and not output.is_dir():
+            if len(gaits) > 1:
+                raise InputError(output, "several gaits need an output folder")
+            outputs = {gaits[0]: output}
+        else:
+            try:
+                output.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise InputError(output, f"cannot create output folder ({e.strerror})") from None
+            outputs = {g: output / f"{g}.h5" for g in gaits}
+        cfg = RetargetConfig(fps=fps, stance_width_m=stance_width)
+        filt = StrideFilter(max_ik_error_mm=max_ik_error_mm, max_closure_mm=max_closure_mm)
+    except InputError as e:
+        fail(str(e))
+
+    for gait in gaits:
+        t0 = time.perf_counter()
+        with Progress(TextColumn(f"[bold]gather {gait}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=err_console, transient=True) as progress:
+            task = progress.add_task("", total=len(paths))
+            results = gather_strides(paths, gait, cfg, filt, workers=jobs or None,
+                                     on_done=lambda r: progress.update(task, advance=1, description=r.source.stem))
+        banks = [b for r in results for b in r.banks]
+        for r in results:
+            if r.error:
+                err_console.print(f"amp-data: warning: skipped {r.error}", markup=False, highlight=False,
+                                  soft_wrap=True)
+        found = sum(r.found for r in results)
+        rejected = sum((r.rejected for r in results), Counter())
+        if not banks:
+            fail(f"no clean {gait} stride in {len(paths)} clip(s): {found} found, rejected "
+                 + (", ".join(f"{n} {why}" for why, n in rejected.most_common()) or "none"))
+        if max_strides and len(banks) > max_strides:
+            banks = sorted(banks, key=lambda b: float(b.quality["closure_mm"][0]))[:max_strides]
+        merged = merge_banks(banks).bank
+        try:
+            write_bank(outputs[gait], merged)
+        except InputError as e:
+            fail(str(e))
+        console.print(_gather_summary(gait, outputs[gait], merged, len(paths), found, rejected,
+                                      time.perf_counter() - t0), markup=False, highlight=False)
+
+
+def _gather_summary(gait, path, bank, num_clips, found, rejected, seconds) -> str:
+    from amp_data.feasibility import ROBOT_STANCE_WIDTH_M
+
+    q = bank.quality
+    clips = {c.source_file for c in bank.clips}
+    rej = ", ".join(f"{n} {why}" for why, n in rejected.most_common()) or "none"
+    weights = np.array([c.num_frames for c in bank.clips], float)
+    mean = lambda k: float(np.average(q[k], weights=weights))   # noqa: E731
+    return (f"{path}: {len(bank.clips)} {gait} strides from {len(clips)} of {num_clips} clips, {bank.num_frames} "
+            f"frames ({bank.num_frames / bank.fps:.1f} s) in {seconds:.1f} s; {found} found, rejected: {rej}\n"
+            f"  stance width fore {mean('fore_width_m'):.3f} m, hind {mean('hind_width_m'):.3f} m "
+            f"(Go2 {ROBOT_STANCE_WIDTH_M:.3f}); stance slip {mean('slip_mm_s'):.0f} mm/s (dog "
+            f"{mean('dog_slip_mm_s'):.0f}); stance feet above 5 mm {100 * mean('stance_above_5mm'):.1f} %; "
+            f"min leg clearance {float(q['min_clearance_mm'].min()):.0f} mm; IK error max "
+            f"{float(q['ik_error_max_mm'].max()):.2f} mm; loop closing moved feet <= {float(q['closure_mm'].max()):.0f} mm")
 
 
 @app.command("view")

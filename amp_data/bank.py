@@ -84,6 +84,7 @@ class Bank:
     keypoint_names: tuple[str, ...] = ()
     keypoint_parents: np.ndarray | None = None
     clips: list[ClipRange] = field(default_factory=list)
+    quality: dict[str, np.ndarray] = field(default_factory=dict)   # figure -> (C,) one value per clip
 
     def __post_init__(self):
         if "contacts" not in self.data:
@@ -137,8 +138,9 @@ class Bank:
         raise InputError(self.path, f"no clip named {key!r} (clips: {', '.join(c.name for c in self.clips)})")
 
 
-def bank_from_motion(motion, name: str | None = None) -> Bank:
-    """A Bank from a retarget.pipeline.Motion (contacts detected here unless the motion has them)."""
+def bank_from_motion(motion, name: str | None = None, quality: dict[str, float] | None = None) -> Bank:
+    """A Bank from a retarget.pipeline.Motion (contacts detected here unless the motion has them), with the
+    retarget's quality figures (group `quality`) when given."""
     data = {k: np.asarray(getattr(motion, k), dtype=np.float64) for k in DATASETS if k != "contacts"}
     if getattr(motion, "contacts", None) is not None:
         data["contacts"] = np.asarray(motion.contacts, dtype=bool)
@@ -167,6 +169,8 @@ def bank_from_motion(motion, name: str | None = None) -> Bank:
     c.cycle_offset_yaw_rad = float(getattr(motion, "cycle_offset_yaw_rad", 0.0))
     if name:
         c.name = name
+    if quality:
+        bank.quality = {k: np.array([float(v)]) for k, v in quality.items()}
     return bank
 
 
@@ -201,6 +205,10 @@ def write_bank(path: str | Path, bank: Bank) -> Path:
                     clips.create_dataset(col, data=np.array(values, dtype=h5py.string_dtype()))
                 else:
                     clips.create_dataset(col, data=np.asarray(values))
+            if bank.quality:
+                group = f.create_group("quality")
+                for key, values in bank.quality.items():
+                    group.create_dataset(key, data=np.asarray(values, dtype=np.float64).reshape(len(bank.clips)))
             if bank.keypoints is not None:
                 src = f.create_group("source")
                 src.create_dataset("keypoints", data=bank.keypoints)
@@ -301,6 +309,7 @@ def read_bank(path: str | Path) -> Bank:
                 if "clips" not in f:
                     raise InputError(path, "bank lacks its clip table (group 'clips')")
                 clips = _read_clips(path, f["clips"], lengths.pop(), 0 if keypoints is None else len(keypoints))
+            quality = _read_quality(path, f["quality"], len(clips)) if "quality" in f and clips else {}
     except OSError as e:
         raise InputError(path, f"cannot read bank ({e})") from None
     attrs["joint_names"] = _str_list(attrs["joint_names"])
@@ -312,4 +321,14 @@ def read_bank(path: str | Path) -> Bank:
         if isinstance(v, bytes):
             attrs[k] = v.decode()
     attrs["schema_version"] = SCHEMA_VERSION
-    return Bank(path, data, attrs, keypoints, names, parents, clips)
+    return Bank(path, data, attrs, keypoints, names, parents, clips, quality)
+
+
+def _read_quality(path: Path, group, num_clips: int) -> dict[str, np.ndarray]:
+    out = {}
+    for key in group:
+        values = group[key][()]
+        if not (isinstance(values, np.ndarray) and values.dtype.kind == "f" and values.shape == (num_clips,)):
+            raise InputError(path, f"quality/{key} must hold {num_clips} float(s), one per clip")
+        out[key] = values
+    return out

@@ -54,22 +54,14 @@ def _resample_cycle(x: np.ndarray, start: int, stop: int, samples: int = PHASE_S
     return (1 - w) * x[i0] + w * x[np.minimum(i0 + 1, len(x) - 1)]
 
 
-def choose_cycle(report: GaitReport, state: np.ndarray, gait: str, stop_slack: int = 2) -> CycleChoice:
-    """The best cycle of `gait` (a key of CYCLE_GAITS) in a clip. ValueError when the clip has none."""
-    if gait not in CYCLE_GAITS:
-        raise ValueError(f"unknown gait {gait!r}: choose one of {', '.join(CYCLE_GAITS)}")
-    label = CYCLE_GAITS[gait] if gait != "auto" else report.gait
-    found = sorted({c.gait for c in report.cycles} - {"irregular"})
+def score_cycles(report: GaitReport, state: np.ndarray, label: str, stop_slack: int = 2) -> list[CycleChoice]:
+    """Every cycle labelled `label` (a gait of amp_data.gait) with its closure and periodicity, in time order."""
     candidates = [c for c in report.cycles if c.gait == label]
-    if not candidates:
-        have = ", ".join(f"{g} ({sum(c.gait == g for c in report.cycles)} cycles)" for g in found) or "no complete gait cycle"
-        want = f"its own gait ({report.gait})" if gait == "auto" else label
-        raise ValueError(f"has no {want} cycle; found: {have}")
     sigma = np.maximum(state.std(axis=0), 1e-3 + 0.05 * np.abs(state).mean(axis=0))
     z = state / sigma
     n = len(z)
-    best = None
-    for i, c in enumerate(candidates):
+    scored = []
+    for c in candidates:
         stops = [b for b in range(c.stop - stop_slack, c.stop + stop_slack + 1) if c.start + 2 < b < n]
         closures = [float(np.sqrt(np.mean((z[b] - z[c.start]) ** 2))) for b in stops]
         k = int(np.argmin(closures))
@@ -77,7 +69,19 @@ def choose_cycle(report: GaitReport, state: np.ndarray, gait: str, stop_slack: i
         neighbours = [d for d in candidates if d is not c and (d.stop == c.start or d.start == c.stop)]
         diffs = [float(np.sqrt(np.mean((shape - _resample_cycle(z, d.start, d.stop)) ** 2))) for d in neighbours]
         periodicity = float(np.mean(diffs)) if diffs else NO_NEIGHBOUR_PERIODICITY
-        choice = CycleChoice(c, c.start, stops[k], closures[k], periodicity, len(candidates))
-        if best is None or choice.score < best.score:
-            best = choice
-    return best
+        scored.append(CycleChoice(c, c.start, stops[k], closures[k], periodicity, len(candidates)))
+    return scored
+
+
+def choose_cycle(report: GaitReport, state: np.ndarray, gait: str, stop_slack: int = 2) -> CycleChoice:
+    """The best cycle of `gait` (a key of CYCLE_GAITS) in a clip. ValueError when the clip has none."""
+    if gait not in CYCLE_GAITS:
+        raise ValueError(f"unknown gait {gait!r}: choose one of {', '.join(CYCLE_GAITS)}")
+    label = CYCLE_GAITS[gait] if gait != "auto" else report.gait
+    found = sorted({c.gait for c in report.cycles} - {"irregular"})
+    scored = score_cycles(report, state, label, stop_slack)
+    if not scored:
+        have = ", ".join(f"{g} ({sum(c.gait == g for c in report.cycles)} cycles)" for g in found) or "no complete gait cycle"
+        want = f"its own gait ({report.gait})" if gait == "auto" else label
+        raise ValueError(f"has no {want} cycle; found: {have}")
+    return min(scored, key=lambda choice: choice.score)

@@ -84,7 +84,7 @@ def segment_distance(p0: np.ndarray, p1: np.ndarray, q0: np.ndarray, q1: np.ndar
     # t outside [0, 1]: clamp it and recompute s for the clamped t.
     t_clamped = np.clip(t, 0.0, 1.0)
     s_re = np.where(a > eps, np.clip((t_clamped * b - c) / np.where(a > eps, a, 1.0), 0.0, 1.0), 0.0)
-    s = np.where((t < 0.0) | (t > 1.0), s_re, s)
+    s = np.where((t < 0.0) | (t > 1.0) | (e <= eps), s_re, s)   # (a point [q0, q1]: t = 0)
     t = t_clamped
     diff = (p0 + s[..., None] * d1) - (q0 + t[..., None] * d2)
     return np.linalg.norm(diff, axis=-1)

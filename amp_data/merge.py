@@ -194,7 +194,13 @@ def merge_banks(banks: list[Bank], bank_weights: list[float] | None = None) -> M
                 keypoint_start=clip.keypoint_start + kp_offsets[i] if has_kp else 0,
                 keypoint_stop=clip.keypoint_stop + kp_offsets[i] if has_kp else 0))
     data = {name: np.concatenate([b[name] for b in banks], axis=0) for name in DATASETS}
-    merged = Bank(None, data, _merged_attrs(banks), keypoints, kp_names, kp_parents, clips)
+    quality = {}
+    keys = [set(b.quality) for b in banks]
+    if keys[0] and all(k == keys[0] for k in keys):
+        quality = {k: np.concatenate([b.quality[k] for b in banks]) for k in banks[0].quality}
+    elif any(keys):
+        notes.append("quality figures dropped: not every input bank has the same ones")
+    merged = Bank(None, data, _merged_attrs(banks), keypoints, kp_names, kp_parents, clips, quality)
     return MergeResult(merged, notes)
 
 

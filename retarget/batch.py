@@ -31,7 +31,7 @@ class Outcome:
 def run_job(job: Job, cfg: RetargetConfig) -> Outcome:
     try:
         motion, quality = retarget_clip(job.source, replace(cfg, frames=job.frames, cycle=job.cycle or cfg.cycle))
-        write_bank(job.output, bank_from_motion(motion, name=job.output.stem))
+        write_bank(job.output, bank_from_motion(motion, name=job.output.stem, quality=quality.as_attrs()))
         return Outcome(job, quality=quality)
     except InputError as e:
         return Outcome(job, error=str(e))

@@ -39,6 +39,7 @@ from robots.go2.model import (CALF_LENGTH_M, FOOT_RADIUS_M, HIP_OFFSET_X_M, HIP_
 GO2_STANCE_WIDTH_M = 2 * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M)     # thigh joints 0.284 m apart
 THIGH_JOINT_BASE_M = np.array([[sx * HIP_OFFSET_X_M, sy * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M), 0.0]
                                for sx, sy in map(leg_signs, LEGS)])
+STANCE_REACH_FRACTION = 0.88   # 95 % of stance legs extend at most this share of LEG_REACH_M
 MIDLINE_MARGIN_M = 0.04  # a foot target stays at least this far on its own side of the base's x-z plane
 MAX_ROOT_DROP_M = 0.06   # the root is never lowered further than this below the dog's scaled height
 REST_PERCENTILE = 5.0     # a toe's resting height: this percentile of its height over the clip ...
@@ -52,7 +53,7 @@ LEG_REACH_M = float(np.sqrt(THIGH_LENGTH_M**2 + CALF_LENGTH_M**2
 class TargetConfig:
     stance_width_m: float | None = None    # None: the Go2's thigh-joint width (feet under the thigh joints)
     lock_stance: bool = True               # plant stance feet on the floor (False: the offset toes as they are)
-    stance_reach_fraction: float = 0.88    # 95 % of stance legs extend at most this share of LEG_REACH_M
+    stance_reach_fraction: float = STANCE_REACH_FRACTION
 
 
 @dataclass

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from retarget.derive import derive_motion
+from retarget.foot_targets import LEG_REACH_M, STANCE_REACH_FRACTION, root_drop_m
 from retarget.ik import IkResult, solve_legs
 from retarget.rotations import heading_rad, yaw_matrix
 from robots.go2 import LEGS
@@ -32,9 +33,10 @@ from robots.go2 import LEGS
 LEFT_SIGN = np.array([1.0 if leg[1] == "L" else -1.0 for leg in LEGS])
 
 
-def swing_ramp(contacts: np.ndarray) -> np.ndarray:
+def swing_ramp(contacts: np.ndarray, last_swing_only: bool = False) -> np.ndarray:
     """(n + 1, F) from 0 at frame 0 to 1 at frame n, rising only during each foot's swing frames (smooth
-    sin^2 bumps over each swing run); a foot that never swings in the n frames rises linearly."""
+    sin^2 bumps over each swing run; with `last_swing_only`, over its last swing run alone, so every stance
+    before it keeps the weight 0); a foot that never swings in the n frames rises linearly."""
     c = np.asarray(contacts, dtype=bool)
     n, feet = c.shape
     inc = np.zeros((n, feet))
@@ -46,6 +48,8 @@ def swing_ramp(contacts: np.ndarray) -> np.ndarray:
         run_of = np.repeat(np.arange(len(starts)), lengths)
         pos = (np.arange(n) - starts[run_of] + 0.5) / lengths[run_of]
         inc[:, f] = np.where(swing, np.sin(np.pi * pos) ** 2, 0.0)
+        if last_swing_only and swing.any():
+            inc[:starts[run_of[np.flatnonzero(swing)[-1]]], f] = 0.0
     total = inc.sum(axis=0)
     inc[:, total == 0] = 1.0
     ramp = np.concatenate([np.zeros((1, feet)), np.cumsum(inc, axis=0)])
@@ -92,19 +96,26 @@ def close_loop(motion, start: int, stop: int, contacts: np.ndarray | None = None
     # Foot targets: G^-1(target[n]) - target[0] is removed during each foot's swings; with a stance width, a
     # constant shift re-centres each foot (iterated: the closing moves the mean a little).
     cycle_contacts = None if contacts is None else np.asarray(contacts[start:stop], dtype=bool)
-    weights = swing_ramp(cycle_contacts if cycle_contacts is not None else np.zeros((n, 4), bool))
+    # Height: corrected over each foot's last swing only, so its stances stay on the floor.
+    no_contacts = np.zeros((n, 4), bool)
+    weights = np.stack([swing_ramp(cycle_contacts if cycle_contacts is not None else no_contacts)] * 2
+                       + [swing_ramp(cycle_contacts if cycle_contacts is not None else no_contacts, True)], axis=-1)
     heading_y = yaw_matrix(yaw[:n])[:, :, 1]                           # (n, 3) the heading frame's y axis
     mean_heading_y = yaw_matrix(float(np.arctan2(np.sin(yaw[:n]).mean(), np.cos(yaw[:n]).mean())))[:, 1]
     shift = np.zeros(4)
     for _ in range(3 if stance_width_m is not None else 1):
         moved = targets + (shift[:, None] * mean_heading_y)[None]
         foot_error = np.einsum("ji,lj->li", g_rot, moved[n] - g_trans) - moved[0]
-        closed = moved[:n] - weights[:n, :, None] * foot_error[None]
+        closed = moved[:n] - weights[:n] * foot_error[None]
         if stance_width_m is None:
             break
         lateral = np.einsum("ti,tli->tl", heading_y, closed - pos[:n, None])
         shift += 0.5 * stance_width_m * LEFT_SIGN - lateral.mean(axis=0)
     targets = closed
+    if stance_width_m is not None and cycle_contacts is not None:   # this stride's legs within reach
+        drop = root_drop_m(targets, cycle_contacts, pos[:n], rot, STANCE_REACH_FRACTION * LEG_REACH_M)
+        pos = pos - np.array([0.0, 0.0, drop])
+        g_trans = pos[n] - g_rot @ pos[0]
     foot_target_base = np.einsum("tji,tlj->tli", rot, targets - pos[:n, None])
     ik = solve_legs(foot_target_base)
     joint_pos = ik.joint_pos

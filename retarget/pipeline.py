@@ -89,6 +89,7 @@ class Quality:
     duration_s: float
     foot_error_median_mm: float
     foot_error_max_mm: float
+    foot_error_stance_max_mm: float   # the same on stance feet only (a swing foot may miss at full stretch)
     limit_clamps: int            # (frame, joint) pairs held at a soft limit by the target
     feasibility: Feasibility     # stance width, feet on the floor, slip (Go2 and dog), clearance, peaks
     cycle: str = ""              # with --cycle: the cycle found (gait, period, frames, closure)
@@ -110,7 +111,8 @@ class Quality:
         """Flat numbers to store with the bank (group `quality`, SCHEMA.md)."""
         out = {k: v for k, v in self.feasibility.as_dict().items() if k != "frames"}
         out.update(ik_error_median_mm=self.foot_error_median_mm, ik_error_max_mm=self.foot_error_max_mm,
-                   limit_clamps=self.limit_clamps, closure_mm=self.closure_mm)
+                   ik_error_stance_max_mm=self.foot_error_stance_max_mm, limit_clamps=self.limit_clamps,
+                   closure_mm=self.closure_mm)
         return out
 
 
@@ -304,6 +306,7 @@ def assess(motion: Motion, foot_error_m: np.ndarray, at_limit: np.ndarray, toes_
         duration_s=(motion.num_frames - 1) / motion.fps,
         foot_error_median_mm=float(np.median(foot_error_m) * 1e3),
         foot_error_max_mm=float(foot_error_m.max() * 1e3),
+        foot_error_stance_max_mm=float(foot_error_m[data["contacts"]].max() * 1e3) if data["contacts"].any() else 0.0,
         limit_clamps=int(at_limit.sum()),
         feasibility=assess_arrays(data, motion.fps, toes_robot_world[..., :2]),
     )

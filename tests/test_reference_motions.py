@@ -1,0 +1,129 @@
+"""Reference motions the Go2 can perform: geometry of the clearance check, stance locking, gathered strides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from amp_data.feasibility import leg_clearance_m, segment_distance
+from retarget.foot_targets import keep_off_midline, lock_stance
+from robots.go2.model import FOOT_RADIUS_M, default_pose_rad
+
+FPS = 50.0
+
+
+def brute_segment_distance(p0, p1, q0, q1, samples=801):
+    s = np.linspace(0, 1, samples)
+    a = p0 + s[:, None] * (p1 - p0)
+    b = q0 + s[:, None] * (q1 - q0)
+    return np.linalg.norm(a[:, None] - b[None], axis=-1).min()
+
+
+def test_segment_distance_matches_dense_sampling():
+    rng = np.random.default_rng(0)
+    p0, p1, q0, q1 = (rng.normal(size=(300, 3)) for _ in range(4))
+    p1[:20] = p0[:20]                     # degenerate segments (points) too
+    q1[10:30] = q0[10:30]
+    q1[40:60] = q0[40:60] + 2.0 * (p1[40:60] - p0[40:60])   # parallel
+    got = segment_distance(p0, p1, q0, q1)
+    want = np.array([brute_segment_distance(*x) for x in zip(p0, p1, q0, q1)])
+    assert np.all(got <= want + 1e-12)                   # never above a sampled distance
+    np.testing.assert_allclose(got, want, atol=5e-3)     # and within the sampling step
+
+
+def test_clearance_of_the_default_pose_and_of_crossed_feet():
+    q = default_pose_rad()[None]
+    clearance = leg_clearance_m(q)[0]
+    # default pose: nearest legs are FL/FR or RL/RR feet, 0.345 m apart, minus two foot radii, or the thighs
+    assert 0.15 < clearance < 0.345 - 2 * FOOT_RADIUS_M + 1e-9
+    crossed = q.copy()
+    crossed[0, 0], crossed[0, 3] = -0.6, 0.6     # both fore hips pulled inward: the feet meet under the body
+    assert leg_clearance_m(crossed)[0] < 0.0
+
+
+def stance_runs(n=120):
+    t = np.arange(n)
+    stance = (t % 40) < 24                # 24 frames down, 16 up
+    target = np.zeros((n, 3))
+    target[:, 0] = 0.9 * t / FPS          # the dog's toe slides forward at 0.9 m/s ... minus what it really does
+    target[:, 0] += np.where(stance, 0.0, 0.02 * np.sin(np.pi * (t % 40 - 24) / 16))
+    target[:, 2] = FOOT_RADIUS_M + 0.012 + np.where(stance, 0.0, 0.06 * np.sin(np.pi * (t % 40 - 24) / 16))
+    return target, stance
+
+
+def test_lock_stance_plants_feet_and_keeps_the_velocity_continuous():
+    target, stance = stance_runs()
+    out = lock_stance(target, stance, FPS, FOOT_RADIUS_M)
+    # every stance run is one point on the floor
+    edges = np.flatnonzero(np.diff(stance.astype(int))) + 1
+    for run in np.split(np.arange(len(stance)), edges):
+        if stance[run[0]]:
+            assert np.ptp(out[run], axis=0).max() < 1e-12
+            assert out[run[0], 2] == pytest.approx(FOOT_RADIUS_M)
+    # swing: above the floor, and the velocity has no jump at lift-off or touchdown: the largest frame-to-frame
+    # change of velocity stays within what the dog's own swing has
+    assert np.all(out[~stance, 2] >= FOOT_RADIUS_M - 1e-12)
+    vel = np.diff(out, axis=0) * FPS
+    dog_vel = np.diff(target, axis=0) * FPS
+    assert np.abs(np.diff(vel, axis=0)).max() < 3.0 * np.abs(np.diff(dog_vel, axis=0)).max() + 0.5
+    # a naive lock (hold, then jump back to the free target in swing) would jump by the stance slip
+    naive = np.where(stance[:, None], out, target)
+    assert np.abs(np.diff(naive, axis=0) * FPS).max() > 2 * np.abs(vel).max()
+
+
+def test_keep_off_midline():
+    y = np.array([[0.1, -0.1, -0.02, 0.05]])
+    np.testing.assert_allclose(keep_off_midline(y, 0.04), [[0.1, -0.1, 0.04, -0.04]])
+
+
+# --- the real clips ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gathered(mocap, tmp_path_factory):
+    import os
+
+    from cli import app
+    out = tmp_path_factory.mktemp("gather")
+    old = os.environ.get("AMP_DATA_MOCAP")
+    os.environ["AMP_DATA_MOCAP"] = str(mocap)
+    try:
+        result = CliRunner().invoke(app, ["bank", "gather", "walk", "trot", "-o", str(out), "--from", str(mocap)])
+    finally:
+        if old is None:
+            os.environ.pop("AMP_DATA_MOCAP")
+        else:
+            os.environ["AMP_DATA_MOCAP"] = old
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_gather_writes_multi_stride_banks_the_go2_can_perform(gathered):
+    from amp_data.bank import read_bank
+    from amp_data.feasibility import ROBOT_STANCE_WIDTH_M, assess_clip
+    from amp_data.gait import analyze_clip
+    from retarget.kinematics import feet_fk
+
+    out, text = gathered
+    for gait, at_least in (("walk", 30), ("trot", 3)):
+        bank = read_bank(out / f"{gait}.h5")
+        assert len(bank.clips) >= at_least and f"{gait} strides from" in text
+        assert {c.loop_mode for c in bank.clips} == {"wrap"}
+        weights = np.array([c.weight for c in bank.clips])
+        np.testing.assert_allclose(weights, [c.num_frames / bank.fps for c in bank.clips])
+        assert set(bank.quality) >= {"fore_width_m", "slip_mm_s", "min_clearance_mm", "closure_mm"}
+        widths, above, labels = [], [], []
+        for i, c in enumerate(bank.clips):
+            f = assess_clip(bank, c)     # recomputed from the arrays, against what the bank stores
+            assert f.fore_width_m == pytest.approx(bank.quality["fore_width_m"][i], abs=1e-9)
+            assert f.min_clearance_mm >= 30.0 and f.midline_crossing_frames == 0
+            labels.append(analyze_clip(bank, c).gait)   # the stride alone, played as a loop
+            widths += [f.fore_width_m, f.hind_width_m]
+            above.append(f.stance_above_5mm)
+            d = bank.clip_data(c)
+            np.testing.assert_allclose(d["foot_pos_base"], feet_fk(d["joint_pos"]), atol=1e-12)
+        assert np.mean(np.array(labels) == gait) >= 0.8    # a loop at the walk/run duty boundary may flip
+        assert abs(np.mean(widths) / ROBOT_STANCE_WIDTH_M - 1) < 0.15
+        assert np.median(bank.quality["slip_mm_s"]) <= 10.0
+        assert np.all(bank.quality["slip_mm_s"] <= bank.quality["dog_slip_mm_s"] + 1e-9)
+        assert np.mean(above) <= 0.02
