@@ -76,18 +76,25 @@ def _segment_cycle(cycle: str | None, segment) -> str | None:
 def _quality_table(outcomes) -> Table:
     table = Table(title="Retarget quality", title_justify="left", caption_justify="left", caption=(
         "IK err: foot centre to target, mm (median, max; large max = dog pose out of the Go2's reach). "
-        "clamps: (frame, joint) held at a soft limit. slip: median horizontal speed of feet on the floor, "
-        "mm/s, Go2 and the dog's own. |w|: peak base angular speed, rad/s."))
-    for col in ("bank", "frames", "sec", "IK err med", "IK err max", "clamps", "slip", "dog slip", "max |w|"):
-        table.add_column(col, justify="left" if col == "bank" else "right", no_wrap=True)
+        "clamps: (frame, joint) held at a soft limit. fore/hind: stance width, m (Go2 0.284). >5mm: stance "
+        "feet above the floor. slip: median horizontal speed of stance feet, mm/s, Go2 and the dog's own on the "
+        "same frames. cross: frames with a foot over the midline. clear: smallest distance between two legs, "
+        "mm. |w|: peak base angular speed, rad/s."))
+    name_width = max([len(str(o.job.output)) for o in outcomes] + [4])
+    for col in ("bank", "frames", "sec", "IK err med", "IK err max", "clamps", "fore", "hind", ">5mm", "slip",
+                "dog slip", "cross", "clear", "max |w|"):
+        table.add_column(col, justify="left" if col == "bank" else "right", no_wrap=True,
+                         min_width=name_width if col == "bank" else None)
     for o in outcomes:
         if o.quality is None:
-            table.add_row(str(o.job.output), *["-"] * 7, "[red]failed[/red]")
+            table.add_row(str(o.job.output), *["-"] * 12, "[red]failed[/red]")
             continue
-        q = o.quality
+        q, f = o.quality, o.quality.feasibility
         table.add_row(str(o.job.output), str(q.frames), f"{q.duration_s:.1f}", f"{q.foot_error_median_mm:.2f}",
-                      f"{q.foot_error_max_mm:.1f}", str(q.limit_clamps), f"{q.stance_slip_mm_s:.0f}",
-                      f"{q.source_slip_mm_s:.0f}", f"{q.max_ang_vel_rad_s:.1f}")
+                      f"{q.foot_error_max_mm:.1f}", str(q.limit_clamps), f"{f.fore_width_m:.3f}",
+                      f"{f.hind_width_m:.3f}", f"{f.stance_above_5mm:.0%}", f"{q.stance_slip_mm_s:.0f}",
+                      f"{q.source_slip_mm_s:.0f}", str(f.midline_crossing_frames), f"{f.min_clearance_mm:.0f}",
+                      f"{q.max_ang_vel_rad_s:.1f}")
     return table
 
 
@@ -219,6 +226,8 @@ def inspect_banks(
     per_clip: bool = typer.Option(False, "--per-clip", help="With --rom: each clip of the bank as well."),
     phase: bool = typer.Option(False, "--phase", help="Gait cycles: period, stride frequency, duty factor and "
                                                       "footfall phase per foot, speed, Froude number, gait label."),
+    quality: bool = typer.Option(False, "--quality", help="What the Go2 is asked for, per clip: stance width, "
+                                                          "feet on the floor, slip (Go2 and dog), leg clearance."),
     json_out: bool = typer.Option(False, "--json", help="The same numbers as JSON on stdout, nothing else."),
     plot: Optional[Path] = typer.Option(
         None, "--plot", help="Folder to write figures into (PNG): rom.png, base_velocity.png, gait_diagram.png, "
@@ -260,7 +269,7 @@ def inspect_banks(
             raise InputError(None, "--per-clip goes with --rom: amp-data inspect BANK.h5 --rom --per-clip")
         loaded = report.load_banks(banks)
         options = report.ReportOptions(per_clip=per_clip, width=console.width)
-        sections = (["rom"] if rom else []) + (["phase"] if phase else [])
+        sections = (["rom"] if rom else []) + (["phase"] if phase else []) + (["quality"] if quality else [])
         result = report.build_report(loaded, sections or ["summary"], options)
         written = []
         if plot is not None:

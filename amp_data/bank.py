@@ -205,7 +205,7 @@ def write_bank(path: str | Path, bank: Bank) -> Path:
                     clips.create_dataset(col, data=np.array(values, dtype=h5py.string_dtype()))
                 else:
                     clips.create_dataset(col, data=np.asarray(values))
-            if bank.quality:
+            if bank.quality and all(np.size(v) == len(bank.clips) for v in bank.quality.values()):
                 group = f.create_group("quality")
                 for key, values in bank.quality.items():
                     group.create_dataset(key, data=np.asarray(values, dtype=np.float64).reshape(len(bank.clips)))

@@ -254,6 +254,45 @@ def render_phase(payloads: dict[str, dict], options: ReportOptions) -> list[Rend
     return out
 
 
+QUALITY_COLUMNS = (   # (figure, header, format)
+    ("fore_width_m", "fore m", "{:.3f}"), ("hind_width_m", "hind m", "{:.3f}"),
+    ("midline_crossing_frames", "cross", "{:.0f}"), ("stance_above_5mm", ">5mm %", "{:.1%}"),
+    ("slip_mm_s", "slip", "{:.0f}"), ("dog_slip_mm_s", "dog slip", "{:.0f}"),
+    ("min_clearance_mm", "clear mm", "{:.0f}"), ("ik_error_max_mm", "IK max mm", "{:.1f}"),
+    ("closure_mm", "closure mm", "{:.0f}"),
+)
+
+
+def bank_quality_payload(bank: Bank, options: ReportOptions | None = None) -> dict:
+    """The retarget's figures stored in the bank (group `quality`), per clip."""
+    return {c.name: {k: float(v[i]) for k, v in bank.quality.items()} for i, c in enumerate(bank.clips)}
+
+
+def render_quality(payloads: dict[str, dict], options: ReportOptions) -> list[RenderableType]:
+    out: list[RenderableType] = []
+    for label, clips in payloads.items():
+        if not clips or not next(iter(clips.values())):
+            out.append(Text(f"{label}: no quality figures stored (banks written by amp-data retarget or bank gather "
+                            "have them)", style="dim"))
+            continue
+        table = Table(title=f"{label}: what the Go2 is asked for (Go2 stance width 0.284 m)", title_justify="left",
+                      box=box.SIMPLE_HEAD)
+        table.add_column("clip", no_wrap=True)
+        for _, head, _ in QUALITY_COLUMNS:
+            table.add_column(head, justify="right", no_wrap=True)
+        rows = list(clips.items())
+        for name, q in rows[:40]:
+            table.add_row(name, *[fmt.format(q.get(k, float("nan"))) for k, _, fmt in QUALITY_COLUMNS])
+        if len(rows) > 40:
+            table.add_row(f"... {len(rows) - 40} more (--json for all)", *[""] * len(QUALITY_COLUMNS))
+        out += [table]
+    out.append(Text("slip: median horizontal speed of stance feet (mm/s), Go2 and the dog's toes on the same frames; "
+                    ">5mm: stance foot-frames more than 5 mm above the floor; clear: smallest distance between two "
+                    "legs; closure: the largest foot-target move that closed a loop. amp_data/feasibility.py.",
+                    style="dim"))
+    return out
+
+
 # --- sections and reports --------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -267,6 +306,7 @@ SECTIONS: dict[str, Section] = {
     "summary": Section("summary", bank_summary, render_summary),
     "rom": Section("rom", bank_rom_payload, render_rom),
     "phase": Section("phase", bank_phase_payload, render_phase),
+    "quality": Section("quality", bank_quality_payload, render_quality),
 }
 
 
