@@ -494,6 +494,10 @@ def export_motion(
     clip: Optional[str] = typer.Option(None, "--clip", help="Clip to export from a bank holding several."),
     weight: Optional[float] = typer.Option(
         None, "--weight", help="MotionWeight (amp-hw only). Default: the clip's weight in the bank."),
+    leg_order: Optional[str] = typer.Option(
+        None, "--leg-order", help="amp-hw: pybullet (FR, FL, RR, RL; the default: upstream AMP_for_hardware's "
+                                  "loader reorders it to Isaac Gym's) or isaac (FL, FR, RL, RR; for forks that "
+                                  "load files as they are)."),
 ) -> None:
     """Write one clip of a bank as an AMP_for_hardware or motion_imitation motion file (JSON text).
 
@@ -504,9 +508,10 @@ def export_motion(
       amp-data export multi.h5 --clip trot0 --weight 0.5 -o trot0.txt
 
     \b
-    amp-hw, 61 columns: root pos 3, root quat xyzw 4, joint pos 12 (legs
-      FL, FR, RL, RR), feet 12, base lin vel 3, base ang vel 3, joint vel 12,
-      foot vel 12; feet and velocities in the base frame.
+    amp-hw, 61 columns: root pos 3, root quat xyzw 4, joint pos 12, feet 12,
+      base lin vel 3, base ang vel 3, joint vel 12, foot vel 12; feet and
+      velocities in the base frame; legs in --leg-order (default pybullet:
+      FR, FL, RR, RL, as upstream's datasets/mocap_motions files).
     motion-imitation, 19 columns: root pos 3, root quat xyzw 4, joint pos 12
       (A1 URDF leg order FR, FL, RR, RL).
     A wrap clip gets LoopMode "Wrap" and one more frame: its first, moved by
@@ -517,12 +522,13 @@ def export_motion(
     try:
         if output is None:
             output = Path(f"{clip or bank.stem}.txt")
-        report = export(bank, output, fmt, clip, weight)
+        report = export(bank, output, fmt, clip, weight, leg_order)
     except InputError as e:
         fail(str(e))
     closing = " (the last closes the cycle)" if report.closing_frame else ""
     console.print(f"{report.output}: clip {report.clip}, {report.frames} frames{closing} at {report.fps:g} fps, "
-                  f"{report.format}, loop mode {report.loop_mode}", markup=False, highlight=False)
+                  f"{report.format}, legs {report.leg_order}, loop mode {report.loop_mode}", markup=False,
+                  highlight=False)
 
 
 @app.command("import")
@@ -531,6 +537,9 @@ def import_motion(
     fmt: str = typer.Option("auto", "--format", "-f",
                             help="auto (by column count: 61 amp-hw, 19 motion-imitation), amp-hw or motion-imitation."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Bank file (.h5). Default: FILE.h5."),
+    leg_order: str = typer.Option(
+        "auto", "--leg-order", help="auto (amp-hw: detected from the file's own numbers and reported), pybullet "
+                                    "(FR, FL, RR, RL) or isaac (FL, FR, RL, RR)."),
 ) -> None:
     """Read an AMP_for_hardware or motion_imitation motion file into a motion bank (schema v2).
 
@@ -549,12 +558,14 @@ def import_motion(
     from amp_data.interop import import_motion as load
 
     try:
-        report = load(motion_file, output if output is not None else Path(f"{motion_file.stem}.h5"), fmt)
+        report = load(motion_file, output if output is not None else Path(f"{motion_file.stem}.h5"), fmt, leg_order)
     except InputError as e:
         fail(str(e))
     console.print(f"{report.output}: {report.frames} frames at {report.fps:g} fps from {report.format} file "
                   f"{motion_file.name}, loop mode {report.loop_mode}, weight {report.weight:g}",
                   markup=False, highlight=False)
+    if report.leg_order:
+        console.print(f"  {report.leg_order}", markup=False, highlight=False, soft_wrap=True)
     if report.foot_fk_error_m > 0.005:
         err_console.print(f"amp-data: note: the file's feet are up to {report.foot_fk_error_m * 1e3:.0f} mm from "
                           "the Go2's forward kinematics of its joints: a file of another robot?",

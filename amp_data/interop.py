@@ -19,8 +19,8 @@ Columns of a frame (0-based, end excluded):
 |-------|-------------------------------------------|------------------------------------------|
 | 0:3   | root position, world, m                   | root position, world, m                  |
 | 3:7   | root orientation, quaternion x, y, z, w   | root orientation, quaternion x, y, z, w  |
-| 7:19  | joint positions, rad, legs FL, FR, RL, RR | joint positions, rad, legs FR, FL, RR, RL|
-| 19:31 | foot (toe) positions, base frame, m, FL, FR, RL, RR |                                |
+| 7:19  | joint positions, rad, 4 legs (see below)  | joint positions, rad, legs FR, FL, RR, RL|
+| 19:31 | foot (toe) positions, base frame, m, 4 legs |                                        |
 | 31:34 | base linear velocity, base frame, m/s     |                                          |
 | 34:37 | base angular velocity, base frame, rad/s  |                                          |
 | 37:49 | joint velocities, rad/s, FL, FR, RL, RR   |                                          |
@@ -33,8 +33,12 @@ their public forks zerenluo123/AMP_for_hardware, rimim/AMP_for_hardware, erwinco
 
 - amp-hw columns: `rsl_rl/rsl_rl/datasets/motion_loader.py`, class AMPLoader: POS_SIZE 3, ROT_SIZE 4,
   JOINT_POS_SIZE 12, TAR_TOE_POS_LOCAL_SIZE 12, LINEAR_VEL_SIZE 3, ANGULAR_VEL_SIZE 3, JOINT_VEL_SIZE 12,
-  TAR_TOE_VEL_LOCAL_SIZE 12, in that order. The loader reads the rows as they are (its
-  `reorder_from_pybullet_to_isaac` call is commented out), and `legged_gym/envs/base/legged_robot.py`
+  TAR_TOE_VEL_LOCAL_SIZE 12, in that order. **Leg order differs between files of this one format**:
+  upstream's `datasets/mocap_motions/*.txt` hold every per-leg block (joints, toes, their velocities) in
+  pybullet order FR, FL, RR, RL and its loader calls `reorder_from_pybullet_to_isaac`; several forks wrote
+  their files in Isaac Gym order FL, FR, RL, RR and commented that call out. Export writes pybullet order by
+  default (what upstream's loader expects; `--leg-order isaac` for the forks), import detects the order from
+  the file's numbers (`detect_leg_order`). After the loader, `legged_gym/envs/base/legged_robot.py`
   (`_reset_dofs_amp`, `_reset_root_states_amp`) puts the joint columns straight into Isaac Gym's DOF order
   FL, FR, RL, RR, the quaternion straight into Isaac Gym's xyzw root state, and the velocities through
   `quat_rotate(root_orn, .)`: they are base-frame velocities.
@@ -75,6 +79,7 @@ numbers; `ImportReport.foot_fk_error_m` says how far its feet are from the Go2's
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -95,7 +100,12 @@ from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
 
 BANK_LEG_ORDER = LEGS                               # FL, FR, RL, RR (SCHEMA.md, the URDF's)
 BANK_QUAT_ORDER = "xyzw"
-AMP_HW_LEG_ORDER = ("FL", "FR", "RL", "RR")         # Isaac Gym DOF order
+AMP_HW_LEG_ORDER = ("FL", "FR", "RL", "RR")         # Isaac Gym DOF order (the layout below; see LEG_ORDERS)
+# AMP_for_hardware files come in both leg orders: upstream's datasets/mocap_motions/*.txt hold legs (joints, feet,
+# their velocities) in pybullet order and its loader calls reorder_from_pybullet_to_isaac; several forks wrote
+# their files in Isaac Gym order and commented that call out. Export writes either; import detects which.
+LEG_ORDERS = {"pybullet": ("FR", "FL", "RR", "RL"), "isaac": ("FL", "FR", "RL", "RR")}
+DEFAULT_EXPORT_LEG_ORDER = "pybullet"                # what upstream's loader expects
 AMP_HW_QUAT_ORDER = "xyzw"                          # pybullet / Isaac Gym
 MOTION_IMITATION_LEG_ORDER = ("FR", "FL", "RR", "RL")  # A1 URDF / motion_imitation robots/a1.py MOTOR_NAMES
 MOTION_IMITATION_QUAT_ORDER = "xyzw"                # pybullet
@@ -152,6 +162,49 @@ def motion_format(name: str, path: str | Path | None = None) -> MotionFormat:
     if name not in FORMATS:
         raise InputError(path, f"unknown format {name!r}; expected {' or '.join(FORMATS)}")
     return FORMATS[name]
+
+
+def with_leg_order(fmt: MotionFormat, leg_order: str, path: str | Path | None = None) -> MotionFormat:
+    """`fmt` with its per-leg blocks in `leg_order` (a key of LEG_ORDERS); amp-hw only."""
+    if leg_order not in LEG_ORDERS:
+        raise InputError(path, f"unknown leg order {leg_order!r}; expected {' or '.join(LEG_ORDERS)}")
+    if fmt.name != AMP_HW.name:
+        if LEG_ORDERS[leg_order] != fmt.leg_order:
+            raise InputError(path, f"{fmt.name} files have one leg order ({', '.join(fmt.leg_order)}); "
+                                   "--leg-order applies to amp-hw files")
+        return fmt
+    return dataclasses.replace(fmt, leg_order=LEG_ORDERS[leg_order])
+
+
+@dataclass(frozen=True)
+class LegOrderGuess:
+    order: str                       # a key of LEG_ORDERS
+    fk_error_m: dict[str, float]     # per order: median over frames of the worst foot's FK distance to the toe columns
+    toe0_y_m: float                  # mean lateral position of the first toe block, base frame
+
+    def describe(self) -> str:
+        other = next(k for k in LEG_ORDERS if k != self.order)
+        side = "left" if self.toe0_y_m > 0 else "right"
+        return (f"leg order {self.order} ({', '.join(LEG_ORDERS[self.order])}): the first toe block lies on the "
+                f"{side} (y = {self.toe0_y_m:+.3f} m); Go2 forward kinematics of the joint blocks meets the toe "
+                f"blocks within {self.fk_error_m[self.order] * 1e3:.1f} mm in this order, "
+                f"{self.fk_error_m[other] * 1e3:.0f} mm in {other} order")
+
+
+def detect_leg_order(frames: np.ndarray) -> LegOrderGuess:
+    """Which leg order an amp-hw file's frames (N, 61) hold, from their own numbers: forward kinematics of each
+    joint block against the toe blocks under each order, and which side the first toe block sits on (they
+    agree on any quadruped file; FK decides when they do not, and the side when FK cannot tell)."""
+    errors = {}
+    for name in LEG_ORDERS:
+        data = columns_to_bank(frames, with_leg_order(AMP_HW, name))
+        fk = feet_fk(data["joint_pos"])
+        errors[name] = float(np.median(np.linalg.norm(fk - data["foot_pos_base"], axis=-1).max(axis=1)))
+    toe0_y = float(np.mean(frames[:, AMP_HW.columns["foot_pos_base"]][:, 1]))
+    best, other = sorted(errors, key=errors.get)
+    by_side = "isaac" if toe0_y > 0 else "pybullet"
+    order = best if errors[other] > 2.0 * errors[best] else by_side
+    return LegOrderGuess(order, errors, toe0_y)
 
 
 def format_for_columns(num_columns: int, path: str | Path | None = None) -> MotionFormat:
@@ -433,6 +486,7 @@ class ExportReport:
     closing_frame: bool
     fps: float
     loop_mode: str
+    leg_order: str = ""     # the legs' order in the file, e.g. "FR, FL, RR, RL"
 
 
 @dataclass(frozen=True)
@@ -444,6 +498,7 @@ class ImportReport:
     loop_mode: str
     weight: float
     foot_fk_error_m: float  # max distance of the file's feet from Go2 forward kinematics (0 when derived)
+    leg_order: str = ""     # what the file holds, and how that was found (amp-hw)
 
 
 def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
@@ -461,9 +516,12 @@ def write_text_atomic(path: Path, text: str) -> Path:
 
 
 def export_motion(bank_path: str | Path, output: str | Path, fmt_name: str = AMP_HW.name,
-                  clip: str | None = None, weight: float | None = None) -> ExportReport:
-    """Write one clip of a bank as an AMP_for_hardware or motion_imitation motion file."""
+                  clip: str | None = None, weight: float | None = None, leg_order: str | None = None) -> ExportReport:
+    """Write one clip of a bank as an AMP_for_hardware or motion_imitation motion file. `leg_order` (amp-hw):
+    pybullet (default, what upstream AMP_for_hardware's loader expects) or isaac."""
     fmt = motion_format(fmt_name)
+    if fmt.name == AMP_HW.name or leg_order is not None:
+        fmt = with_leg_order(fmt, leg_order or DEFAULT_EXPORT_LEG_ORDER)
     output = Path(output)
     if weight is not None:
         if not fmt.has_motion_weight:
@@ -480,14 +538,18 @@ def export_motion(bank_path: str | Path, output: str | Path, fmt_name: str = AMP
     c = bank.clip(clip)
     mf = motion_file_from_clip(bank, c, fmt, weight)
     write_text_atomic(output, format_motion_file(mf))
-    return ExportReport(output, fmt.name, c.name, len(mf.frames), c.loop_mode == "wrap", bank.fps, c.loop_mode)
+    return ExportReport(output, fmt.name, c.name, len(mf.frames), c.loop_mode == "wrap", bank.fps, c.loop_mode,
+                        ", ".join(fmt.leg_order))
 
 
-def import_motion(path: str | Path, output: str | Path, fmt_name: str = "auto") -> ImportReport:
-    """Read an AMP_for_hardware or motion_imitation motion file into a bank (`fmt_name` 'auto': by column count)."""
+def import_motion(path: str | Path, output: str | Path, fmt_name: str = "auto", leg_order: str = "auto") -> ImportReport:
+    """Read an AMP_for_hardware or motion_imitation motion file into a bank (`fmt_name` 'auto': by column count;
+    `leg_order` 'auto': an amp-hw file's leg order detected from its numbers, see detect_leg_order)."""
     path, output = Path(path), Path(output)
     if fmt_name != "auto":
         motion_format(fmt_name)
+    if leg_order != "auto" and leg_order not in LEG_ORDERS:
+        raise InputError(None, f"--leg-order {leg_order!r}: expected auto, {' or '.join(LEG_ORDERS)}")
     _check_output(output, (".h5", ".hdf5"))
     if path.is_dir():
         raise InputError(path, "is a folder, not a motion file")
@@ -503,6 +565,15 @@ def import_motion(path: str | Path, output: str | Path, fmt_name: str = "auto") 
         raise InputError(path, "not a text file (is it a motion file?)") from None
     mf = parse_motion_file(text, path)
     fmt = format_for_columns(mf.frames.shape[1], path) if fmt_name == "auto" else motion_format(fmt_name, path)
+    order_note = ""
+    if fmt.name == AMP_HW.name and mf.frames.shape[1] == AMP_HW.num_columns:
+        if leg_order == "auto":
+            guess = detect_leg_order(mf.frames)
+            fmt, order_note = with_leg_order(fmt, guess.order, path), "detected " + guess.describe()
+        else:
+            fmt, order_note = with_leg_order(fmt, leg_order, path), f"leg order {leg_order} (as asked)"
+    elif leg_order != "auto":
+        fmt = with_leg_order(fmt, leg_order, path)
     bank = bank_from_motion_file(mf, fmt, path.name, hashlib.sha256(raw).hexdigest(), path)
     fk_error = 0.0
     if fmt.has_velocities:
@@ -510,4 +581,4 @@ def import_motion(path: str | Path, output: str | Path, fmt_name: str = "auto") 
         fk_error = float(np.linalg.norm(fk - bank["foot_pos_base"], axis=-1).max())
     write_bank(output, bank)
     c = bank.clips[0]
-    return ImportReport(output, fmt.name, bank.num_frames, bank.fps, c.loop_mode, c.weight, fk_error)
+    return ImportReport(output, fmt.name, bank.num_frames, bank.fps, c.loop_mode, c.weight, fk_error, order_note)

@@ -80,24 +80,28 @@ def marked_bank(tmp_path) -> Path:
     return write_bank(tmp_path / "marked.h5", bank)
 
 
-def test_amp_hw_columns_follow_the_published_layout(marked_bank, tmp_path):
+@pytest.mark.parametrize("order", ["default", "pybullet", "isaac"])
+def test_amp_hw_columns_follow_the_published_layout(marked_bank, tmp_path, order):
     out = tmp_path / "m.txt"
-    assert invoke("export", str(marked_bank), "-o", str(out)).exit_code == 0
+    extra = [] if order == "default" else ["--leg-order", order]
+    assert invoke("export", str(marked_bank), "-o", str(out), *extra).exit_code == 0
     doc = read_json(out)
     frames = np.array(doc["Frames"])
     bank = read_bank(marked_bank)
     assert frames.shape == (3, 61)
-    assert frames[0, 7 + 3 * 1 + 2] == 0.123                     # FR (2nd leg), calf (3rd joint)
-    for i, name in enumerate(f"{leg}_{k}_joint" for leg in AMP_HW_LEGS for k in KINDS):
+    legs = ("FL", "FR", "RL", "RR") if order == "isaac" else ("FR", "FL", "RR", "RL")   # default: upstream's
+    fr = legs.index("FR")
+    assert frames[0, 7 + 3 * fr + 2] == 0.123                    # FR, calf (3rd joint)
+    for i, name in enumerate(f"{leg}_{k}_joint" for leg in legs for k in KINDS):
         np.testing.assert_array_equal(frames[:, 7 + i], bank["joint_pos"][:, JOINT_NAMES.index(name)])
         np.testing.assert_array_equal(frames[:, 37 + i], bank["joint_vel"][:, JOINT_NAMES.index(name)])
     x, y, z, w = bank["root_quat"].T                            # bank: xyzw
     np.testing.assert_array_equal(frames[:, 3:7], np.stack([x, y, z, w], axis=1))
-    for j, leg in enumerate(AMP_HW_LEGS):
+    for j, leg in enumerate(legs):
         b = FOOT_NAMES.index(f"{leg}_foot")
         np.testing.assert_array_equal(frames[:, 19 + 3 * j: 22 + 3 * j], bank["foot_pos_base"][:, b])
         np.testing.assert_array_equal(frames[:, 49 + 3 * j: 52 + 3 * j], bank["foot_vel_base"][:, b])
-    assert frames[0, 19 + 3 * 1 + 1] == bank["foot_pos_base"][0, 1, 1]   # FR foot y
+    assert frames[0, 19 + 3 * fr + 1] == bank["foot_pos_base"][0, 1, 1]   # FR foot y
     np.testing.assert_array_equal(frames[:, 31:34], bank["base_lin_vel"])
     np.testing.assert_array_equal(frames[:, 34:37], bank["base_ang_vel"])
     np.testing.assert_array_equal(frames[:, 0:3], bank["root_pos"])
@@ -338,7 +342,7 @@ def two_clip_bank(tmp_path) -> Path:
 
 def test_export_picks_one_clip_of_several(two_clip_bank, tmp_path):
     out = tmp_path / "trot.txt"
-    r = invoke("export", str(two_clip_bank), "--clip", "trot", "-o", str(out))
+    r = invoke("export", str(two_clip_bank), "--clip", "trot", "-o", str(out), "--leg-order", "isaac")
     assert r.exit_code == 0, r.output
     doc = read_json(out)
     frames = np.array(doc["Frames"])
@@ -469,3 +473,78 @@ def test_import_notes_feet_of_another_robot(trot0, tmp_path):
     txt.write_text(json.dumps(doc))
     r = run_split("import", str(txt), "-o", str(tmp_path / "a.h5"))
     assert r.exit_code == 0 and "forward kinematics" in r.stderr and (tmp_path / "a.h5").is_file()
+
+
+# --- leg order of amp-hw files: detected from the file's own numbers ------------------------------------
+
+ROBOTS = {   # hip x, hip y, thigh offset y, thigh, calf (m): the Go2's and the A1's URDF numbers
+    "go2": (0.1934, 0.0465, 0.0955, 0.213, 0.213),
+    "a1": (0.1805, 0.047, 0.0838, 0.2, 0.2),
+}
+
+
+def leg_fk(robot: str, leg: str, q: np.ndarray) -> np.ndarray:
+    """Foot centre in the base frame for (N, 3) hip/thigh/calf angles, written out (independent of feet_fk)."""
+    hx, hy, d, l1, l2 = ROBOTS[robot]
+    sx, sy = (1 if leg[0] == "F" else -1), (1 if leg[1] == "L" else -1)
+    q0, q1, q2 = q.T
+    # in the thigh frame: knee at -l1 z, foot l2 further along the calf
+    x = -l1 * np.sin(q1) - l2 * np.sin(q1 + q2)
+    z = -l1 * np.cos(q1) - l2 * np.cos(q1 + q2)
+    y = sy * d
+    return np.stack([sx * hx + x, sy * hy + y * np.cos(q0) - z * np.sin(q0), y * np.sin(q0) + z * np.cos(q0)], 1)
+
+
+def amp_hw_frames(robot: str, legs, n=40) -> tuple[np.ndarray, np.ndarray]:
+    """amp-hw frames (n, 61) of a trotting-like joint trajectory with legs in `legs` order, and the joints
+    in bank order (n, 12)."""
+    t = np.arange(n) / 50.0
+    joint = np.empty((n, 12))
+    for i, leg in enumerate(("FL", "FR", "RL", "RR")):
+        ph = 0.0 if leg in ("FL", "RR") else np.pi
+        base = (0.1 if leg[1] == "L" else -0.1, 0.8 if leg[0] == "F" else 1.0, -1.5)
+        joint[:, 3 * i:3 * i + 3] = np.array(base) + np.stack(
+            [0.05 * np.sin(6 * t + ph), 0.3 * np.sin(6 * t + ph), 0.3 * np.cos(6 * t + ph)], 1)
+    frames = np.zeros((n, 61))
+    frames[:, 2] = 0.3
+    frames[:, 6] = 1.0
+    for j, leg in enumerate(legs):
+        b = ("FL", "FR", "RL", "RR").index(leg)
+        q = joint[:, 3 * b:3 * b + 3]
+        frames[:, 7 + 3 * j:10 + 3 * j] = q
+        frames[:, 19 + 3 * j:22 + 3 * j] = leg_fk(robot, leg, q)
+    return frames, joint
+
+
+@pytest.mark.parametrize("robot", list(ROBOTS))
+@pytest.mark.parametrize("order", ["pybullet", "isaac"])
+def test_import_detects_the_leg_order(tmp_path, robot, order):
+    from amp_data.interop import LEG_ORDERS, MotionFile, detect_leg_order, format_motion_file
+
+    frames, joint = amp_hw_frames(robot, LEG_ORDERS[order])
+    guess = detect_leg_order(frames)
+    assert guess.order == order
+    other = next(k for k in LEG_ORDERS if k != order)
+    assert guess.fk_error_m[other] > 0.1                   # the wrong order puts feet on the other side
+    assert guess.fk_error_m[order] < (1e-9 if robot == "go2" else 0.05)   # an A1 misses by its other links
+    src = tmp_path / "m.txt"
+    src.write_text(format_motion_file(MotionFile(frames, 0.02, motion_weight=1.0)))
+    r = invoke("import", str(src), "-o", str(tmp_path / "m.h5"))
+    assert r.exit_code == 0, r.output
+    assert f"leg order {order}" in r.output and ", ".join(LEG_ORDERS[order]) in r.output
+    bank = read_bank(tmp_path / "m.h5")
+    np.testing.assert_array_equal(bank["joint_pos"], joint)   # back in the bank's order, whatever the file's
+
+
+def test_leg_order_round_trip_and_an_explicit_order(marked_bank, tmp_path):
+    for order in ("pybullet", "isaac"):
+        txt, h5 = tmp_path / f"{order}.txt", tmp_path / f"{order}.h5"
+        assert invoke("export", str(marked_bank), "-o", str(txt), "--leg-order", order).exit_code == 0
+        r = invoke("import", str(txt), "-o", str(h5), "--leg-order", order)
+        assert r.exit_code == 0 and "as asked" in r.output
+        np.testing.assert_array_equal(read_bank(h5)["joint_pos"], read_bank(marked_bank)["joint_pos"])
+    r = invoke("export", str(marked_bank), "-f", "motion-imitation", "-o", str(tmp_path / "x.txt"),
+               "--leg-order", "isaac")
+    assert r.exit_code == 2 and "applies to amp-hw files" in r.output
+    r = invoke("import", str(tmp_path / "isaac.txt"), "-o", str(tmp_path / "y.h5"), "--leg-order", "sdk")
+    assert r.exit_code == 2 and "--leg-order 'sdk'" in r.output
