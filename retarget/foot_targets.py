@@ -8,7 +8,8 @@ so the offset stays horizontal), then locked to the floor while the dog's toe is
 1. **Offsets** (per clip): longitudinally, the Go2's thigh joint minus the dog's mean limb-root position
    relative to the root (the feet keep the dog's placement relative to its shoulder / hip); laterally, what
    brings the foot's mean position to half the stance width (default the Go2's thigh-joint width, 0.284 m:
-   the feet under the thigh joints); vertically, minus the toe marker's resting height, so a paw in stance
+   the feet under the thigh joints), the fore feet 15 mm further out and the hind feet 15 mm further in
+   (`FORE_HIND_SPLIT_M`); vertically, minus the toe marker's resting height, so a paw in stance
    is a foot sphere resting on the floor.
 2. **Contacts** of the dog's toes (amp_data.contacts, with hysteresis), which then hold for the robot.
 3. **Root height**: where the dog's legs extend further than the Go2's reach allows, the root is lowered by
@@ -40,6 +41,11 @@ GO2_STANCE_WIDTH_M = 2 * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M)     # thigh joints 
 THIGH_JOINT_BASE_M = np.array([[sx * HIP_OFFSET_X_M, sy * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M), 0.0]
                                for sx, sy in map(leg_signs, LEGS)])
 STANCE_REACH_FRACTION = 0.88   # 95 % of stance legs extend at most this share of LEG_REACH_M
+# Fore feet 3 cm wider apart than the stance width, hind feet 3 cm narrower (0.314 and 0.254 m for the Go2,
+# both within 11 % of its thigh joints): in a fast trot the dog's hind paw lands where its fore paw just
+# left, which on the Go2's shorter body makes the two legs meet; 15 mm to each side lets them pass (6 -> 9
+# clean trot strides in the MANN set, 0.05 m gives 12 but leaves the Go2's width by 18 %).
+FORE_HIND_SPLIT_M = 0.03
 MIDLINE_MARGIN_M = 0.04  # a foot target stays at least this far on its own side of the base's x-z plane
 MAX_ROOT_DROP_M = 0.06   # the root is never lowered further than this below the dog's scaled height
 REST_PERCENTILE = 5.0     # a toe's resting height: this percentile of its height over the clip ...
@@ -116,10 +122,19 @@ def lock_stance(target: np.ndarray, stance: np.ndarray, fps: float, floor_z_m: f
     return out
 
 
-def keep_off_midline(foot_y_base: np.ndarray, margin_m: float = MIDLINE_MARGIN_M) -> np.ndarray:
-    """Lateral foot positions (..., 4) in the base frame with left feet at y >= margin and right at y <= -margin."""
+def lateral_targets_m(stance_width_m: float, split_m: float | None = None) -> np.ndarray:
+    """(4,) each foot's mean lateral position (heading frame, from the root): half the stance width, the fore
+    feet `split_m` / 2 further out and the hind feet as much further in, so a hind foot swinging past the
+    fore foot of its side misses it."""
+    split = FORE_HIND_SPLIT_M if split_m is None else split_m
+    return np.array([leg_signs(leg)[1] * 0.5 * (stance_width_m + leg_signs(leg)[0] * split) for leg in LEGS])
+
+
+def keep_off_midline(foot_y: np.ndarray, margin_m: float = MIDLINE_MARGIN_M) -> np.ndarray:
+    """Lateral foot positions (..., 4) (heading frame, from the root) with left feet at y >= margin and
+    right feet at y <= -margin."""
     left = np.array([leg[1] == "L" for leg in LEGS])
-    return np.where(left, np.maximum(foot_y_base, margin_m), np.minimum(foot_y_base, -margin_m))
+    return np.where(left, np.maximum(foot_y, margin_m), np.minimum(foot_y, -margin_m))
 
 
 def root_drop_m(target_world: np.ndarray, contacts: np.ndarray, root_pos: np.ndarray, root_rot: np.ndarray,
@@ -159,7 +174,7 @@ def foot_targets(toes: np.ndarray, limb_roots: np.ndarray, root_pos: np.ndarray,
     for i, leg in enumerate(LEGS):
         sx, sy = leg_signs(leg)
         offsets[i, 0] = sx * HIP_OFFSET_X_M - root_rel[:, i, 0].mean()
-        offsets[i, 1] = sy * 0.5 * width - toe_rel[:, i, 1].mean()
+        offsets[i, 1] = lateral_targets_m(width)[i] - toe_rel[:, i, 1].mean()
         rest = np.percentile(toes[:, i, 2], REST_PERCENTILE) - FOOT_RADIUS_M
         offsets[i, 2] = -float(np.clip(rest, 0.0, MAX_REST_HEIGHT_M))
     free = toes + np.einsum("tij,lj->tli", heading, offsets)

@@ -70,9 +70,53 @@ def _closed_form_start(chain, target: np.ndarray, default: np.ndarray, lo: np.nd
     return np.stack([hip, _wrap_into(thigh, lo[1], hi[1]), knee], axis=1)
 
 
+def clamp_to_reach(chain, target: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Targets (N, 3) of one hip-thigh-calf leg moved radially from the hip joint into the shell the leg
+    reaches with its knee inside [lo, hi] (calf limits): the thigh-joint-to-foot distance in the leg plane,
+    sqrt(|p - hip|^2 - d^2), kept between its values at the two calf limits. Targets inside are unchanged.
+
+    Without it a target the leg cannot reach (a paw tucked under a lying dog's body, closer to the hip than
+    the folded leg) has no unique nearest point, and frames solved independently jump between several."""
+    t = chain.translations
+    if not (np.allclose(chain.axes, np.eye(3)[[0, 1, 1]]) and np.allclose(t[1][[0, 2]], 0)
+            and np.allclose(t[2][:2], 0) and np.allclose(chain.foot_translation[:2], 0)):
+        return target
+    d, l1, l2 = t[1][1], -t[2][2], -chain.foot_translation[2]
+    reach = np.sqrt(l1**2 + l2**2 + 2 * l1 * l2 * np.cos([lo[2], hi[2]]))
+    r_min, r_max = reach.min(), reach.max()
+    rel = target - t[0]
+    dist = np.linalg.norm(rel, axis=1)
+    r_leg = np.sqrt(np.maximum(dist**2 - d**2, 0.0))
+    r_new = np.clip(r_leg, r_min, r_max)
+    scale = np.sqrt(d**2 + r_new**2) / np.maximum(dist, 1e-9)
+    return np.where((r_new != r_leg)[:, None], t[0] + rel * scale[:, None], target)
+
+
+def _damped_least_squares(chain, target, q, lo, hi, iterations, damping, tol_m) -> np.ndarray:
+    """Levenberg-Marquardt steps on every frame at once, each projected on [lo, hi], from q (N, 3)."""
+    q = q.copy()
+    active = np.ones(len(q), dtype=bool)
+    for _ in range(iterations):
+        foot, jac = leg_fk(chain, q[active])
+        err = target[active] - foot
+        jt = np.swapaxes(jac, 1, 2)
+        step = np.linalg.solve(jt @ jac + damping**2 * np.eye(3), (jt @ err[..., None]))[..., 0]
+        q_new = np.clip(q[active] + step, lo, hi)
+        moved = np.abs(q_new - q[active]).max(axis=1)
+        q[active] = q_new
+        done = (np.linalg.norm(err, axis=1) < tol_m) | (moved < 1e-10)
+        idx = np.flatnonzero(active)
+        active[idx[done]] = False
+        if not active.any():
+            break
+    return q
+
+
 def solve_legs(foot_target_base: np.ndarray, limits: np.ndarray | None = None, iterations: int = 40,
-               damping: float = 1e-3, tol_m: float = 1e-7) -> IkResult:
-    """Joint positions (T, 12) for foot-centre targets (T, 4, 3) in the base frame (m)."""
+               damping: float = 1e-3, tol_m: float = 1e-7, clamp_reach: bool = False) -> IkResult:
+    """Joint positions (T, 12) for foot-centre targets (T, 4, 3) in the base frame (m). With `clamp_reach`,
+    targets out of the leg's radial reach are first moved onto it (clamp_to_reach); errors and clamps are
+    still measured against the targets given."""
     limits = soft_limits_rad() if limits is None else limits
     default = default_pose_rad()
     T = foot_target_base.shape[0]
@@ -82,24 +126,12 @@ def solve_legs(foot_target_base: np.ndarray, limits: np.ndarray | None = None, i
     for i, chain in enumerate(leg_chains()):
         cols = slice(3 * i, 3 * i + 3)
         lo, hi = limits[cols, 0], limits[cols, 1]
-        target = foot_target_base[:, i]
+        given = foot_target_base[:, i]
+        target = clamp_to_reach(chain, given, lo, hi) if clamp_reach else given
         q = np.clip(_closed_form_start(chain, target, default[cols], lo, hi), lo, hi)
-        active = np.ones(T, dtype=bool)
-        for _ in range(iterations):
-            foot, jac = leg_fk(chain, q[active])
-            err = target[active] - foot
-            jt = np.swapaxes(jac, 1, 2)
-            step = np.linalg.solve(jt @ jac + damping**2 * np.eye(3), (jt @ err[..., None]))[..., 0]
-            q_new = np.clip(q[active] + step, lo, hi)
-            moved = np.abs(q_new - q[active]).max(axis=1)
-            q[active] = q_new
-            done = (np.linalg.norm(err, axis=1) < tol_m) | (moved < 1e-10)
-            idx = np.flatnonzero(active)
-            active[idx[done]] = False
-            if not active.any():
-                break
+        q = _damped_least_squares(chain, target, q, lo, hi, iterations, damping, tol_m)
         foot, jac = leg_fk(chain, q)
-        err = target - foot
+        err = given - foot
         errors[:, i] = np.linalg.norm(err, axis=1)
         # A joint is clamped when it sits on a limit and the error still pulls it outwards.
         pull = np.einsum("tkj,tk->tj", jac, err)

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from retarget.derive import derive_motion
-from retarget.foot_targets import LEG_REACH_M, STANCE_REACH_FRACTION, root_drop_m
+from retarget.foot_targets import LEG_REACH_M, STANCE_REACH_FRACTION, lateral_targets_m, root_drop_m
 from retarget.ik import IkResult, solve_legs
 from retarget.rotations import heading_rad, yaw_matrix
 from robots.go2 import LEGS
@@ -110,14 +110,14 @@ def close_loop(motion, start: int, stop: int, contacts: np.ndarray | None = None
         if stance_width_m is None:
             break
         lateral = np.einsum("ti,tli->tl", heading_y, closed - pos[:n, None])
-        shift += 0.5 * stance_width_m * LEFT_SIGN - lateral.mean(axis=0)
+        shift += lateral_targets_m(stance_width_m) - lateral.mean(axis=0)
     targets = closed
     if stance_width_m is not None and cycle_contacts is not None:   # this stride's legs within reach
         drop = root_drop_m(targets, cycle_contacts, pos[:n], rot, STANCE_REACH_FRACTION * LEG_REACH_M)
         pos = pos - np.array([0.0, 0.0, drop])
         g_trans = pos[n] - g_rot @ pos[0]
     foot_target_base = np.einsum("tji,tlj->tli", rot, targets - pos[:n, None])
-    ik = solve_legs(foot_target_base)
+    ik = solve_legs(foot_target_base, clamp_reach=True)
     joint_pos = ik.joint_pos
 
     # Periodic central differences: the frame before the first is G^-1(last), the one after the last G(first).

@@ -233,11 +233,15 @@ def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap
         target_world = thigh_world + (toes - limb_roots)
         target_world[..., 2] = toes[..., 2]
     target_world = target_world + np.einsum("tij,lj->tli", heading, smap.foot_offset_m)
+    if smap.foot_targets == "planted":
+        # No foot on the other side of the body (turning on the spot): a horizontal move along the heading
+        # frame's y, so a foot on the floor stays on it.
+        heading_y = heading[:, :, 1]
+        lateral = np.einsum("ti,tli->tl", heading_y, target_world - root_pos[:, None])
+        target_world = target_world + (keep_off_midline(lateral) - lateral)[..., None] * heading_y[:, None]
     foot_target_base = np.einsum("tji,tlj->tli", root_rot, target_world - root_pos[:, None])
-    if smap.foot_targets == "planted":   # no foot on the other side of the body (turning on the spot)
-        foot_target_base[..., 1] = keep_off_midline(foot_target_base[..., 1])
 
-    ik = solve_legs(foot_target_base)
+    ik = solve_legs(foot_target_base, clamp_reach=True)
     joint_pos = ik.joint_pos
     derived = derive_motion(joint_pos, root_pos, Rotation.from_matrix(root_rot).as_quat(), dt)
 

@@ -127,3 +127,54 @@ def test_gather_writes_multi_stride_banks_the_go2_can_perform(gathered):
         assert np.median(bank.quality["slip_mm_s"]) <= 10.0
         assert np.all(bank.quality["slip_mm_s"] <= bank.quality["dog_slip_mm_s"] + 1e-9)
         assert np.mean(above) <= 0.02
+
+
+def test_clamp_to_reach_moves_only_targets_out_of_the_legs_shell():
+    from retarget.ik import clamp_to_reach, solve_legs
+    from retarget.kinematics import leg_chains
+    from robots.go2.model import soft_limits_rad
+
+    chain, lim = leg_chains()[3], soft_limits_rad()[9:12]     # RR
+    hip = chain.translations[0]
+    # a path from under the thigh joint up into the body (a paw tucked under a lying dog) and out again
+    s = np.concatenate([np.linspace(0, 1, 30), np.linspace(1, 0, 30)])
+    path = hip + np.array([0.0, -0.0955, 0.0]) + s[:, None] * np.array([0.0, 0.0, -0.03]) + \
+        (1 - s)[:, None] * np.array([0.0, 0.0, -0.30])
+    moved = clamp_to_reach(chain, path, lim[:, 0], lim[:, 1])
+    d = abs(chain.translations[1][1])
+    r_leg = np.sqrt(np.linalg.norm(moved - hip, axis=1) ** 2 - d ** 2)
+    l1, l2 = 0.213, 0.213
+    r_min = np.sqrt(l1**2 + l2**2 + 2 * l1 * l2 * np.cos(lim[2, 0]))
+    assert r_leg.min() == pytest.approx(r_min, abs=1e-9)
+    inside = np.linalg.norm(path - moved, axis=1) == 0
+    assert inside.any() and not inside.all()
+    targets = np.tile(np.array([[0.19, 0.14, -0.3], [0.19, -0.14, -0.3], [-0.19, 0.14, -0.3], [-0.19, -0.14, -0.3]]),
+                      (len(path), 1, 1))
+    targets[:, 3] = path
+    ik = solve_legs(targets, clamp_reach=True)
+    assert np.abs(np.diff(ik.joint_pos[:, 9:], axis=0)).max() < 0.3        # no jump through the unreachable core
+    np.testing.assert_allclose(ik.foot_error_m[:, 3], np.linalg.norm(path - moved, axis=1), atol=1e-5)
+
+
+@pytest.mark.parametrize("segment, gait", [("walk", "walk"), ("trot", "trot")])
+def test_loops_closed_in_task_space_meet_their_targets_as_the_open_clip(mocap, segment, gait):
+    import os
+
+    import raw_mocap
+    from retarget.foot_targets import GO2_STANCE_WIDTH_M
+    from retarget.pipeline import RetargetConfig, cut_cycle, retarget_clip
+
+    os.environ.setdefault("AMP_DATA_MOCAP", str(mocap))
+    path, frames = raw_mocap.resolve(segment)
+    motion, _ = retarget_clip(path, RetargetConfig(frames=frames))
+    cycle, ik, (a, b), _, closure_m = cut_cycle(motion, gait, path, GO2_STANCE_WIDTH_M)
+    open_error = np.linalg.norm(motion.foot_pos_base - motion.foot_target_base, axis=-1)[a:b]
+    assert np.median(ik.foot_error_m) <= 1e-3
+    assert ik.foot_error_m.max() <= open_error.max() + 1e-6
+    # and the planted feet stay planted across the closed loop: stance feet still in the world
+    from amp_data.contacts import feet_world_m
+    feet = feet_world_m(cycle.root_pos, cycle.root_quat, cycle.foot_pos_base)
+    both = cycle.contacts[1:] & cycle.contacts[:-1]
+    step = np.linalg.norm(np.diff(feet, axis=0), axis=-1)[both]
+    assert np.median(step) < 1e-6 and step.max() < 2e-3
+    assert 0 < closure_m < 0.2
