@@ -121,6 +121,10 @@ def retarget(
     cycle: Optional[str] = typer.Option(
         None, "--cycle", help="Keep only the best single cycle of this gait, closed into a seamless loop "
                               "(loop_mode wrap): walk, trot, pace, canter, or auto (the clip's main gait)."),
+    stance_width: Optional[float] = typer.Option(
+        None, "--stance-width", help="Left-right distance of the feet (m), averaged over a clip (fore feet 3 cm "
+                                     "wider, hind 3 cm narrower). Default: the skeleton map's, else the Go2's "
+                                     "thigh joints' 0.284."),
 ) -> None:
     """Retarget dog BVH clips to Unitree Go2 motion banks (HDF5, see amp_data/SCHEMA.md).
 
@@ -136,8 +140,12 @@ def retarget(
     With --cycle the bank holds one stride (FL touchdown to FL touchdown): the most periodic cycle of that
     gait with the smallest loop-closure error, its seam removed, so a learner can loop it.
 
-    Prints a quality table: IK foot error, joint-limit clamps, stance foot slip (robot and the dog's own),
-    peak base angular velocity.
+    Foot targets: the dog's toes moved to the Go2's stance width, stance feet planted on the floor (contacts
+    from the dog's toes), the root lowered where the dog's legs reach further than the Go2's.
+
+    Prints a quality table: IK foot error, joint-limit clamps, stance width, stance feet above the floor,
+    stance foot slip (robot and the dog's own), midline crossings, leg clearance, peak base angular velocity.
+    For many strides of one gait in one bank, see `amp-data bank gather`.
     """
     from amp_data.cycle_select import CYCLE_GAITS
     from retarget.batch import Job, run_jobs
@@ -168,9 +176,12 @@ def retarget(
             raise InputError(None, f"--fps must be positive, got {fps:g}")
         if scale is not None and not (scale > 0):
             raise InputError(None, f"--scale must be positive, got {scale:g}")
+        if stance_width is not None and not (0.05 <= stance_width <= 1.0):
+            raise InputError(None, f"--stance-width must be between 0.05 and 1.0 m, got {stance_width:g}")
         if cycle is not None and cycle not in CYCLE_GAITS:
             raise InputError(None, f"--cycle {cycle!r}: choose one of {', '.join(CYCLE_GAITS)}")
-        cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP, cycle=cycle)
+        cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP, cycle=cycle,
+                             stance_width_m=stance_width)
     except InputError as e:
         fail(str(e))
 

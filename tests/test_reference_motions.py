@@ -178,3 +178,28 @@ def test_loops_closed_in_task_space_meet_their_targets_as_the_open_clip(mocap, s
     step = np.linalg.norm(np.diff(feet, axis=0), axis=-1)[both]
     assert np.median(step) < 1e-6 and step.max() < 2e-3
     assert 0 < closure_m < 0.2
+
+
+def test_stance_width_option_and_bad_input(mocap, tmp_path, monkeypatch):
+    from amp_data.bank import read_bank
+    from amp_data.feasibility import assess_clip
+    from cli import app
+
+    monkeypatch.setenv("AMP_DATA_MOCAP", str(mocap))
+    runner = CliRunner()
+    out = tmp_path / "t.h5"
+    r = runner.invoke(app, ["retarget", "trot", "--stance-width", "0.34", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    f = assess_clip(read_bank(out))
+    # a whole clip: offsets centre the toes over the clip; planting moves the mean by up to ~1 cm
+    # (bank gather re-centres each stride exactly)
+    assert 0.5 * (f.fore_width_m + f.hind_width_m) == pytest.approx(0.34, abs=0.02)
+    assert f.fore_width_m - f.hind_width_m == pytest.approx(0.06, abs=0.015)     # fore 3 cm out, hind 3 cm in
+    for args, message in ((["retarget", "trot", "--stance-width", "3", "-o", str(tmp_path / "x.h5")], "--stance-width"),
+                          (["bank", "gather", "gallop", "-o", str(tmp_path)], "unknown gait 'gallop'"),
+                          (["bank", "gather", "walk", "trot", "-o", str(tmp_path / "w.h5")], "several gaits"),
+                          (["bank", "gather", "walk", "--from", "nope", "-o", str(tmp_path)], "nope")):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, args
+        assert r.output.count("\n") == 1
+    assert not (tmp_path / "x.h5").exists() and not (tmp_path / "walk.h5").exists()
