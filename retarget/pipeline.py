@@ -281,7 +281,7 @@ def cut_cycle(motion: Motion, gait: str, path: Path, stance_width_m: float | Non
     cycle, ik, closure_m = close_loop(motion, choice.start, choice.stop, contacts, stance_width_m)
     cycle.attrs["cycle"] = gait
     c = choice.cycle
-    note = (f"{c.gait} {(choice.stop - choice.start) / motion.fps:.2f} s, frames {choice.start}:{choice.stop} "
+    note = (f"{c.label} {(choice.stop - choice.start) / motion.fps:.2f} s, frames {choice.start}:{choice.stop} "
             f"of {choice.candidates}, closure {choice.closure:.2f}, periodicity {choice.periodicity:.2f}, "
             f"foot targets moved <= {closure_m * 1e3:.0f} mm")
     return cycle, ik, (choice.start, choice.stop), note, closure_m
