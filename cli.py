@@ -75,22 +75,22 @@ def _segment_cycle(cycle: str | None, segment) -> str | None:
 
 def _quality_table(outcomes) -> Table:
     table = Table(title="Retarget quality", title_justify="left", caption_justify="left", caption=(
-        "IK err: foot centre to target, mm (median, max; large max = dog pose out of the Go2's reach). "
+        "IK med / max: foot centre to target, mm (a large max = a dog pose out of the Go2's reach). "
         "clamps: (frame, joint) held at a soft limit. fore/hind: stance width, m (Go2 0.284). >5mm: stance "
-        "feet above the floor. slip: median horizontal speed of stance feet, mm/s, Go2 and the dog's own on the "
-        "same frames. cross: frames with a foot over the midline. clear: smallest distance between two legs, "
+        "feet above the floor. slip: median horizontal speed of stance feet, mm/s, Go2 and (dog) the dog's own on "
+        "the same frames. cross: frames with a foot over the midline. clear: smallest distance between two legs, "
         "mm. |w|: peak base angular speed, rad/s."))
-    name_width = max([len(str(o.job.output)) for o in outcomes] + [4])
-    for col in ("bank", "frames", "sec", "IK err med", "IK err max", "clamps", "fore", "hind", ">5mm", "slip",
-                "dog slip", "cross", "clear", "max |w|"):
+    name_width = max([len(o.job.output.name) for o in outcomes] + [4])
+    for col in ("bank", "frames", "sec", "IK med", "IK max", "clamps", "fore", "hind", ">5mm", "slip", "dog",
+                "cross", "clear", "|w|"):
         table.add_column(col, justify="left" if col == "bank" else "right", no_wrap=True,
                          min_width=name_width if col == "bank" else None)
     for o in outcomes:
         if o.quality is None:
-            table.add_row(str(o.job.output), *["-"] * 12, "[red]failed[/red]")
+            table.add_row(o.job.output.name, *["-"] * 12, "[red]failed[/red]")
             continue
         q, f = o.quality, o.quality.feasibility
-        table.add_row(str(o.job.output), str(q.frames), f"{q.duration_s:.1f}", f"{q.foot_error_median_mm:.2f}",
+        table.add_row(o.job.output.name, str(q.frames), f"{q.duration_s:.1f}", f"{q.foot_error_median_mm:.2f}",
                       f"{q.foot_error_max_mm:.1f}", str(q.limit_clamps), f"{f.fore_width_m:.3f}",
                       f"{f.hind_width_m:.3f}", f"{f.stance_above_5mm:.0%}", f"{q.stance_slip_mm_s:.0f}",
                       f"{q.source_slip_mm_s:.0f}", str(f.midline_crossing_frames), f"{f.min_clearance_mm:.0f}",
@@ -147,9 +147,8 @@ def retarget(
     stance foot slip (robot and the dog's own), midline crossings, leg clearance, peak base angular velocity.
     For many strides of one gait in one bank, see `amp-data bank gather`.
     """
-    from amp_data.cycle_select import CYCLE_GAITS
-    from retarget.batch import Job, run_jobs
-    from retarget.pipeline import RetargetConfig, parse_frames
+    from retarget.batch import Job, plan_outputs, run_jobs
+    from retarget.pipeline import RetargetConfig, check_retarget_numbers, parse_frames
     from retarget.skeleton_map import DEFAULT_MAP
 
     try:
@@ -158,32 +157,17 @@ def retarget(
             raise InputError(None, "--frames applies to one clip; several were given")
         frame_range = parse_frames(frames, sources[0][0]) if frames else None
         single = len(sources) == 1 and bool(clips)
-        if single and output is not None and not output.is_dir() and output.suffix:
-            outputs = [output]
-        else:
-            out_dir = output if output is not None else (Path(".") if single else DEFAULT_OUT_DIR)
-            if out_dir.exists() and not out_dir.is_dir():
-                raise InputError(out_dir, "is a file; several clips need an output folder")
-            try:
-                out_dir.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise InputError(out_dir, f"cannot create output folder ({e.strerror})") from None
-            outputs = [out_dir / f"{stem}.h5" for _, stem, _ in sources]
+        check_retarget_numbers(fps, scale, stance_width, cycle)
+        outputs, notes = plan_outputs(sources, output, single, DEFAULT_OUT_DIR)
         segments = raw_mocap.load_segments()
         job_list = [Job(src, out, frame_range or seg, _segment_cycle(cycle, segments.get(stem) if seg else None))
                     for (src, stem, seg), out in zip(sources, outputs)]
-        if not (fps > 0):
-            raise InputError(None, f"--fps must be positive, got {fps:g}")
-        if scale is not None and not (scale > 0):
-            raise InputError(None, f"--scale must be positive, got {scale:g}")
-        if stance_width is not None and not (0.05 <= stance_width <= 1.0):
-            raise InputError(None, f"--stance-width must be between 0.05 and 1.0 m, got {stance_width:g}")
-        if cycle is not None and cycle not in CYCLE_GAITS:
-            raise InputError(None, f"--cycle {cycle!r}: choose one of {', '.join(CYCLE_GAITS)}")
         cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP, cycle=cycle,
                              stance_width_m=stance_width)
     except InputError as e:
         fail(str(e))
+    for note in notes:
+        err_console.print(f"amp-data: note: {note}", markup=False, highlight=False, soft_wrap=True)
 
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]retarget"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -200,7 +184,9 @@ def retarget(
         for line in _cycle_lines(outcomes):
             console.print(f"cycle {line}", markup=False, highlight=False)
         total = sum(o.quality.frames for o in good)
-        console.print(f"{len(good)} bank(s), {total} frames at {fps:g} fps, in {elapsed:.1f} s")
+        folders = sorted({str(o.job.output.parent) for o in good})
+        console.print(f"{len(good)} bank(s) in {', '.join(folders)}, {total} frames at {fps:g} fps, in {elapsed:.1f} s",
+                      markup=False, highlight=False)
     errors = [o.error for o in outcomes if o.error]
     for e in errors:
         err_console.print(f"amp-data: error: {e}", markup=False, highlight=False, soft_wrap=True)

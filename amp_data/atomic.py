@@ -22,6 +22,58 @@ def check_output_folder(path: str | Path) -> Path:
     return folder
 
 
+BANK_SUFFIXES = (".h5", ".hdf5")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output_file(path: str | Path, suffixes: tuple[str, ...], inputs=()) -> Path:
+    """An output file's path, checked before anything is written: InputError naming it when it is a folder,
+    its suffix is not one of `suffixes` (a bank must end in .h5, a video in .gif ...), its folder is missing,
+    or it is one of the command's `inputs` (writing there would replace the user's input)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(path, "is a folder; give an output file name")
+    if path.suffix.lower() not in suffixes:
+        raise InputError(path, f"output must end in {' or '.join(suffixes)} (the file's format)")
+    for source in inputs:
+        source = Path(source)
+        if _same_file(path, source) or path.resolve() == source.resolve():
+            raise InputError(path, "is also an input of this command; writing it would replace the input")
+    check_output_folder(path)
+    return path
+
+
+def unique_output_names(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """`paths` with repeats renamed NAME_2.h5, NAME_3.h5, ... (two clips of one name from two folders), and
+    one note per rename."""
+    seen: dict[Path, int] = {}
+    taken = {p.resolve() for p in paths}
+    out, notes = [], []
+    for p in paths:
+        key = p.resolve()
+        if key not in seen:
+            seen[key] = 1
+            out.append(p)
+            continue
+        k = seen[key]
+        while True:
+            k += 1
+            new = p.with_name(f"{p.stem}_{k}{p.suffix}")
+            if new.resolve() not in taken:
+                break
+        seen[key] = k
+        taken.add(new.resolve())
+        out.append(new)
+        notes.append(f"{p} is the output of two inputs; the second is written to {new}")
+    return out, notes
+
+
 @contextmanager
 def atomic_output(path: str | Path, suffix: str = ".tmp") -> Iterator[str]:
     """Yield a temporary path next to `path`; on success rename it to `path`, on any error remove it.

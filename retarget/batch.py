@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from amp_data.atomic import BANK_SUFFIXES, check_output_file, unique_output_names
 from amp_data.bank import bank_from_motion, write_bank
 from amp_data.errors import InputError
 from retarget.pipeline import Quality, RetargetConfig, retarget_clip
@@ -29,12 +30,56 @@ class Outcome:
 
 
 def run_job(job: Job, cfg: RetargetConfig) -> Outcome:
+    """Retarget one clip and write its bank. Any failure becomes the outcome's one-line error, so a batch
+    goes on past a bad clip (the bank is written atomically: a failed job leaves no file)."""
     try:
         motion, quality = retarget_clip(job.source, replace(cfg, frames=job.frames, cycle=job.cycle or cfg.cycle))
         write_bank(job.output, bank_from_motion(motion, name=job.output.stem, quality=quality.as_attrs()))
         return Outcome(job, quality=quality)
     except InputError as e:
         return Outcome(job, error=str(e))
+    except MemoryError:
+        return Outcome(job, error=f"{job.source}: out of memory retargeting this clip")
+    except Exception as e:   # a bug or a file no check foresaw: name the clip, keep the batch going
+        return Outcome(job, error=f"{job.source}: cannot retarget ({type(e).__name__}: {e})")
+
+
+def die_with_parent() -> None:
+    """Pool initializer: on Linux, have the kernel kill this worker when its parent dies (a SIGKILL of
+    `amp-data` must not leave workers writing banks)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:    # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
+
+
+def plan_outputs(sources: list[tuple[Path, str, object]], output: Path | None, single: bool,
+                 default_dir: Path) -> tuple[list[Path], list[str]]:
+    """Bank paths for (source, stem, frames) triples: `output` itself for one clip given a file name, else
+    STEM.h5 in the output folder, repeats renamed STEM_2.h5 (with a note each). Checks every output (suffix,
+    not an input); creates the folder last."""
+    inputs = [src for src, _, _ in sources]
+    if single and output is not None and not output.is_dir() and output.suffix:
+        return [check_output_file(output, BANK_SUFFIXES, inputs)], []
+    out_dir = output if output is not None else (Path(".") if single else default_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(out_dir, "is a file; several clips need an output folder")
+    outputs, notes = unique_output_names([out_dir / f"{stem}.h5" for _, stem, _ in sources])
+    for out in outputs:
+        if any(out.resolve() == Path(src).resolve() for src in inputs):
+            raise InputError(out, "is also an input of this command; writing it would replace the input")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(out_dir, f"cannot create output folder ({e.strerror})") from None
+    return outputs, notes
 
 
 def run_jobs(jobs: Iterable[Job], cfg: RetargetConfig, workers: int | None = None,
@@ -51,7 +96,7 @@ def run_jobs(jobs: Iterable[Job], cfg: RetargetConfig, workers: int | None = Non
     else:
         # Longest clips first keeps both cores busy to the end.
         order = sorted(range(len(jobs)), key=lambda i: -_size(jobs[i].source))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
             futures = {pool.submit(run_job, jobs[i], cfg): i for i in order}
             for fut in as_completed(futures):
                 results[futures[fut]] = fut.result()

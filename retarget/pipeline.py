@@ -116,6 +116,26 @@ class Quality:
         return out
 
 
+MAX_FPS = 1000.0
+MAX_COORDINATE_M = 1e5           # a joint further than 100 km from the file's origin is a corrupt number
+MAX_OUTPUT_FRAMES = 1_000_000    # 5.5 h at 50 fps; a bank's arrays then take about 1.5 GB in memory
+
+
+def check_retarget_numbers(fps: float, scale: float | None = None, stance_width_m: float | None = None,
+                           cycle: str | None = None) -> None:
+    """The retarget's numeric options, checked before any file is read or written."""
+    from amp_data.cycle_select import CYCLE_GAITS
+
+    if not (0 < fps <= MAX_FPS):
+        raise InputError(None, f"--fps must be in (0, {MAX_FPS:g}] Hz, got {fps:g}")
+    if scale is not None and not (0 < scale < 100):
+        raise InputError(None, f"--scale must be a positive number below 100, got {scale:g}")
+    if stance_width_m is not None and not (0.05 <= stance_width_m <= 1.0):
+        raise InputError(None, f"--stance-width must be between 0.05 and 1.0 m, got {stance_width_m:g}")
+    if cycle is not None and cycle not in CYCLE_GAITS:
+        raise InputError(None, f"--cycle {cycle!r}: choose one of {', '.join(CYCLE_GAITS)}")
+
+
 def parse_frames(text: str, path: Path | None = None) -> tuple[int | None, int | None]:
     """'A:B', 'A:' or ':B' -> (A, B); Python slice semantics, no negative indices."""
     parts = text.split(":")
@@ -186,6 +206,9 @@ def dog_keypoints(clip: bvh.BvhClip, smap: SkeletonMap, start: int, end: int, gr
     """World-frame keypoints (T, J, 3) m of the selected frames, name->index, and the floor height (m)."""
     kp_file = bvh.forward_kinematics(clip, slice(start, end))
     kp = np.einsum("ij,tkj->tki", smap.world_from_file, kp_file) * smap.units_to_m
+    if not np.isfinite(kp).all() or np.abs(kp).max() > MAX_COORDINATE_M:
+        raise InputError(clip.path, f"joint positions are not finite or lie beyond {MAX_COORDINATE_M:g} m: "
+                                    "corrupt channel values or offsets?")
     idx = _check_quadruped(clip.path, clip.skeleton.names, kp, smap)
     toes_z = kp[:, [idx[n] for n in smap.toes], 2]
     ground = float(np.percentile(toes_z.min(axis=1), ground_percentile))
@@ -208,6 +231,11 @@ def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap
         raise InputError(None, f"--fps must be a positive number, got {cfg.fps}")
     clip = bvh.read_bvh(path)
     start, end = select_frames(path, clip.num_frames, cfg.frames)
+    out_frames = (end - start - 1) * cfg.fps / clip.fps + 1
+    if out_frames > MAX_OUTPUT_FRAMES:
+        raise InputError(path, f"{end - start} frames at {clip.fps:g} fps resampled to {cfg.fps:g} fps would be "
+                               f"{out_frames:,.0f} frames, over the limit of {MAX_OUTPUT_FRAMES:,} (Frame Time "
+                               f"{1 / clip.fps:g} s: is it right?)")
     kp, idx, ground = dog_keypoints(clip, smap, start, end, cfg.ground_percentile)
 
     # Affine transform to the robot world: scale about the origin, toe-on-floor -> foot sphere on floor.

@@ -24,7 +24,7 @@ def trot0_bank(mocap, tmp_path_factory):
 
 def test_bank_holds_schema_v2(trot0_bank):
     path, output = trot0_bank
-    assert "trot0" in output and "IK err" in output
+    assert "trot0" in output and "IK max" in output
     with h5py.File(path) as f:
         T = f["joint_pos"].shape[0]
         for name, shape in DATASETS.items():
