@@ -310,10 +310,12 @@ def bank_merge(
     A clip name found in several banks is prefixed with its bank's file stem.
     Source keypoints are kept if all banks share the skeleton, else dropped.
     """
+    from amp_data.atomic import BANK_SUFFIXES, check_output_file
     from amp_data.bank import write_bank
     from amp_data.merge import merge_files, parse_weights
 
     try:
+        check_output_file(output, BANK_SUFFIXES, banks)
         result = merge_files(banks, parse_weights(weights, len(banks)))
         write_bank(output, result.bank)
     except InputError as e:
@@ -731,8 +733,10 @@ def curves_cmd(
     from learner.curves import final_table, plot_runs
 
     try:
-        plot_runs(runs, output, smooth=smooth)
+        if smooth < 1:
+            raise InputError(None, f"--smooth must be at least 1 row, got {smooth}")
         rows = final_table(runs)
+        plot_runs(runs, output, smooth=smooth)
     except InputError as e:
         fail(str(e))
     table = Table(title=f"learning curves: {output}")

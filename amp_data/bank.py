@@ -11,6 +11,7 @@ import numpy as np
 
 from amp_data.atomic import atomic_output
 from amp_data.errors import InputError
+from robots.go2 import FOOT_NAMES, JOINT_NAMES
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)   # v1 banks (no contacts, no clip table) are upgraded in memory on read
@@ -222,6 +223,34 @@ def _str_list(value) -> tuple[str, ...]:
     return tuple(v.decode() if isinstance(v, bytes) else str(v) for v in value)
 
 
+STR_COLUMNS = ("name", "loop_mode", "source_file", "source_sha256")
+
+
+def _clip_value(path: Path, column: str, x):
+    """One clip-table cell as its column's type; InputError naming the column otherwise."""
+    try:
+        if column in STR_COLUMNS:
+            if not isinstance(x, (bytes, str)):
+                raise TypeError
+            return x.decode() if isinstance(x, bytes) else x
+        if isinstance(x, (bytes, str)):
+            raise TypeError
+        if column == "cycle_offset_pos_m":
+            out = tuple(float(a) for a in x)
+            if len(out) != 3 or not np.isfinite(out).all():
+                raise ValueError
+            return out
+        if column in ("weight", "cycle_offset_yaw_rad"):
+            out = float(x)
+            if not np.isfinite(out):
+                raise ValueError
+            return out
+        return _int_value(path, f"clip table column {column!r}", x)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        raise InputError(path, f"clip table column {column!r} holds {x!r}, not a valid "
+                               f"{'name' if column in STR_COLUMNS else 'number'}") from None
+
+
 def _read_clips(path: Path, group, num_frames: int, num_keypoints: int) -> list[ClipRange]:
     missing = [c for c in CLIP_COLUMNS if c not in group]
     if missing:
@@ -234,16 +263,7 @@ def _read_clips(path: Path, group, num_frames: int, num_keypoints: int) -> list[
     for i in range(n):
         row = {}
         for c, v in cols.items():
-            x = v[i]
-            if isinstance(x, bytes):
-                x = x.decode()
-            elif c == "cycle_offset_pos_m":
-                x = tuple(float(a) for a in x)
-            elif c in ("weight", "cycle_offset_yaw_rad"):
-                x = float(x)
-            elif not isinstance(x, str):
-                x = int(x)
-            row[c] = x
+            row[c] = _clip_value(path, c, v[i])
         clip = ClipRange(**row)
         if not (0 <= clip.start < clip.stop <= num_frames):
             raise InputError(path, f"clip {clip.name!r} spans frames {clip.start}:{clip.stop}, outside the "
@@ -275,7 +295,8 @@ def read_bank(path: str | Path) -> Bank:
             version = attrs.get("schema_version")
             if version is None:
                 raise InputError(path, "not a motion bank: no schema_version attribute")
-            if int(version) not in READABLE_VERSIONS:
+            version = _int_value(path, "attribute schema_version", version)
+            if version not in READABLE_VERSIONS:
                 raise InputError(path, f"unknown bank schema version {version} (this amp-data reads "
                                        f"{', '.join(map(str, READABLE_VERSIONS))})")
             missing = [k for k in REQUIRED_ATTRS if k not in attrs]
@@ -283,16 +304,17 @@ def read_bank(path: str | Path) -> Bank:
                 raise InputError(path, f"bank lacks attribute(s) {', '.join(missing)}")
             data = {}
             for name, shape in DATASETS.items():
-                if name == "contacts" and int(version) == 1:
+                if name == "contacts" and version == 1:
                     continue
                 if name not in f:
                     raise InputError(path, f"bank lacks dataset {name!r}")
+                if not isinstance(f[name], h5py.Dataset):
+                    raise InputError(path, f"{name!r} is a group, not a dataset")
                 arr = f[name][()]
+                arr = np.asarray(arr)
                 if arr.ndim != 1 + len(shape) or arr.shape[1:] != shape:
                     raise InputError(path, f"dataset {name!r} has shape {arr.shape}, expected (T, {', '.join(map(str, shape))})")
-                if name != "contacts" and not np.all(np.isfinite(arr)):
-                    raise InputError(path, f"dataset {name!r} holds NaN or infinite values")
-                data[name] = arr.astype(bool) if name == "contacts" else arr
+                data[name] = _checked_values(path, name, arr)
             lengths = {a.shape[0] for a in data.values()}
             if len(lengths) != 1:
                 raise InputError(path, f"datasets disagree on the frame count: {sorted(lengths)}")
@@ -300,28 +322,107 @@ def read_bank(path: str | Path) -> Bank:
                 raise InputError(path, "bank holds no frames")
             keypoints, names, parents = None, (), None
             if "source" in f and "keypoints" in f["source"]:
-                keypoints = f["source/keypoints"][()]
+                keypoints = np.asarray(f["source/keypoints"][()])
+                if keypoints.ndim != 3 or keypoints.shape[2] != 3 or keypoints.dtype.kind not in "fiu":
+                    raise InputError(path, f"source/keypoints has shape {keypoints.shape} and type {keypoints.dtype}; "
+                                           "expected (T_src, K, 3) numbers")
                 names = _str_list(f["source"].attrs.get("names", []))
                 if "parents" in f["source"].attrs:
                     parents = np.asarray(f["source"].attrs["parents"], dtype=np.int64)
             clips = []
-            if int(version) >= 2:
-                if "clips" not in f:
+            if version >= 2:
+                if "clips" not in f or not isinstance(f["clips"], h5py.Group):
                     raise InputError(path, "bank lacks its clip table (group 'clips')")
                 clips = _read_clips(path, f["clips"], lengths.pop(), 0 if keypoints is None else len(keypoints))
             quality = _read_quality(path, f["quality"], len(clips)) if "quality" in f and clips else {}
     except OSError as e:
         raise InputError(path, f"cannot read bank ({e})") from None
-    attrs["joint_names"] = _str_list(attrs["joint_names"])
-    attrs["foot_names"] = _str_list(attrs["foot_names"])
-    if len(attrs["joint_names"]) != 12 or len(attrs["foot_names"]) != 4:
-        raise InputError(path, f"bank names {len(attrs['joint_names'])} joints and {len(attrs['foot_names'])} "
-                               "feet; a Go2 bank has 12 and 4")
+    except (TypeError, ValueError, UnicodeDecodeError) as e:   # a value of the wrong kind where h5py or numpy read it
+        raise InputError(path, f"bank holds a value of the wrong type ({e})") from None
     for k, v in list(attrs.items()):
         if isinstance(v, bytes):
-            attrs[k] = v.decode()
+            attrs[k] = v.decode(errors="replace")
+    _check_attrs(path, attrs)
+    data = _canonical_order(path, attrs, data)
     attrs["schema_version"] = SCHEMA_VERSION
     return Bank(path, data, attrs, keypoints, names, parents, clips, quality)
+
+
+MAX_FPS = 1000.0
+MAX_JOINT_RAD = 4 * np.pi       # beyond this a joint angle is not an angle
+MAX_POSITION_M = 1e5
+
+
+def _int_value(path, what: str, value) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)) \
+            or not float(value).is_integer():
+        raise InputError(path, f"{what} is {value!r}; expected an integer")
+    return int(value)
+
+
+def _checked_values(path: Path, name: str, arr: np.ndarray) -> np.ndarray:
+    """A dataset's values: numbers (bool or 0/1 for contacts), finite, in their range."""
+    if name == "contacts":
+        if arr.dtype.kind == "b":
+            return arr.astype(bool)
+        if arr.dtype.kind in "iu" and np.isin(arr, (0, 1)).all():
+            return arr.astype(bool)
+        raise InputError(path, f"dataset 'contacts' holds {arr.dtype} values; expected booleans (or 0/1)")
+    if arr.dtype.kind not in "fiu":
+        raise InputError(path, f"dataset {name!r} holds {arr.dtype} values; expected numbers")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(path, f"dataset {name!r} holds NaN or infinite values")
+    if name == "root_quat":
+        norm = np.linalg.norm(arr, axis=1)
+        bad = np.abs(norm - 1.0) > 1e-3
+        if bad.any():
+            t = int(np.argmax(bad))
+            raise InputError(path, f"root_quat of frame {t} has norm {norm[t]:.4g}; expected unit quaternions (xyzw)")
+    elif name == "joint_pos" and np.abs(arr).max() > MAX_JOINT_RAD:
+        raise InputError(path, f"joint_pos reaches {np.abs(arr).max():.4g} rad; expected angles in radians")
+    elif np.abs(arr).max() > MAX_POSITION_M:
+        raise InputError(path, f"dataset {name!r} reaches {np.abs(arr).max():.4g}: not a value in metres or "
+                               "seconds (corrupt?)")
+    return arr
+
+
+def _check_attrs(path: Path, attrs: dict) -> None:
+    fps = attrs["fps"]
+    if isinstance(fps, (bool, np.bool_, str, bytes)) or not isinstance(fps, (int, float, np.number)) \
+            or not (0 < float(fps) <= MAX_FPS):
+        raise InputError(path, f"attribute fps is {fps!r}; expected a frame rate in (0, {MAX_FPS:g}] Hz")
+    attrs["fps"] = float(fps)
+    if attrs["robot"] != ROBOT:
+        raise InputError(path, f"bank is for robot {attrs['robot']!r}; this amp-data handles {ROBOT!r}")
+    if "quat_convention" in attrs and attrs["quat_convention"] != "xyzw":
+        raise InputError(path, f"quat_convention is {attrs['quat_convention']!r}; banks hold 'xyzw'")
+    for key, canonical in (("joint_names", JOINT_NAMES), ("foot_names", FOOT_NAMES)):
+        value = attrs[key]
+        if isinstance(value, (str, bytes)) or np.ndim(value) != 1:
+            raise InputError(path, f"attribute {key} must be a list of names")
+        names = _str_list(value)
+        if sorted(names) != sorted(canonical):
+            unknown = sorted(set(names) - set(canonical)) or sorted(set(canonical) - set(names))
+            raise InputError(path, f"attribute {key} does not name the Go2's {len(canonical)} "
+                                   f"{key.split('_')[0]}s (differs at {', '.join(unknown[:3]) or 'a repeat'})")
+        attrs[key] = names
+
+
+def _canonical_order(path: Path, attrs: dict, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Datasets with joints and feet in the canonical order (FL, FR, RL, RR; hip, thigh, calf), whatever
+    order the file's `joint_names` / `foot_names` gave: convert at the edge, by name."""
+    joints = [attrs["joint_names"].index(n) for n in JOINT_NAMES]
+    feet = [attrs["foot_names"].index(n) for n in FOOT_NAMES]
+    if joints != list(range(12)) or feet != list(range(4)):
+        data = dict(data)
+        for name in ("joint_pos", "joint_vel"):
+            data[name] = data[name][:, joints]
+        for name in ("foot_pos_base", "foot_vel_base", "contacts"):
+            if name in data:
+                data[name] = data[name][:, feet]
+    attrs["joint_names"], attrs["foot_names"] = JOINT_NAMES, FOOT_NAMES
+    return data
 
 
 def _read_quality(path: Path, group, num_clips: int) -> dict[str, np.ndarray]:

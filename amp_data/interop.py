@@ -90,7 +90,7 @@ from typing import Mapping
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from amp_data.atomic import atomic_output
+from amp_data.atomic import BANK_SUFFIXES, atomic_output, check_output_file
 from amp_data.bank import ROBOT, SCHEMA_VERSION, Bank, read_bank, write_bank
 from amp_data.errors import InputError
 from retarget.kinematics import feet_fk
@@ -501,13 +501,6 @@ class ImportReport:
     leg_order: str = ""     # what the file holds, and how that was found (amp-hw)
 
 
-def _check_output(path: Path, suffixes: tuple[str, ...]) -> None:
-    if path.is_dir():
-        raise InputError(path, "is a folder; give an output file name")
-    if path.suffix.lower() not in suffixes:
-        raise InputError(path, f"output must end in {' or '.join(suffixes)}")
-
-
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write `text` to a temporary file next to `path`, then rename it into place."""
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
@@ -528,7 +521,7 @@ def export_motion(bank_path: str | Path, output: str | Path, fmt_name: str = AMP
             raise InputError(None, f"--weight applies to {AMP_HW.name} files; {fmt.name} files have no MotionWeight")
         if not (math.isfinite(weight) and weight >= 0):
             raise InputError(None, f"--weight must be a number >= 0, got {weight:g}")
-    _check_output(output, (".txt", ".json"))
+    check_output_file(output, (".txt", ".json"), [bank_path])
     bank = read_bank(bank_path)
     if clip is None:
         if len(bank.clips) > 1:
@@ -550,7 +543,7 @@ def import_motion(path: str | Path, output: str | Path, fmt_name: str = "auto", 
         motion_format(fmt_name)
     if leg_order != "auto" and leg_order not in LEG_ORDERS:
         raise InputError(None, f"--leg-order {leg_order!r}: expected auto, {' or '.join(LEG_ORDERS)}")
-    _check_output(output, (".h5", ".hdf5"))
+    check_output_file(output, BANK_SUFFIXES, [path])
     if path.is_dir():
         raise InputError(path, "is a folder, not a motion file")
     try:

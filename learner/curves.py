@@ -21,22 +21,50 @@ PANELS = (
 )
 
 
+REQUIRED_METRICS = ("env_steps", "time_s")
+
+
+def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A run's CSV with numeric columns; InputError naming the file if it is empty, garbled or lacks columns."""
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "is empty (a run that logged nothing yet?)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(path, f"is not a metrics CSV ({str(e).splitlines()[0]})") from None
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError(path, f"is not a metrics CSV: no column {', '.join(missing)}")
+    if required and df.empty:
+        raise InputError(path, "holds a header but no rows yet (a run that logged nothing yet?)")
+    df = df.apply(pd.to_numeric, errors="coerce")
+    if required and df[list(required)].isna().all().any():
+        raise InputError(path, f"column(s) {', '.join(required)} hold no numbers")
+    return df
+
+
 def read_run(run: Path) -> dict[str, pd.DataFrame]:
     run = Path(run)
     if not (run / "metrics.csv").is_file():
         raise InputError(run, "is not a run folder (no metrics.csv)")
-    out = {"metrics": pd.read_csv(run / "metrics.csv")}
-    out["eval"] = pd.read_csv(run / "eval.csv") if (run / "eval.csv").is_file() else pd.DataFrame()
+    out = {"metrics": _read_csv(run / "metrics.csv", REQUIRED_METRICS)}
+    out["eval"] = _read_csv(run / "eval.csv", ()) if (run / "eval.csv").is_file() else pd.DataFrame()
+    if len(out["eval"]) and "env_steps" not in out["eval"]:
+        raise InputError(run / "eval.csv", "is not an evaluation CSV: no column env_steps")
     return out
 
 
 def plot_runs(runs: list[Path], out_png: Path, smooth: int = 5) -> Path:
-    """Six panels against environment steps, one line per run (training curves smoothed over `smooth` rows)."""
+    """Six panels against environment steps, one line per run (training curves smoothed over `smooth` rows).
+    Every run is read and checked before anything is drawn or written."""
+    from amp_data.atomic import check_output_file
+
+    check_output_file(out_png, (".png",), [Path(r) / "metrics.csv" for r in runs])
+    data = [(Path(r).name, read_run(r)) for r in runs]
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data = [(Path(r).name, read_run(r)) for r in runs]
     fig, axes = plt.subplots(2, 3, figsize=(15, 7.5))
     for ax, (kind, col, title, ylabel) in zip(axes.ravel(), PANELS):
         for name, d in data:
@@ -71,8 +99,12 @@ def final_table(runs: list[Path]) -> list[dict]:
         d = read_run(r)
         m, e = d["metrics"], d["eval"]
         last = e.iloc[-1].to_dict() if len(e) else {}
-        rows.append({"run": Path(r).name, "env_steps": int(m["env_steps"].iloc[-1]),
-                     "minutes": float(m["time_s"].iloc[-1]) / 60,
-                     "env_steps_per_s": float(np.nanmean(m["env_steps_per_s"])),
-                     "updates_per_s": float(np.nanmean(m["updates_per_s"])), **{f"eval_{k}": v for k, v in last.items()}})
+        def mean(col):
+            values = m[col].dropna() if col in m else ()
+            return float(np.mean(values)) if len(values) else float("nan")
+
+        rows.append({"run": Path(r).name, "env_steps": int(m["env_steps"].dropna().iloc[-1]),
+                     "minutes": float(m["time_s"].dropna().iloc[-1]) / 60,
+                     "env_steps_per_s": mean("env_steps_per_s"), "updates_per_s": mean("updates_per_s"),
+                     **{f"eval_{k}": v for k, v in last.items()}})
     return rows

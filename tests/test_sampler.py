@@ -456,10 +456,14 @@ def test_mismatching_banks_raise_naming_both_files(tmp_path, key, value):
     b = random_bank([20], ["clamp"])
     b.attrs[key] = value
     pa, pb = write_bank(tmp_path / "a.h5", a), write_bank(tmp_path / "b.h5", b)
-    with pytest.raises(InputError) as e:
-        ExpertSampler([pa, pb])
-    msg = str(e.value)
-    assert str(pa) in msg and str(pb) in msg and key in msg
+    if key.endswith("_names"):
+        ExpertSampler([pa, pb])      # files are read by name: columns put in the canonical order on read
+    else:
+        with pytest.raises(InputError) as e:
+            ExpertSampler([pa, pb])
+        msg = str(e.value)
+        assert str(pb) in msg and key in msg
+        assert str(pa) in msg or key == "robot"      # a bank not for the Go2 is refused on its own
     with pytest.raises(InputError, match=key):      # Bank objects: named by position
         ExpertSampler([a, b])
 
