@@ -587,7 +587,9 @@ def train_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<algo>-<preset>-<seed>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     overrides: List[str] = typer.Option(None, "--set", help="Override any config field: section.field=value "
-                                                            "(repeatable), e.g. --set sac.batch_size=4096."),
+                                                            "(repeatable), e.g. --set sac.batch_size=4096. On "
+                                                            "--resume only learning rates, loss and reward "
+                                                            "weights, stopping and logging may change."),
     show_config: bool = typer.Option(False, "--show-config", help="Print the resolved config and exit."),
 ) -> None:
     """Train an AMP policy for the Go2 on motion banks (AMP+SAC or the AMP+PPO baseline).
@@ -605,6 +607,11 @@ def train_cmd(
     10 s evaluation at every checkpoint: forward speed vs command, falls, style reward),
     checkpoint.pt (atomic, every 5 min and at the end) and summary.json. Ctrl-C saves a checkpoint.
     Replay the policy with `amp-data play RUN`.
+
+    \b
+    A run folder belongs to one `train` at a time (a second one stops at once); a folder holding other
+    files is refused. A checkpoint is saved only if every weight is finite. --resume continues from the
+    newest complete checkpoint and drops log rows written after it.
     """
     from learner import config as C
 
@@ -616,9 +623,15 @@ def train_cmd(
             cfg.env.num_envs = num_envs
         if steps is not None or minutes is not None:
             cfg.max_env_steps, cfg.minutes = steps or 0, minutes or 0.0
-        C.apply_overrides(cfg, overrides or [])
-        if cfg.env.num_envs < 1:
-            raise ValueError(f"--num-envs must be >= 1, got {cfg.env.num_envs}")
+        if steps is not None and steps < 0:
+            raise ValueError(f"--steps must be >= 0, got {steps}")
+        if minutes is not None and not (minutes >= 0 and minutes != float("inf")):
+            raise ValueError(f"--minutes must be >= 0, got {minutes}")
+        if resume:
+            C.check_resumable(overrides or [])
+        else:
+            C.apply_overrides(cfg, overrides or [])
+        C.validate(cfg)
     except ValueError as e:
         fail(str(e))
     if show_config:
@@ -628,9 +641,14 @@ def train_cmd(
     if not banks and not resume:
         fail("give at least one motion bank (.h5)")
     try:
+        from learner.run_folder import RunFolder
         from learner.train import TrainingStopped, train
     except ImportError as e:
         fail(f"training needs the learn extra ({e}): pip install 'amp-data[learn]'")
+    try:
+        RunFolder(out).check_writable(resume)
+    except InputError as e:
+        fail(str(e))
     if not resume:
         from amp_data.sampler import load_consistent_banks
         try:
@@ -640,7 +658,8 @@ def train_cmd(
         console.print("\n".join(C.describe(cfg)), markup=False, highlight=False)
     try:
         summary = train([str(b) for b in banks or []], cfg, out, resume=resume,
-                        say=lambda m: console.print(m, markup=False, highlight=False))
+                        say=lambda m: console.print(m, markup=False, highlight=False),
+                        resume_overrides=overrides if resume else None)
     except InputError as e:
         fail(str(e))
     except TrainingStopped as e:

@@ -290,6 +290,88 @@ def apply_overrides(cfg: TrainConfig, overrides: list[str]) -> TrainConfig:
     return cfg
 
 
+# Fields `--set` may change on `--resume`: stopping, logging, learning rates and loss/reward weights. The rest
+# shape networks, buffers or the task, which a checkpoint fixes.
+RESUMABLE_FIELDS = (
+    "max_env_steps", "minutes", "checkpoint_every_min", "log_every_s", "eval_command_vx_m_s", "torch_threads",
+    "sac.actor_lr", "sac.critic_lr", "sac.alpha_lr", "sac.max_grad_norm", "sac.target_entropy_scale",
+    "ppo.lr", "ppo.entropy_coef", "ppo.value_coef", "ppo.max_grad_norm", "ppo.desired_kl",
+    "amp.loss_coef", "amp.grad_pen_coef", "reward.w_task", "reward.w_amp", "reward.amp_reward_coef",
+)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def override_keys(overrides: list[str]) -> list[str]:
+    return [item.split("=", 1)[0].strip() for item in overrides or []]
+
+
+def check_resumable(overrides: list[str]) -> None:
+    """ValueError naming the first `--set` key that a resumed run cannot change."""
+    for key in override_keys(overrides):
+        if key not in RESUMABLE_FIELDS:
+            raise ValueError(f"--set {key} cannot change on --resume (it shapes the networks, buffers or task the "
+                             f"checkpoint holds); fields that can: {', '.join(RESUMABLE_FIELDS)}")
+
+
+def validate(cfg: TrainConfig) -> TrainConfig:
+    """ValueError, with the field's name, for a value no run can use (before anything is built or written)."""
+    def positive(name, value, integer=False):
+        if integer and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        if not (isinstance(value, (int, float)) and value > 0 and value == value and value != float("inf")):
+            raise ValueError(f"{name} must be positive, got {value!r}")
+
+    def non_negative(name, value):
+        if not (isinstance(value, (int, float)) and value >= 0 and value != float("inf")):
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
+
+    if cfg.algo not in ALGOS:
+        raise ValueError(f"algo must be one of {', '.join(ALGOS)}, got {cfg.algo!r}")
+    dev = str(cfg.device)
+    if not (dev in DEVICES or (dev.startswith("cuda:") and dev[5:].isdigit())):
+        raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
+    for name in ("max_env_steps", "minutes", "torch_threads", "checkpoint_every_min", "log_every_s"):
+        non_negative(name, getattr(cfg, name))
+    e = cfg.env
+    positive("env.num_envs", e.num_envs, integer=True)
+    positive("env.decimation", e.decimation, integer=True)
+    for name in ("sim_dt_s", "episode_length_s", "action_scale"):
+        positive(f"env.{name}", getattr(e, name))
+    lo, hi = e.command_vx_range_m_s
+    if not lo <= hi:
+        raise ValueError(f"env.command_vx_range_m_s must be (low, high) with low <= high, got {e.command_vx_range_m_s}")
+    a = cfg.amp
+    positive("amp.batch_size", a.batch_size, integer=True)
+    positive("amp.replay_size", a.replay_size, integer=True)
+    positive("amp.updates_per_iter", a.updates_per_iter, integer=True)
+    non_negative("amp.history_size", a.history_size)
+    non_negative("amp.loss_coef", a.loss_coef)
+    non_negative("amp.grad_pen_coef", a.grad_pen_coef)
+    if not 0 <= a.history_fraction <= 1:
+        raise ValueError(f"amp.history_fraction must be in [0, 1], got {a.history_fraction}")
+    for section, net in (("amp", a), ("sac", cfg.sac), ("ppo", cfg.ppo)):
+        if not net.hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in net.hidden):
+            raise ValueError(f"{section}.hidden must be layer sizes >= 1, got {net.hidden}")
+    s = cfg.sac
+    for name in ("actor_lr", "critic_lr", "alpha_lr", "init_alpha", "init_std", "max_grad_norm"):
+        positive(f"sac.{name}", getattr(s, name))
+    for name in ("batch_size", "updates_per_step", "replay_size", "n_step", "steps_per_iter"):
+        positive(f"sac.{name}", getattr(s, name), integer=True)
+    non_negative("sac.warmup_steps", s.warmup_steps)
+    if not (0 < s.gamma <= 1 and 0 < s.tau <= 1):
+        raise ValueError(f"sac.gamma and sac.tau must be in (0, 1], got {s.gamma}, {s.tau}")
+    p = cfg.ppo
+    for name in ("lr", "desired_kl", "clip", "init_std", "max_grad_norm"):
+        positive(f"ppo.{name}", getattr(p, name))
+    for name in ("steps_per_env", "epochs", "minibatches"):
+        positive(f"ppo.{name}", getattr(p, name), integer=True)
+    if not (0 < p.gamma <= 1 and 0 <= p.lam <= 1):
+        raise ValueError(f"ppo.gamma must be in (0, 1] and ppo.lam in [0, 1], got {p.gamma}, {p.lam}")
+    if cfg.algo == "ppo" and (p.steps_per_env * e.num_envs) < p.minibatches:
+        raise ValueError("ppo.minibatches exceeds the steps of one iteration (ppo.steps_per_env x env.num_envs)")
+    return cfg
+
+
 def describe(cfg, prefix: str = "") -> list[str]:
     """`section.field = value` lines, for printing at the start of a run."""
     lines = []

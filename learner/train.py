@@ -27,8 +27,8 @@ import numpy as np
 
 from amp_data.errors import InputError
 from learner import config as C
+from learner.run_folder import NonFiniteState, RunFolder
 
-KEEP_CHECKPOINTS = 5
 METRIC_COLUMNS = ("time_s", "env_steps", "iterations", "env_steps_per_s", "updates_per_s", "task_reward",
                   "style_reward", "reward", "episode_length_s", "episode_task_return", "fall_rate",
                   "forward_vel_m_s", "command_vx_m_s",
@@ -164,11 +164,20 @@ def evaluate(agent, task, seconds: float, command_vx_m_s: float, randomize: bool
 
 # ---------------------------------------------------------------------------------- run folder
 
-def _atomic_torch_save(obj, path: Path) -> None:
-    torch = _torch()
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+def set_learning_rates(agent, cfg, changed_keys) -> None:
+    """After loading a checkpoint (whose optimisers carry their old learning rates), put in the ones `--set`
+    changed on --resume."""
+    if cfg.algo == "sac":
+        for key, opt, lr in (("sac.actor_lr", agent.actor_opt, cfg.sac.actor_lr),
+                             ("sac.critic_lr", agent.critic_opt, cfg.sac.critic_lr),
+                             ("sac.alpha_lr", agent.alpha_opt, cfg.sac.alpha_lr)):
+            if key in changed_keys:
+                for group in opt.param_groups:
+                    group["lr"] = lr
+    elif "ppo.lr" in changed_keys:
+        agent.lr = cfg.ppo.lr
+        for group in agent.opt.param_groups:
+            group["lr"] = cfg.ppo.lr
 
 
 class CsvLog:
@@ -233,24 +242,38 @@ def load_checkpoint(path: Path) -> dict:
 # ---------------------------------------------------------------------------------- training
 
 def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: int = 16,
-          eval_seconds: float = 10.0) -> dict:
-    """Train `cfg.algo` on `bank_paths` into `out_dir`; returns the final evaluation and counters."""
+          eval_seconds: float = 10.0, resume_overrides: list[str] | None = None) -> dict:
+    """Train `cfg.algo` on `bank_paths` into `out_dir`; returns the final evaluation and counters.
+
+    With `resume`, the run's newest complete checkpoint and its config are restored; the stopping rule and
+    logging of `cfg` apply, and `resume_overrides` (`--set` strings) may change the fields of
+    `config.RESUMABLE_FIELDS` (learning rates, loss and reward weights, stopping, logging)."""
     _torch()
     out_dir = Path(out_dir)
-    ckpt_path = out_dir / "checkpoint.pt"
+    folder = RunFolder(out_dir)
+    folder.check_writable(resume)
     state = None
     if resume:
-        if not ckpt_path.exists():
-            raise InputError(out_dir, "--resume: no checkpoint.pt in this run folder")
-        state = load_checkpoint(ckpt_path)
+        try:
+            C.check_resumable(resume_overrides or [])
+        except ValueError as e:
+            raise InputError(None, str(e)) from None
+        removed = folder.remove_temp_files()
+        ckpt_path, state = folder.newest_checkpoint()
         saved_cfg = C.from_dict(state["config"])
-        # a resumed run keeps its config; only the stopping rule and logging may change
+        # a resumed run keeps its config; the stopping rule, logging and --set's resumable fields may change
         for k in ("max_env_steps", "minutes", "checkpoint_every_min", "log_every_s"):
             setattr(saved_cfg, k, getattr(cfg, k))
+        try:
+            C.validate(C.apply_overrides(saved_cfg, resume_overrides or []))
+        except ValueError as e:
+            raise InputError(None, str(e)) from None
         cfg = saved_cfg
         bank_paths = bank_paths or state["bank_paths"]
-    elif ckpt_path.exists():
-        raise InputError(out_dir, "holds a run already: pass --resume to continue it, or choose another --out")
+        dropped = folder.truncate_logs(int(state["env_steps"]))
+        say(f"resuming from {ckpt_path} ({int(state['env_steps']):,} env steps)"
+            + (f"; dropped {dropped} log row(s) written after it" if dropped else "")
+            + (f"; removed {len(removed)} temporary file(s) of a killed run" if removed else ""))
     if not (cfg.max_env_steps or cfg.minutes):
         raise InputError(None, "give a stopping rule: --steps N or --minutes M")
     bank_paths = [str(Path(p).resolve()) for p in bank_paths]
@@ -259,11 +282,16 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
     env_steps, iteration, updates, elapsed_before = 0, 0, 0, 0.0
     if state is not None:
         agent.load_state_dict(state["agent"])
+        set_learning_rates(agent, cfg, C.override_keys(resume_overrides or []))
         _set_rng_state(task, expert, state["rng"])
         env_steps, iteration, updates = state["env_steps"], state["iteration"], state["updates"]
         elapsed_before = state["time_s"]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "checkpoints").mkdir(exist_ok=True)
+    try:
+        folder.claim()
+    except InputError:
+        backend.close()
+        raise
+    ckpt_path = folder.checkpoint_path
     if state is None:
         tmp = out_dir / ".config.json.tmp"
         tmp.write_text(C.to_json(cfg))
@@ -282,16 +310,23 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
         payload = {"config": C.to_dict(cfg), "algo": cfg.algo, "agent": agent.state_dict(),
                    "env_steps": env_steps, "iteration": iteration, "updates": updates, "time_s": now_s,
                    "rng": _rng_state(task, expert), "bank_paths": bank_paths}
-        step_path = out_dir / "checkpoints" / f"step_{env_steps:012d}.pt"
-        _atomic_torch_save(payload, step_path)
-        _atomic_torch_save(payload, ckpt_path)
-        for old in sorted((out_dir / "checkpoints").glob("step_*.pt"))[:-KEEP_CHECKPOINTS]:
-            old.unlink()
+        try:
+            folder.save_checkpoint(payload)
+        except NonFiniteState as e:
+            raise TrainingStopped(f"at {env_steps:,} env steps {e}: lower the learning rates (--set) and "
+                                  "--resume from it, or start again") from None
+
+    closed = False
 
     def close_all() -> None:
+        nonlocal closed
+        if closed:
+            return
+        closed = True
         metrics_log.close(), eval_log.close(), tb.close(), backend.close()
         if eval_backend_task is not None:
             eval_backend_task.backend.close()
+        folder.release()
 
     def run_eval(now_s: float) -> EvalResult:
         nonlocal eval_backend_task
@@ -349,9 +384,10 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
         finished_len, finished_ret, finished_fall = [], [], []
         t_log, steps_at_log, updates_at_log = now, env_steps, updates
 
-    first = run_eval(elapsed_before) if state is None else None
-    obs = task.reset()
+    first = None
     try:
+        first = run_eval(elapsed_before) if state is None else None
+        obs = task.reset()
         while True:
             if (cfg.max_env_steps and env_steps >= cfg.max_env_steps) or time.time() >= deadline:
                 break
@@ -402,6 +438,9 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
     except (TrainingStopped, FloatingPointError) as e:
         close_all()
         raise TrainingStopped(str(e)) from None
+    except BaseException:
+        close_all()
+        raise
     try:
         if env_steps > steps_at_log:
             log_row(time.time())

@@ -28,6 +28,7 @@ import numpy as np
 from amp_data.bank import Bank, bank_from_motion
 from amp_data.errors import InputError
 from amp_data.feasibility import CLEARANCE_MIN_M
+from retarget.batch import die_with_parent
 from retarget.pipeline import RetargetConfig, assess, motion_contacts, retarget_clip
 
 GATHER_GAITS = {"walk": "walk", "trot": "trot", "pace": "pace", "canter": "canter/gallop"}
@@ -124,7 +125,7 @@ def gather_strides(sources: list[Path], gait: str, cfg: RetargetConfig = Retarge
             if on_done:
                 on_done(results[-1])
         return results
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
         for r in pool.map(clip_strides, sources, [gait] * len(sources), [cfg] * len(sources),
                           [filt] * len(sources)):
             results.append(r)

@@ -1,0 +1,200 @@
+"""A training run's folder: owned by one process at a time, its logs and its checkpoints.
+
+- **Ownership.** `RunFolder.claim()` takes an exclusive `flock` on `.lock` for the life of the process. A
+  second `amp-data train` on the same folder stops with one line naming the holder's pid. The kernel releases
+  the lock when its process dies, however it dies, so a lock left by a crash is stale by construction: the
+  file stays, the lock does not.
+- **What may be written into.** A new run needs a missing or empty folder, or one that holds nothing but
+  files of a run (then `--resume` is the way in). A folder with other files is refused.
+- **Checkpoints.** Written atomically (temporary file, then rename), after checking that every tensor in
+  them is finite: a diverged agent is never saved, and the last good checkpoint is kept and named. On
+  `--resume`, the newest complete checkpoint wins (`checkpoint.pt` or a newer `checkpoints/step_*.pt`),
+  temporary files left by a kill are removed, and metric rows logged after the restored step are dropped,
+  so the CSVs never step backwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+from amp_data.errors import InputError
+
+KEEP_CHECKPOINTS = 5
+RUN_FILES = {"config.json", "banks.txt", "metrics.csv", "eval.csv", "checkpoint.pt", "summary.json", ".lock",
+             "checkpoints", "tb"}
+
+
+class NonFiniteState(RuntimeError):
+    """The agent's state holds NaN or infinite values; the message names where."""
+
+
+def _torch():
+    import torch
+    return torch
+
+
+def non_finite_entries(obj, prefix: str = "") -> list[str]:
+    """Names of the tensors (or floats) in a nested dict/list state that hold NaN or inf."""
+    torch = _torch()
+    bad = []
+    if isinstance(obj, torch.Tensor):
+        if obj.is_floating_point() and not torch.isfinite(obj).all():
+            bad.append(prefix or "tensor")
+    elif isinstance(obj, float):
+        if not math.isfinite(obj):
+            bad.append(prefix or "value")
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            bad += non_finite_entries(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            bad += non_finite_entries(v, f"{prefix}[{i}]")
+    return bad
+
+
+class RunFolder:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.checkpoint_path = self.path / "checkpoint.pt"
+        self.steps_dir = self.path / "checkpoints"
+        self._lock_fd: int | None = None
+
+    # -- ownership ------------------------------------------------------------------------------
+
+    def check_writable(self, resume: bool) -> None:
+        """InputError unless this folder can hold a new run (or, with `resume`, holds one)."""
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(self.path, "is a file; --out must be a run folder")
+        parent = self.path.parent if str(self.path.parent) else Path(".")
+        if not self.path.exists():
+            if resume:
+                raise InputError(self.path, "--resume: no such run folder")
+            probe = parent
+            while not probe.exists() and probe != probe.parent:
+                probe = probe.parent
+            if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+                raise InputError(self.path, f"cannot create the run folder: {probe} is not writable")
+            return
+        if not os.access(self.path, os.W_OK | os.X_OK):
+            raise InputError(self.path, "run folder is not writable")
+        names = {p.name for p in self.path.iterdir()}
+        if resume:
+            if not self.complete_checkpoints():
+                raise InputError(self.path, "--resume: no complete checkpoint in this run folder")
+            return
+        if self.checkpoint_path.exists() or (self.path / "config.json").exists():
+            raise InputError(self.path, "holds a run already: pass --resume to continue it, or choose another --out")
+        foreign = sorted(n for n in names - RUN_FILES if not n.startswith("."))
+        if foreign:
+            raise InputError(self.path, f"holds files that are not a run's ({', '.join(foreign[:3])}"
+                                        f"{', ...' if len(foreign) > 3 else ''}); choose another --out")
+
+    def claim(self) -> None:
+        """Create the folder and hold its lock until `release` (or until this process dies)."""
+        import fcntl
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.steps_dir.mkdir(exist_ok=True)
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise InputError(self.path, f"is in use by another amp-data train (pid {holder}); wait for it to "
+                                        "finish or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)     # closing the descriptor drops the flock
+            self._lock_fd = None
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def remove_temp_files(self) -> list[Path]:
+        """Temporary files a killed run left behind (`.NAME.tmpPID`), removed; returns them."""
+        found = [p for folder in (self.path, self.steps_dir) if folder.is_dir()
+                 for p in folder.glob(".*.tmp*") if p.is_file()]
+        for p in found:
+            p.unlink()
+        return found
+
+    def complete_checkpoints(self) -> list[tuple[int, Path, dict]]:
+        """(env steps, path, state) of every checkpoint that loads, newest first."""
+        torch = _torch()
+        paths = [self.checkpoint_path] + sorted(self.steps_dir.glob("step_*.pt"), reverse=True)
+        found = []
+        for p in paths:
+            if not p.is_file():
+                continue
+            try:
+                state = torch.load(p, map_location="cpu", weights_only=False)
+                steps = int(state["env_steps"])
+            except Exception:     # truncated, foreign or half-written: not a complete checkpoint
+                continue
+            found.append((steps, p, state))
+        found.sort(key=lambda x: (x[0], x[1] == self.checkpoint_path), reverse=True)
+        return found
+
+    def newest_checkpoint(self) -> tuple[Path, dict]:
+        found = self.complete_checkpoints()
+        if not found:
+            raise InputError(self.path, "--resume: no complete checkpoint in this run folder")
+        return found[0][1], found[0][2]
+
+    def save_checkpoint(self, payload: dict) -> Path:
+        """Write `payload` as checkpoints/step_N.pt and checkpoint.pt (atomically), keep the newest few.
+        NonFiniteState, writing nothing, if any tensor in it is not finite."""
+        bad = non_finite_entries(payload.get("agent", {}), "agent")
+        if bad:
+            last = self.checkpoint_path if self.checkpoint_path.exists() else None
+            raise NonFiniteState(f"the agent's {', '.join(bad[:3])} hold NaN or inf; nothing was saved, the last "
+                                 f"good checkpoint is {last or '(none yet)'}")
+        step_path = self.steps_dir / f"step_{int(payload['env_steps']):012d}.pt"
+        self._atomic_save(payload, step_path)
+        self._atomic_save(payload, self.checkpoint_path)
+        for old in sorted(self.steps_dir.glob("step_*.pt"))[:-KEEP_CHECKPOINTS]:
+            old.unlink()
+        return step_path
+
+    @staticmethod
+    def _atomic_save(obj, path: Path) -> None:
+        torch = _torch()
+        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+
+    # -- logs -----------------------------------------------------------------------------------
+
+    def truncate_logs(self, env_steps: int) -> int:
+        """Drop CSV rows logged after `env_steps` (a resume from an older checkpoint); returns how many."""
+        dropped = 0
+        for name in ("metrics.csv", "eval.csv"):
+            path = self.path / name
+            if not path.is_file():
+                continue
+            with open(path, newline="") as f:
+                rows = list(csv.reader(f))
+            if not rows or "env_steps" not in rows[0]:
+                continue
+            col = rows[0].index("env_steps")
+
+            def keep(r):
+                try:
+                    return float(r[col]) <= env_steps
+                except (ValueError, IndexError):
+                    return False
+            kept = [rows[0]] + [r for r in rows[1:] if keep(r)]
+            if len(kept) < len(rows):
+                dropped += len(rows) - len(kept)
+                tmp = path.with_name(f".{name}.tmp{os.getpid()}")
+                with open(tmp, "w", newline="") as f:
+                    csv.writer(f).writerows(kept)
+                os.replace(tmp, path)
+        return dropped
