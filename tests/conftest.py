@@ -16,3 +16,15 @@ def mocap():
     if d is None:
         pytest.skip("MANN clips not found: set AMP_DATA_MOCAP or place them in ../shared/raw_mocap")
     return d
+
+
+@pytest.fixture(scope="session")
+def walk_trot_cycle_banks(mocap, tmp_path_factory) -> list[str]:
+    """walk.h5 and trot.h5 of `amp-data retarget walk trot --cycle auto`: small banks for training runs."""
+    from typer.testing import CliRunner
+
+    import cli
+    out = tmp_path_factory.mktemp("cycle_banks")
+    r = CliRunner().invoke(cli.app, ["retarget", "walk", "trot", "--cycle", "auto", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    return [str(out / "walk.h5"), str(out / "trot.h5")]

@@ -30,11 +30,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def banks(tmp_path_factory, mocap):
-    out = tmp_path_factory.mktemp("banks")
-    r = runner.invoke(cli.app, ["retarget", "walk", "trot", "--cycle", "auto", "-o", str(out)])
-    assert r.exit_code == 0, r.output
-    return [str(out / "walk.h5"), str(out / "trot.h5")]
+def banks(walk_trot_cycle_banks):
+    return walk_trot_cycle_banks
 
 
 def train_args(banks, out, steps, *extra):

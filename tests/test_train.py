@@ -25,11 +25,8 @@ TINY = ["env.num_envs=4", "sac.batch_size=64", "sac.warmup_steps=5", "sac.hidden
 
 
 @pytest.fixture(scope="module")
-def banks(tmp_path_factory, mocap):
-    out = tmp_path_factory.mktemp("banks")
-    r = runner.invoke(cli.app, ["retarget", "walk", "trot", "--cycle", "auto", "-o", str(out)])
-    assert r.exit_code == 0, r.output
-    return [str(out / "walk.h5"), str(out / "trot.h5")]
+def banks(walk_trot_cycle_banks):
+    return walk_trot_cycle_banks
 
 
 def tiny_cfg(algo="sac", steps=256):
