@@ -15,6 +15,14 @@ from typing import List, Optional
 
 import numpy as np
 import typer
+from typer.core import TyperGroup
+
+try:   # typer >= 0.20 carries its own copy of click
+    from typer._click import exceptions as click_errors
+    from typer._click import echo
+except ImportError:
+    from click import echo
+    from click import exceptions as click_errors
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -22,7 +30,38 @@ from rich.table import Table
 import raw_mocap
 from amp_data.errors import InputError
 
+_ABORT = getattr(click_errors, "Abort", None) or typer.Abort
+_EXIT = getattr(click_errors, "Exit", None) or typer.Exit
+
+
+class OneLineErrors(TyperGroup):
+    """Argument errors (a bad number, an unknown option, a missing argument) as one line on stderr and exit
+    code 2, like every other error of amp-data, instead of click's usage block."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except getattr(click_errors, "NoArgsIsHelpError", ()) as e:   # `amp-data bank`: its help, as asked
+            echo(e.ctx.get_help() if e.ctx else str(e), err=True)
+            sys.exit(2)
+        except click_errors.UsageError as e:
+            where = f"{e.ctx.command_path}: " if e.ctx is not None else ""
+            echo(f"amp-data: error: {where}{e.format_message()} (see --help)", err=True)
+            sys.exit(2)
+        except click_errors.ClickException as e:
+            echo(f"amp-data: error: {e.format_message()}", err=True)
+            sys.exit(2)
+        except _ABORT:
+            echo("amp-data: aborted", err=True)
+            sys.exit(1)
+        except _EXIT as e:
+            sys.exit(e.exit_code)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Turn German Shepherd motion capture into Unitree Go2 motion banks for imitation learning.",
     no_args_is_help=True,
     add_completion=False,
@@ -680,7 +719,7 @@ def play_cmd(
                                    "(a path, or relative to RUN)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the rollout as a motion bank (.h5)."),
     video: Optional[Path] = typer.Option(None, "--video", help="Render the rollout: .gif, or .mp4 (needs ffmpeg)."),
-    seconds: float = typer.Option(10.0, "--seconds", help="Length of the rollout (s); it stops earlier on a fall."),
+    seconds: float = typer.Option(10.0, "--seconds", help="Length of the rollout (s, at most 3600); it stops earlier on a fall."),
     command: Optional[float] = typer.Option(
         None, "--command", help="Forward speed command (m/s, base frame); default: the run's eval command."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of torch and the task (default: the run's); "

@@ -257,6 +257,10 @@ class PlayResult:
         return lines
 
 
+MAX_SECONDS = 3600.0      # an hour of rollout at 50 Hz holds 180k frames (a 100 MB bank)
+MAX_COMMAND_M_S = 10.0
+
+
 def check_bank_output(path: Path) -> None:
     """InputError unless a bank can be written at `path` (an existing, writable folder; not a folder)."""
     if path.is_dir():
@@ -280,10 +284,10 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float =
     """
     from learner.train import _torch
     _torch()
-    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
-        raise InputError(None, f"--seconds must be a positive number, got {seconds}")
-    if command_vx_m_s is not None and not math.isfinite(command_vx_m_s):
-        raise InputError(None, f"--command must be a number (m/s), got {command_vx_m_s}")
+    if not (isinstance(seconds, (int, float)) and 0 < seconds <= MAX_SECONDS):
+        raise InputError(None, f"--seconds must be in (0, {MAX_SECONDS:g}] s, got {seconds}")
+    if command_vx_m_s is not None and not (abs(command_vx_m_s) <= MAX_COMMAND_M_S):
+        raise InputError(None, f"--command must be a speed within +-{MAX_COMMAND_M_S:g} m/s, got {command_vx_m_s}")
     output = Path(output) if output is not None else None
     video = Path(video) if video is not None else None
     if output is not None:
