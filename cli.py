@@ -42,7 +42,7 @@ class OneLineErrors(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except getattr(click_errors, "NoArgsIsHelpError", ()) as e:   # `amp-data bank`: its help, as asked
             echo(e.ctx.get_help() if e.ctx else str(e), err=True)
             sys.exit(2)
@@ -58,6 +58,7 @@ class OneLineErrors(TyperGroup):
             sys.exit(1)
         except _EXIT as e:
             sys.exit(e.exit_code)
+        sys.exit(rv if isinstance(rv, int) else 0)   # click returns typer.Exit's code when not standalone
 
 
 app = typer.Typer(

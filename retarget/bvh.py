@@ -168,7 +168,20 @@ def read_bvh(path: str | Path) -> BvhClip:
     """Parse a BVH file. Raises InputError naming the file and the problem."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:     # look at the start before reading a large file whole
+            start = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+            if not start and not f.read(1):
+                raise InputError(path, "file is empty")
+            if start and not start.startswith(b"HIERARCHY"):
+                try:
+                    start[:64].decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InputError(path, "not a BVH file (binary content)") from None
+                raise InputError(path, "not a BVH file (does not start with HIERARCHY)")
+            f.seek(0)
+            raw = f.read()
+    except IsADirectoryError:
+        raise InputError(path, "is a folder, not a BVH file") from None
     except OSError as e:
         raise InputError(path, f"cannot read file ({e.strerror})") from None
     if not raw.strip():

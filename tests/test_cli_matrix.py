@@ -151,6 +151,7 @@ def test_no_traceback_and_clean_failures(ws, args):
     assert r.exception is None or isinstance(r.exception, SystemExit), f"traceback: {r.exception!r}"
     assert r.exit_code in (0, 2), (r.exit_code, r.output)
     assert "Traceback" not in r.output
+    assert ("amp-data: error:" in r.stderr) == (r.exit_code == 2), (r.exit_code, r.stderr)
     if r.exit_code == 2:
         err = [ln for ln in r.stderr.splitlines() if ln.strip()]
         assert len(err) == 1 and err[0].startswith("amp-data: error:"), r.stderr
