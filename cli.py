@@ -152,7 +152,8 @@ def retarget(
         help="Bank file for one clip (default CLIP.h5), or folder for several (default banks/)."),
     frames: Optional[str] = typer.Option(
         None, "--frames", help="Source frames START:END, 0-based, END excluded (one clip only)."),
-    fps: float = typer.Option(50.0, "--fps", help="Frame rate of the bank (Hz); the source is resampled."),
+    fps: float = typer.Option(50.0, "--fps", help="Frame rate of the bank (Hz, at most 1000); the source is "
+                                                  "resampled. A clip may give at most 1,000,000 frames."),
     scale: Optional[float] = typer.Option(
         None, "--scale", help="Dog-to-Go2 scale. Default: the skeleton map's (0.9 for the MANN dog)."),
     skeleton_map: Path = typer.Option(
@@ -399,6 +400,7 @@ def bank_gather(
     Clips are weighted by their duration (uniform over stride time). Prints what was kept and rejected,
     and the bank's stance width, slip, feet-on-floor and clearance figures.
     """
+    from amp_data.atomic import BANK_SUFFIXES, check_output_file
     from amp_data.bank import write_bank
     from amp_data.merge import merge_banks
     from retarget.gather import GATHER_GAITS, StrideFilter, gather_strides
@@ -420,7 +422,7 @@ def bank_gather(
         if output.suffix and not output.is_dir():
             if len(gaits) > 1:
                 raise InputError(output, "several gaits need an output folder")
-            outputs = {gaits[0]: output}
+            outputs = {gaits[0]: check_output_file(output, BANK_SUFFIXES)}
         else:
             try:
                 output.mkdir(parents=True, exist_ok=True)

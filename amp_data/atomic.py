@@ -74,6 +74,34 @@ def unique_output_names(paths: list[Path]) -> tuple[list[Path], list[str]]:
     return out, notes
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_files(path: Path, suffix: str = ".tmp") -> list[Path]:
+    """Temporary files of `path` (`.NAME.PID.XXXX.tmp`) whose writer is gone (a killed run): removed."""
+    stale = []
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.*{glob_escape(suffix)}"):
+        parts = tmp.name[len(path.name) + 2:].split(".")
+        if parts and parts[0].isdigit() and not _pid_alive(int(parts[0])):
+            try:
+                tmp.unlink()
+                stale.append(tmp)
+            except OSError:
+                pass
+    return stale
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
 @contextmanager
 def atomic_output(path: str | Path, suffix: str = ".tmp") -> Iterator[str]:
     """Yield a temporary path next to `path`; on success rename it to `path`, on any error remove it.
@@ -82,8 +110,9 @@ def atomic_output(path: str | Path, suffix: str = ".tmp") -> Iterator[str]:
     """
     path = Path(path)
     folder = check_output_folder(path)
+    remove_stale_temp_files(path, suffix)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=suffix, dir=folder)
     except OSError as e:
         raise InputError(path, f"cannot write ({e.strerror})") from None
     os.close(fd)

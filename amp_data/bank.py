@@ -175,14 +175,18 @@ def bank_from_motion(motion, name: str | None = None, quality: dict[str, float] 
     return bank
 
 
-def _checked_arrays(bank: Bank) -> dict[str, np.ndarray]:
-    """The datasets as arrays of their stored dtype; ValueError if one has the wrong shape."""
+def _checked_arrays(bank: Bank, path: Path | None = None) -> dict[str, np.ndarray]:
+    """The datasets as arrays of their stored dtype; ValueError if one has the wrong shape, InputError naming
+    `path` if one holds NaN or inf (a diverged rollout never reaches disk)."""
     out = {}
     for name, shape in DATASETS.items():
         arr = np.asarray(bank.data[name], dtype=bool if name == "contacts" else np.float64)
         if arr.shape != (bank.num_frames, *shape):
             raise ValueError(f"dataset {name!r} has shape {arr.shape}, expected ({bank.num_frames}, "
                              f"{', '.join(map(str, shape))})")
+        if name != "contacts" and not np.isfinite(arr).all():
+            t = int(np.argmax(~np.isfinite(arr).reshape(len(arr), -1).all(axis=1)))
+            raise InputError(path, f"not written: dataset {name!r} holds NaN or inf (first at frame {t})")
         out[name] = arr
     return out
 
@@ -190,7 +194,7 @@ def _checked_arrays(bank: Bank) -> dict[str, np.ndarray]:
 def write_bank(path: str | Path, bank: Bank) -> Path:
     """Write atomically: a temporary file next to `path`, then rename. Raises InputError if unwritable."""
     path = Path(path)
-    arrays = _checked_arrays(bank)
+    arrays = _checked_arrays(bank, path)
     with atomic_output(path) as tmp:
         with h5py.File(tmp, "w") as f:
             for name, arr in arrays.items():

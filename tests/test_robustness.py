@@ -5,6 +5,7 @@ inputs unchanged (checksums), no new files."""
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import h5py
@@ -176,3 +177,33 @@ def test_curves_refuses_a_non_png_output(tmp_path):
     run.mkdir()
     (run / "metrics.csv").write_text("env_steps,time_s\n100,1.0\n")
     assert_clean_failure(tmp_path, ["curves", run, "-o", tmp_path / "c.txt"], "c.txt", ".png")
+
+
+def test_temp_files_of_a_killed_writer_are_removed_on_the_next_write(tmp_path):
+    from amp_data.atomic import atomic_output
+
+    dead = subprocess_pid_that_exited()
+    stale = tmp_path / f".bank.h5.{dead}.abc123.tmp"
+    stale.write_bytes(b"half a bank")
+    mine = tmp_path / f".bank.h5.{os.getpid()}.live.tmp"    # a writer still running keeps its file
+    mine.write_bytes(b"in progress")
+    with atomic_output(tmp_path / "bank.h5") as tmp:
+        Path(tmp).write_bytes(b"whole")
+    assert not stale.exists() and mine.exists() and (tmp_path / "bank.h5").read_bytes() == b"whole"
+
+
+def subprocess_pid_that_exited() -> int:
+    import subprocess
+    import sys
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_a_bank_with_nan_is_never_written(tmp_path):
+    from amp_data.errors import InputError
+    bank = small_bank()
+    bank.data["joint_vel"][7, 3] = np.nan
+    with pytest.raises(InputError, match="joint_vel.*frame 7"):
+        write_bank(tmp_path / "b.h5", bank)
+    assert list(tmp_path.iterdir()) == []
