@@ -4,8 +4,9 @@
   second `amp-data train` on the same folder stops with one line naming the holder's pid. The kernel releases
   the lock when its process dies, however it dies, so a lock left by a crash is stale by construction: the
   file stays, the lock does not.
-- **What may be written into.** A new run needs a missing or empty folder, or one that holds nothing but
-  files of a run (then `--resume` is the way in). A folder with other files is refused.
+- **What may be written into.** A new run needs a missing or empty folder; a folder holding a run is
+  continued with `--resume`; any other folder with files is refused (a new run would append to a
+  `metrics.csv` it found).
 - **Checkpoints.** Written atomically (temporary file, then rename), after checking that every tensor in
   them is finite: a diverged agent is never saved, and the last good checkpoint is kept and named. On
   `--resume`, the newest complete checkpoint wins (`checkpoint.pt` or a newer `checkpoints/step_*.pt`),
@@ -23,8 +24,6 @@ from pathlib import Path
 from amp_data.errors import InputError
 
 KEEP_CHECKPOINTS = 5
-RUN_FILES = {"config.json", "banks.txt", "metrics.csv", "eval.csv", "checkpoint.pt", "summary.json", ".lock",
-             "checkpoints", "tb"}
 
 
 class NonFiniteState(RuntimeError):
@@ -87,10 +86,14 @@ class RunFolder:
             return
         if self.checkpoint_path.exists() or (self.path / "config.json").exists():
             raise InputError(self.path, "holds a run already: pass --resume to continue it, or choose another --out")
-        foreign = sorted(n for n in names - RUN_FILES if not n.startswith("."))
-        if foreign:
-            raise InputError(self.path, f"holds files that are not a run's ({', '.join(foreign[:3])}"
-                                        f"{', ...' if len(foreign) > 3 else ''}); choose another --out")
+        # a new run starts in an empty folder (a lock or empty sub-folders of an aborted start may remain):
+        # it would append to any metrics.csv it found
+        kept = {".lock"} | {n for n in ("checkpoints", "tb") if (self.path / n).is_dir()
+                            and not any((self.path / n).iterdir())}
+        other = sorted(names - kept)
+        if other:
+            raise InputError(self.path, f"holds files that are not a run's to start from ({', '.join(other[:3])}"
+                                        f"{', ...' if len(other) > 3 else ''}); choose another --out")
 
     def claim(self) -> None:
         """Create the folder and hold its lock until `release` (or until this process dies)."""

@@ -68,7 +68,10 @@ def test_folders_that_are_not_runs_are_refused(banks, tmp_path):
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "metrics.csv").write_text("mine\n")
     (tmp_path / "notes" / "thesis.tex").write_text("mine\n")
-    assert_clean_failure(tmp_path, train_args(banks, tmp_path / "notes", 64), "thesis.tex", "not a run")
+    assert_clean_failure(tmp_path, train_args(banks, tmp_path / "notes", 64), "metrics.csv", "not a run")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "metrics.csv").write_text("time_s,env_steps\n1,5\n")   # someone else's log
+    assert_clean_failure(tmp_path, train_args(banks, tmp_path / "other", 64), "metrics.csv", "not a run")
     (tmp_path / "file").write_text("x")
     assert_clean_failure(tmp_path, train_args(banks, tmp_path / "file", 64), "is a file")
     assert_clean_failure(tmp_path, ["train", "--resume", "--out", tmp_path / "nowhere", "--steps", "10"],
