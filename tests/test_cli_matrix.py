@@ -16,6 +16,8 @@ import cli
 
 ODD_NUMBERS = ["nan", "inf", "-1", "0", "1e30", "abc", ""]
 
+pytestmark = pytest.mark.slow   # its workspace trains a run: `pytest -m "not slow"` skips it
+
 
 def _snapshot(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -23,6 +23,7 @@ def results(mocap):
     return {name: retarget_clip(mocap / f"{name}.bvh") for name in LOCOMOTION}
 
 
+@pytest.mark.slow
 def test_every_clip_of_the_set_retargets(mocap):
     for clip in raw_mocap.load_manifest():
         motion, quality = retarget_clip(mocap / f"{clip.name}.bvh", RetargetConfig(fps=25))

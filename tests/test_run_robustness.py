@@ -28,6 +28,8 @@ TINY = ["env.num_envs=4", "sac.batch_size=64", "sac.warmup_steps=5", "sac.hidden
         "sac.replay_size=20000", "amp.replay_size=20000", "amp.history_size=2000"]
 runner = CliRunner()
 
+pytestmark = pytest.mark.slow   # training runs and SIGKILLs: `pytest -m "not slow"` skips them
+
 
 @pytest.fixture(scope="module")
 def banks(walk_trot_cycle_banks):
