@@ -198,11 +198,22 @@ def test_sac_style_reward_relabelled_with_the_current_discriminator(relabel):
                               task_reward=np.full(4, 2.0), next_obs=rng.normal(size=(4, 3)),
                               terminated=np.zeros(4, bool), timed_out=np.zeros(4, bool))
         agent.observe(rng.normal(size=(4, 3)), rng.uniform(-1, 1, size=(4, 2)), res)
-    s, gamma = cfg.sac, cfg.sac.gamma
+    gamma = cfg.sac.gamma
     window = 1 + gamma + gamma ** 2
-    reward_of = agent._task_plus_current_style if relabel else None
     set_d(1.0)    # r_AMP = 1 now
-    ret = agent.replay.sample(64, gamma, s.nstep_stop_at_termination, s.timeout_bootstrap, reward_of=reward_of)[2]
+    # through the real update: the returns its critic target is built from (deleting `reward_of=` in
+    # AmpSac._update_once makes the relabelled case fail)
+    sampled = []
+    real_sample = agent.replay.sample
+
+    def spy(*args, **kwargs):
+        out = real_sample(*args, **kwargs)
+        sampled.append(out[2].detach().clone())
+        return out
+    agent.replay.sample = spy
+    agent._update_once(with_disc=False, prev={})
+    assert len(sampled) == 1
+    ret = sampled[0]
     w = cfg.reward
     want = (w.w_task * 2.0 + (w.w_amp * w.amp_reward_coef if relabel else 0.0)) * window
     np.testing.assert_allclose(ret.numpy(), want, rtol=1e-6)
