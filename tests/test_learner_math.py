@@ -599,3 +599,91 @@ def test_projected_gravity_against_scipy():
     np.testing.assert_allclose(projected_gravity(np.array([[s, 0.0, 0.0, s]])), [[0, -1, 0]], atol=1e-12)
     # pitched +90 deg about y (nose down): gravity along +x of the base
     np.testing.assert_allclose(projected_gravity(np.array([[0.0, s, 0.0, s]])), [[1, 0, 0]], atol=1e-12)
+
+
+# ------------------------------------------------------------------ PPO: GAE and the KL-adaptive learning rate
+
+class _StubExpert:
+    def __init__(self, seed=0):
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, n):
+        return self.rng.normal(size=(n, 43)), self.rng.normal(size=(n, 43))
+
+
+def _ppo(steps=5, envs=2, lr=1e-3, epochs=5, minibatches=4):
+    from learner.ppo import AmpPpo
+
+    cfg = lcfg.make_config("cpu", "ppo")
+    cfg.env.num_envs, cfg.ppo.steps_per_env, cfg.ppo.hidden, cfg.amp.hidden = envs, steps, (8,), (8,)
+    cfg.ppo.epochs, cfg.ppo.minibatches = epochs, minibatches
+    cfg.ppo.lr, cfg.amp.replay_size, cfg.amp.history_size = lr, 1000, 0
+    torch.manual_seed(0)
+    return AmpPpo(cfg, 3, 2, -np.ones(2), np.ones(2), _StubExpert(), "cpu"), cfg
+
+
+def test_gae_against_the_written_out_sum():
+    """A_t = sum_l (gamma lam)^l delta_{t+l}, the sum cut after a done (its delta has no next value)."""
+    agent, cfg = _ppo(steps=5, envs=2)
+    p = cfg.ppo
+    rewards = np.array([[1.0, 0.5], [0.0, -1.0], [2.0, 0.3], [0.5, 0.0], [-1.0, 1.5]])
+    values = np.array([[0.2, 0.1], [0.4, -0.3], [1.0, 0.6], [-0.5, 0.2], [0.3, 0.9]])
+    dones = np.array([[0, 0], [0, 1], [0, 0], [1, 0], [0, 0]], dtype=float)
+    last_value = np.array([0.7, -0.2])
+    agent.rewards, agent.values = torch.tensor(rewards, dtype=torch.float32), torch.tensor(values, dtype=torch.float32)
+    agent.dones, agent.t = torch.tensor(dones, dtype=torch.float32), 5
+    agent._last_obs = np.zeros((2, 3))
+    agent.ac.value = lambda obs: torch.tensor(last_value, dtype=torch.float32)
+    adv, returns = agent._advantages()
+    for env in range(2):
+        for t in range(5):
+            want, decay = 0.0, 1.0
+            for k in range(t, 5):
+                next_v = 0.0 if dones[k, env] else (last_value[env] if k == 4 else values[k + 1, env])
+                want += decay * (rewards[k, env] + p.gamma * next_v - values[k, env])
+                if dones[k, env]:
+                    break
+                decay *= p.gamma * p.lam
+            assert adv[t, env].item() == pytest.approx(want, rel=1e-5, abs=1e-6), (t, env)
+    np.testing.assert_allclose(returns.numpy(), adv.numpy() + values, rtol=1e-6)
+
+
+def _fill_rollout(agent, mu_offset: float, sigma_factor: float):
+    """A rollout whose stored behaviour policy is the current one moved by mu_offset (in current stds) and
+    with its std scaled by sigma_factor: KL(old || new) known in closed form."""
+    n, steps = agent.obs.shape[1], agent.obs.shape[0]
+    rng = np.random.default_rng(1)
+    with torch.no_grad():
+        for i in range(steps):
+            obs = torch.tensor(rng.normal(size=(n, 3)), dtype=torch.float32)
+            d = agent.ac.dist(obs)
+            agent.obs[i], agent.act_buf[i] = obs, d.mean
+            agent.mu[i], agent.sigma[i] = d.mean + mu_offset * d.stddev, d.stddev * sigma_factor
+            agent.logp[i] = d.log_prob(d.mean).sum(-1)
+            agent.values[i] = agent.ac.value(obs)
+            agent.rewards[i] = torch.tensor(rng.normal(size=n), dtype=torch.float32)
+            agent.amp_replay.add(torch.randn(n, 43), torch.randn(n, 43))
+    agent.dones.zero_()
+    agent._last_obs = rng.normal(size=(n, 3))
+    agent.t = steps
+
+
+def test_kl_adaptive_learning_rate_falls_and_rises_by_1_5():
+    p = lcfg.make_config("cpu", "ppo").ppo
+    rounds = p.epochs * p.minibatches
+    # old std 10x the new: KL ~ 50 per dimension, far above 2 x desired_kl at every minibatch
+    agent, _ = _ppo(steps=8, envs=4, lr=1e-3, epochs=1, minibatches=3)
+    _fill_rollout(agent, 0.0, 10.0)
+    out = agent.update()
+    assert out["lr"] == pytest.approx(1e-3 / 1.5 ** 3)
+    assert {g["lr"] for g in agent.opt.param_groups} == {out["lr"]}
+    agent, _ = _ppo(steps=8, envs=4, lr=1e-3)          # and never below 1e-5
+    _fill_rollout(agent, 0.0, 10.0)
+    assert agent.update()["lr"] == pytest.approx(1e-5)
+    # a tiny mean shift (0.01 std): KL = 0.5 * 0.01^2 * 2 dims = 1e-4 < desired_kl / 2; with a tiny lr the policy
+    # barely moves, so the rate grows by 1.5 at every minibatch
+    agent, _ = _ppo(steps=8, envs=4, lr=1e-7)
+    _fill_rollout(agent, 0.01, 1.0)
+    out = agent.update()
+    assert out["lr"] == pytest.approx(1e-7 * 1.5 ** rounds, rel=1e-6)
+    assert 0 < out["kl"] < p.desired_kl / 2
