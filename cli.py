@@ -776,6 +776,67 @@ def play_cmd(
     console.print("\n".join(result.summary_lines()), markup=False, highlight=False, soft_wrap=True)
 
 
+@app.command("eval")
+def eval_cmd(
+    run: Path = typer.Argument(..., help="Run folder (from `amp-data train --out`) or a checkpoint file (.pt)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Another checkpoint of the run."),
+    seconds: float = typer.Option(12.0, "--seconds", help="Length of each rollout (s); the first 2 s are dropped."),
+    banks: List[Path] = typer.Option(None, "--banks", help="The run's motion banks, when they have moved."),
+    json_out: bool = typer.Option(False, "--json", help="The same numbers as JSON on stdout, nothing else."),
+) -> None:
+    """Does the policy move like the dog? Its gait at each reference bank's speed, beside the bank's.
+
+    \b
+    Examples:
+      amp-data eval runs/sac-cpu-1
+      amp-data eval runs/sac-cpu-1 --json > gait.json
+
+    \b
+    For each bank the run imitates (walk.h5, trot.h5): the deterministic policy, from standing, at the bank's
+    mean forward speed; stride frequency, duty factor per foot, footfall phases, gait label (after
+    Hildebrand) and FL hip/thigh/calf range, each beside the bank's with their ratio or difference.
+    Targets: stride frequency within +-25 %, mean duty within +-0.10, the bank's gait in most strides.
+    """
+    import json
+
+    from learner.imitation import evaluate_imitation
+
+    try:
+        report = evaluate_imitation(run, checkpoint, seconds=seconds, banks=banks or None)
+    except InputError as e:
+        fail(str(e))
+    if json_out:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    table = Table(title=f"imitation: {run} at {report.env_steps:,} env steps", title_justify="left")
+    for col in ("bank", "", "strides", "freq Hz", "duty FL FR RL RR", "phase FR RL RR", "gait", "FL ROM rad"):
+        table.add_column(col, no_wrap=True)
+    for name, g in report.gaits.items():
+        for who, f in (("dog", g["reference"]), ("policy", g["policy"])):
+            if f is None:
+                table.add_row(name, who, "fell" if g["fell"] else "no stride", *[""] * 5)
+                continue
+            table.add_row(name, who, str(f["strides"]), f"{f['stride_freq_hz']:.2f}",
+                          " ".join(f"{d:.2f}" for d in f["duty"]), " ".join(f"{p:.2f}" for p in f["phase"]),
+                          f["label"], " ".join(f"{hi - lo:.2f}" for lo, hi in f["fl_rom_rad"]))
+        c = g["compare"]
+        if c is not None:
+            table.add_row(name, "policy/dog", "", f"x{c['stride_freq_ratio']:.2f}",
+                          " ".join(f"{d:+.2f}" for d in c["duty_diff"]), " ".join(f"{d:+.2f}" for d in c["phase_diff"]),
+                          f"{100 * c['reference_label_share']:.0f} % dog's", " ".join(f"x{r:.2f}" for r in c["fl_rom_range_ratio"]))
+        else:
+            table.add_row(name, "policy/dog", *[""] * 6)
+    console.print(table)
+    for name, g in report.gaits.items():
+        met = ", ".join(k for k, v in g["targets"].items() if v) or "none"
+        console.print(f"{name}: policy at {g['command_vx_m_s']:.2f} m/s (the bank's mean speed)"
+                      f"{', fell' if g['fell'] else ''}; targets met: {met}", markup=False, highlight=False)
+    console.print("freq: median stride frequency; duty: share of the stride each foot is down; phase: footfall "
+                  "after FL as a share of the stride; FL ROM: range of hip, thigh, calf. Targets: freq within "
+                  "+-25 %, mean duty within +-0.10, the bank's gait in most strides.", markup=False,
+                  highlight=False)
+
+
 @app.command("curves")
 def curves_cmd(
     runs: List[Path] = typer.Argument(..., help="Run folders of `amp-data train` (with metrics.csv)."),

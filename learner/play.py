@@ -261,6 +261,34 @@ MAX_SECONDS = 3600.0      # an hour of rollout at 50 Hz holds 180k frames (a 100
 MAX_COMMAND_M_S = 10.0
 
 
+@dataclass
+class LoadedPolicy:
+    source: PolicySource
+    state: dict
+    cfg: object
+    bank_paths: list[str]
+    task: object        # a one-environment task on its own backend: close task.backend when done
+    agent: object
+
+
+def load_policy(run: str | Path, checkpoint: str | Path | None = None, banks=None, seed: int | None = None) -> LoadedPolicy:
+    """A run's policy ready to play: its checkpoint, config and banks, and a one-environment task."""
+    from learner.train import build
+
+    source = resolve_checkpoint(run, checkpoint)
+    state = load_policy_checkpoint(source.checkpoint)
+    cfg = playback_config(state, source.checkpoint)
+    bank_paths = bank_paths_to_use(state, source.checkpoint, banks)
+    backend, task, _, agent, _ = build(cfg, bank_paths, cfg.seed if seed is None else seed, num_envs=1)
+    try:
+        agent.load_state_dict(state["agent"])
+    except (RuntimeError, KeyError, ValueError) as e:
+        backend.close()
+        raise InputError(source.checkpoint, f"checkpoint's networks do not match its config "
+                                            f"({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    return LoadedPolicy(source, state, cfg, bank_paths, task, agent)
+
+
 def check_bank_output(path: Path) -> None:
     """InputError unless a bank can be written at `path` (an existing, writable folder; not a folder)."""
     if path.is_dir():
@@ -305,27 +333,16 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float =
         if output is not None and video.resolve() == output.resolve():
             raise InputError(video, "-o and --video name the same file")
 
-    source = resolve_checkpoint(run, checkpoint)
-    state = load_policy_checkpoint(source.checkpoint)
-    cfg = playback_config(state, source.checkpoint)
-    bank_paths = bank_paths_to_use(state, source.checkpoint, banks)
+    policy = load_policy(run, checkpoint, banks, seed)
+    source, state, cfg, task = policy.source, policy.state, policy.cfg, policy.task
     command = cfg.eval_command_vx_m_s if command_vx_m_s is None else float(command_vx_m_s)
-    steps = int(round(seconds / (cfg.env.sim_dt_s * cfg.env.decimation)))
-    if steps < 1:
-        raise InputError(None, f"--seconds {seconds:g} is shorter than one policy step "
-                               f"({cfg.env.sim_dt_s * cfg.env.decimation:g} s)")
-
-    from learner.train import build
-    backend, task, _, agent, _ = build(cfg, bank_paths, cfg.seed if seed is None else seed, num_envs=1)
+    steps = int(round(seconds / task.dt_s))
     try:
-        try:
-            agent.load_state_dict(state["agent"])
-        except (RuntimeError, KeyError, ValueError) as e:
-            raise InputError(source.checkpoint, f"checkpoint's networks do not match its config "
-                                                f"({type(e).__name__}: {str(e).splitlines()[0]})") from None
-        r = roll_out(agent, task, steps * task.dt_s, command)
+        if steps < 1:
+            raise InputError(None, f"--seconds {seconds:g} is shorter than one policy step ({task.dt_s:g} s)")
+        r = roll_out(policy.agent, task, steps * task.dt_s, command)
     finally:
-        backend.close()
+        task.backend.close()
     result = PlayResult(source=source, algo=str(state["algo"]), env_steps=int(state.get("env_steps", 0)),
                         rollout=r, trained_command_range_m_s=tuple(cfg.env.command_vx_range_m_s))
     if output is not None or video is not None:

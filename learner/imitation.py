@@ -1,0 +1,147 @@
+"""Does the policy move like the dog? Its gait at each reference bank's speed, beside the bank's own.
+
+For every reference bank of a run: the deterministic policy is played from standing at the bank's mean
+forward speed (`play.roll_out`, no domain randomisation), the first `settle_s` seconds are dropped, and the
+rollout's gait (amp_data.gait, contacts from the simulator's foot forces) is set beside the bank's:
+
+- stride frequency (Hz, median over strides) and their ratio;
+- duty factor per foot (mean) and the difference of the means;
+- footfall phases of FR, RL and RR after FL (circular means) and their circular differences;
+- the share of stride time of each gait label, the main label, and whether the policy's is the bank's;
+- the FL hip, thigh and calf range of motion (rad) and the ratio of the ranges;
+- forward speed.
+
+The targets of the imitation issue: stride frequency within +-25 %, mean duty within +-0.10, the bank's label
+in most strides (`ImitationReport.meets_targets`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from amp_data.gait import analyze_clip
+
+FREQ_TOL = 0.25
+DUTY_TOL = 0.10
+
+
+@dataclass
+class GaitFigures:
+    strides: int
+    stride_freq_hz: float
+    duty: list[float]                   # FL, FR, RL, RR
+    phase: list[float]                  # FR, RL, RR after FL, circular mean in [0, 1)
+    label_share: dict[str, float]       # label (walk kinds included) -> share of stride time
+    label: str                          # the label with the largest share ('-' without strides)
+    fl_rom_rad: list[list[float]]       # hip, thigh, calf: [min, max]
+    forward_speed_m_s: float
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _circular_mean(x) -> float:
+    x = np.asarray([v for v in x if v is not None and np.isfinite(v)], dtype=float)
+    if not len(x):
+        return float("nan")
+    return float(np.mod(np.angle(np.exp(2j * np.pi * x).mean()) / (2 * np.pi), 1.0))
+
+
+def gait_figures(bank) -> GaitFigures:
+    """The gait figures of all clips of a bank (strides pooled, weighted by their time)."""
+    cycles, speed_w = [], []
+    for c in bank.clips:
+        report = analyze_clip(bank, c)
+        cycles += report.cycles
+        speed_w.append((report.forward_speed_m_s, c.num_frames))
+    share: dict[str, float] = {}
+    for cyc in cycles:
+        share[cyc.label] = share.get(cyc.label, 0.0) + cyc.period_s
+    total = sum(share.values())
+    share = {k: v / total for k, v in sorted(share.items(), key=lambda kv: -kv[1])} if total else {}
+    q = bank["joint_pos"][:, :3]
+    speeds, weights = zip(*speed_w)
+    return GaitFigures(
+        strides=len(cycles),
+        stride_freq_hz=float(np.median([c.stride_freq_hz for c in cycles])) if cycles else float("nan"),
+        duty=[float(np.mean([c.duty[f] for c in cycles])) if cycles else float("nan") for f in range(4)],
+        phase=[_circular_mean([c.phase[f] for c in cycles]) for f in range(1, 4)],
+        label_share=share, label=next(iter(share), "-"),
+        fl_rom_rad=[[float(q[:, j].min()), float(q[:, j].max())] for j in range(3)],
+        forward_speed_m_s=float(np.average(speeds, weights=weights)))
+
+
+def compare(policy: GaitFigures, reference: GaitFigures) -> dict:
+    """Ratios and differences of the policy's figures to the reference's."""
+    def circ(a, b):
+        d = np.mod(a - b + 0.5, 1.0) - 0.5
+        return float(d)
+    ref_range = [hi - lo for lo, hi in reference.fl_rom_rad]
+    pol_range = [hi - lo for lo, hi in policy.fl_rom_rad]
+    same = policy.label_share.get(reference.label, 0.0)
+    return {
+        "stride_freq_ratio": policy.stride_freq_hz / reference.stride_freq_hz if reference.stride_freq_hz else float("nan"),
+        "duty_diff": [p - r for p, r in zip(policy.duty, reference.duty)],
+        "mean_duty_diff": float(np.mean(policy.duty) - np.mean(reference.duty)),
+        "phase_diff": [circ(p, r) for p, r in zip(policy.phase, reference.phase)],
+        "reference_label_share": same,
+        "fl_rom_range_ratio": [p / r if r else float("nan") for p, r in zip(pol_range, ref_range)],
+        "speed_ratio": policy.forward_speed_m_s / reference.forward_speed_m_s if reference.forward_speed_m_s else float("nan"),
+    }
+
+
+def meets_targets(cmp: dict) -> dict[str, bool]:
+    return {"stride_freq": bool(abs(cmp["stride_freq_ratio"] - 1) <= FREQ_TOL),
+            "duty": bool(abs(cmp["mean_duty_diff"]) <= DUTY_TOL),
+            "label": bool(cmp["reference_label_share"] > 0.5)}
+
+
+@dataclass
+class ImitationReport:
+    run: str
+    env_steps: int
+    seconds: float
+    settle_s: float
+    gaits: dict = field(default_factory=dict)    # bank name -> {command, fell, policy, reference, compare, targets}
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def evaluate_imitation(run, checkpoint=None, seconds: float = 12.0, settle_s: float = 2.0,
+                       banks=None) -> ImitationReport:
+    """Play the run's policy at each reference bank's mean speed and compare the gaits (module docstring)."""
+    from pathlib import Path
+
+    from amp_data.bank import read_bank
+    from amp_data.errors import InputError
+    from learner.play import load_policy, roll_out, rollout_bank
+
+    if not (0 < settle_s < seconds <= 600):
+        raise InputError(None, f"--seconds must be in ({settle_s:g}, 600] and above the settling time, got {seconds}")
+    policy = load_policy(run, checkpoint, banks)
+    state, task, agent, paths = policy.state, policy.task, policy.agent, policy.bank_paths
+    report = ImitationReport(run=str(run), env_steps=int(state["env_steps"]), seconds=seconds, settle_s=settle_s)
+    skip = int(round(settle_s / task.dt_s))
+    try:
+        for path in paths:
+            reference = read_bank(path)
+            ref = gait_figures(reference)
+            r = roll_out(agent, task, seconds, ref.forward_speed_m_s)
+            bank = rollout_bank(r, Path(path).stem)
+            if r.fell or len(r.joint_pos) <= skip + 2:
+                pol = None
+            else:
+                bank.data = {k: v[skip:] for k, v in bank.data.items()}
+                bank.clips[0].stop = len(bank.data["joint_pos"])
+                pol = gait_figures(bank)
+            cmp = compare(pol, ref) if pol is not None and pol.strides else None
+            report.gaits[Path(path).stem] = {
+                "command_vx_m_s": ref.forward_speed_m_s, "fell": bool(r.fell),
+                "policy": None if pol is None else pol.as_dict(), "reference": ref.as_dict(), "compare": cmp,
+                "targets": meets_targets(cmp) if cmp else {"stride_freq": False, "duty": False, "label": False}}
+    finally:
+        task.backend.close()
+    return report

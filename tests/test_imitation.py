@@ -1,0 +1,80 @@
+"""`amp-data eval`: the policy's gait beside the reference bank's."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import cli
+from amp_data.bank import Bank, ClipRange
+from learner.imitation import compare, gait_figures, meets_targets
+from robots.go2 import FOOT_NAMES, JOINT_NAMES
+
+FPS = 50.0
+
+
+def footfall_bank(phases, duty, period_frames=25, cycles=6, speed=1.0) -> Bank:
+    """A bank whose contacts follow a known footfall pattern (foot f lands at phase f of each period)."""
+    n = cycles * period_frames + 7
+    t = np.arange(n)
+    contacts = np.zeros((n, 4), bool)
+    for f, ph in enumerate(phases):
+        contacts[:, f] = np.mod(t - 3 - ph * period_frames, period_frames) < duty * period_frames
+    q = np.tile(np.linspace(-0.2, 0.2, n)[:, None], (1, 12))
+    data = {"joint_pos": q, "joint_vel": np.zeros((n, 12)),
+            "root_pos": np.stack([speed * t / FPS, np.zeros(n), np.full(n, 0.3)], 1),
+            "root_quat": np.tile([0.0, 0, 0, 1], (n, 1)), "base_lin_vel": np.tile([speed, 0, 0], (n, 1)),
+            "base_ang_vel": np.zeros((n, 3)), "foot_pos_base": np.zeros((n, 4, 3)),
+            "foot_vel_base": np.zeros((n, 4, 3)), "contacts": contacts}
+    attrs = {"schema_version": 2, "robot": "go2", "fps": FPS, "joint_names": list(JOINT_NAMES),
+             "foot_names": list(FOOT_NAMES), "source_file": "synthetic"}
+    return Bank(None, data, attrs, clips=[ClipRange("c", 0, n)])
+
+
+def test_gait_figures_of_a_known_trot_and_walk():
+    trot = gait_figures(footfall_bank([0.0, 0.5, 0.5, 0.0], 0.4))
+    assert trot.label == "trot" and trot.strides >= 5
+    assert trot.stride_freq_hz == pytest.approx(FPS / 25)
+    np.testing.assert_allclose(trot.duty, 0.4, atol=1 / 25)
+    np.testing.assert_allclose(trot.phase, [0.5, 0.5, 0.0], atol=1 / 25)
+    assert trot.fl_rom_rad[0] == pytest.approx([-0.2, 0.2]) and trot.forward_speed_m_s == pytest.approx(1.0)
+    walk = gait_figures(footfall_bank([0.0, 0.5, 0.75, 0.25], 0.7, period_frames=40))
+    assert walk.label == "walk (lateral-sequence)" and walk.stride_freq_hz == pytest.approx(FPS / 40)
+
+
+def test_compare_against_itself_and_against_a_faster_shuffle():
+    ref = gait_figures(footfall_bank([0.0, 0.5, 0.5, 0.0], 0.4))
+    same = compare(ref, ref)
+    assert same["stride_freq_ratio"] == pytest.approx(1) and same["mean_duty_diff"] == pytest.approx(0)
+    assert np.allclose(same["phase_diff"], 0) and same["reference_label_share"] == pytest.approx(1)
+    assert meets_targets(same) == {"stride_freq": True, "duty": True, "label": True}
+    shuffle = gait_figures(footfall_bank([0.0, 0.5, 0.0, 0.5], 0.6, period_frames=10))   # 5 Hz, lateral
+    c = compare(shuffle, ref)
+    assert c["stride_freq_ratio"] == pytest.approx(2.5) and c["mean_duty_diff"] == pytest.approx(0.2, abs=0.05)
+    assert c["reference_label_share"] == 0 and meets_targets(c) == {"stride_freq": False, "duty": False, "label": False}
+    assert c["phase_diff"][1] == pytest.approx(-0.5, abs=0.05) or c["phase_diff"][1] == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.slow
+def test_eval_command_on_a_run(walk_trot_cycle_banks, tmp_path):
+    pytest.importorskip("torch")
+    runner = CliRunner()
+    out = tmp_path / "run"
+    args = ["train", *walk_trot_cycle_banks, "--steps", "64", "--out", str(out)]
+    for s in ("env.num_envs=4", "sac.batch_size=32", "sac.warmup_steps=2", "sac.hidden=16,16", "amp.hidden=16,16",
+              "amp.batch_size=32", "log_every_s=0", "sac.replay_size=2000", "amp.replay_size=2000",
+              "amp.history_size=200"):
+        args += ["--set", s]
+    assert runner.invoke(cli.app, args).exit_code == 0
+    r = runner.invoke(cli.app, ["eval", str(out), "--seconds", "4", "--json"])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert set(report["gaits"]) == {"walk", "trot"}
+    for g in report["gaits"].values():
+        assert g["reference"]["strides"] >= 1 and g["command_vx_m_s"] == pytest.approx(g["reference"]["forward_speed_m_s"])
+        assert set(g["targets"]) == {"stride_freq", "duty", "label"}
+    r = runner.invoke(cli.app, ["eval", str(out), "--seconds", "1"])
+    assert r.exit_code == 2 and "--seconds" in r.output
