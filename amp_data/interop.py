@@ -88,14 +88,13 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from amp_data.atomic import BANK_SUFFIXES, atomic_output, check_output_file
 from amp_data.bank import ROBOT, SCHEMA_VERSION, Bank, read_bank, write_bank
 from amp_data.errors import InputError
 from retarget.kinematics import feet_fk
 from retarget.derive import derive_motion
-from retarget.rotations import continuous_quat, heading_rad, quat_multiply, yaw_matrix
+from retarget.rotations import continuous_quat, heading_of_quat_rad, quat_multiply, yaw_matrix, yaw_quat_xyzw
 from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
 
 BANK_LEG_ORDER = LEGS                               # FL, FR, RL, RR (SCHEMA.md, the URDF's)
@@ -263,21 +262,10 @@ def columns_to_bank(frames: np.ndarray, fmt: MotionFormat) -> dict[str, np.ndarr
 
 # --- wrap clips: the closing frame ----------------------------------------------------------------
 
-def _yaw_quat(yaw_rad) -> np.ndarray:
-    """xyzw quaternions of rotations about +z."""
-    yaw = np.asarray(yaw_rad, dtype=np.float64)
-    z = np.zeros_like(yaw)
-    return np.stack([z, z, np.sin(yaw / 2), np.cos(yaw / 2)], axis=-1)
-
-
-def _heading(quat_xyzw: np.ndarray) -> np.ndarray:
-    return heading_rad(Rotation.from_quat(quat_xyzw).as_matrix())
-
-
 def closing_pose(root_pos0: np.ndarray, root_quat0: np.ndarray, cycle_offset_pos_m, cycle_offset_yaw_rad: float):
     """Root pose one cycle after frame 0: moved by the offset (heading frame of frame 0), turned by the yaw."""
-    offset_world = yaw_matrix(_heading(root_quat0)) @ np.asarray(cycle_offset_pos_m, dtype=np.float64)
-    return root_pos0 + offset_world, quat_multiply(_yaw_quat(cycle_offset_yaw_rad), root_quat0)
+    offset_world = yaw_matrix(heading_of_quat_rad(root_quat0)) @ np.asarray(cycle_offset_pos_m, dtype=np.float64)
+    return root_pos0 + offset_world, quat_multiply(yaw_quat_xyzw(cycle_offset_yaw_rad), root_quat0)
 
 
 def cycle_offsets(root_pos0, root_quat0, closing_pos, closing_quat) -> tuple[np.ndarray, float]:
@@ -285,9 +273,9 @@ def cycle_offsets(root_pos0, root_quat0, closing_pos, closing_quat) -> tuple[np.
 
     The yaw is the heading of q_closing q_0^-1, as motion_imitation's MotionData._calc_cycle_delta_heading.
     """
-    offset_heading = yaw_matrix(_heading(root_quat0)).T @ (np.asarray(closing_pos) - np.asarray(root_pos0))
+    offset_heading = yaw_matrix(heading_of_quat_rad(root_quat0)).T @ (np.asarray(closing_pos) - np.asarray(root_pos0))
     conj0 = np.asarray(root_quat0) * np.array([-1.0, -1.0, -1.0, 1.0])
-    yaw = float(_heading(quat_multiply(np.asarray(closing_quat), conj0)))
+    yaw = float(heading_of_quat_rad(quat_multiply(np.asarray(closing_quat), conj0)))
     return offset_heading, yaw
 
 
@@ -295,7 +283,7 @@ def _uncycle_pose(pos, quat, root_pos0, closing_pos, yaw_rad: float):
     """A pose moved back by one cycle: the inverse of the map taking frame 0 to the closing frame
     (rotation by the yaw about the vertical through frame 0's root, then translation to the closing root)."""
     back = yaw_matrix(-yaw_rad)
-    return back @ (pos - closing_pos) + root_pos0, quat_multiply(_yaw_quat(-yaw_rad), quat)
+    return back @ (pos - closing_pos) + root_pos0, quat_multiply(yaw_quat_xyzw(-yaw_rad), quat)
 
 
 # --- derived quantities ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import numpy as np
 from amp_data.amp_obs import AMP_OBS_DIM, amp_observation
 from amp_data.bank import DATASETS, Bank, ClipRange, read_bank
 from amp_data.errors import InputError
-from retarget.rotations import quat_multiply
+from retarget.rotations import heading_of_quat_rad, quat_multiply, yaw_quat_xyzw
 from robots.go2.model import FOOT_NAMES, JOINT_NAMES
 
 # bank datasets a state is made of -> trailing shape
@@ -58,19 +58,6 @@ def slerp_xyzw(q0: np.ndarray, q1: np.ndarray, alpha: np.ndarray | float) -> np.
     w1 = np.where(small, a, np.sin(a * half) / sin_half)
     out = w0 * q0 + w1 * q1
     return out / np.linalg.norm(out, axis=-1, keepdims=True)
-
-
-def yaw_quat_xyzw(yaw_rad: np.ndarray) -> np.ndarray:
-    """Rotations about +z by `yaw_rad`, as xyzw quaternions (..., 4)."""
-    yaw_rad = np.asarray(yaw_rad, dtype=np.float64)
-    z = np.zeros_like(yaw_rad)
-    return np.stack([z, z, np.sin(0.5 * yaw_rad), np.cos(0.5 * yaw_rad)], axis=-1)
-
-
-def heading_of_quat_rad(quat_xyzw: np.ndarray) -> np.ndarray:
-    """Yaw of the body x axis projected on the ground plane."""
-    x, y, z, w = np.moveaxis(np.asarray(quat_xyzw, dtype=np.float64), -1, 0)
-    return np.arctan2(2.0 * (x * y + w * z), 1.0 - 2.0 * (y * y + z * z))
 
 
 def alias_table(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

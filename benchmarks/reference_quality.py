@@ -45,7 +45,7 @@ WIDTH_TOL = 0.15
 
 def pooled(banks) -> dict:
     """Feasibility over all clips of several banks, frames pooled (each clip's own arrays, no differencing across)."""
-    datas, dogs, slips, dog_slips = [], [], [], []
+    datas, slips, dog_slips = [], [], []
     for bank in banks:
         for c in bank.clips:
             d = bank.clip_data(c)

@@ -23,7 +23,6 @@ It can be written as a motion bank (SCHEMA.md, v2) at the policy rate (50 fps), 
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path

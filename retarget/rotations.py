@@ -53,3 +53,16 @@ def yaw_matrix(yaw_rad: np.ndarray | float) -> np.ndarray:
 def heading_rad(rot: np.ndarray) -> np.ndarray:
     """Yaw of the body x axis projected on the ground plane, for rotation matrices (..., 3, 3)."""
     return np.arctan2(rot[..., 1, 0], rot[..., 0, 0])
+
+
+def yaw_quat_xyzw(yaw_rad: np.ndarray) -> np.ndarray:
+    """Rotations about +z by `yaw_rad`, as xyzw quaternions (..., 4)."""
+    yaw_rad = np.asarray(yaw_rad, dtype=np.float64)
+    z = np.zeros_like(yaw_rad)
+    return np.stack([z, z, np.sin(0.5 * yaw_rad), np.cos(0.5 * yaw_rad)], axis=-1)
+
+
+def heading_of_quat_rad(quat_xyzw: np.ndarray) -> np.ndarray:
+    """Yaw of the body x axis projected on the ground plane (heading_rad of the quaternion's matrix)."""
+    x, y, z, w = np.moveaxis(np.asarray(quat_xyzw, dtype=np.float64), -1, 0)
+    return np.arctan2(2.0 * (x * y + w * z), 1.0 - 2.0 * (y * y + z * z))

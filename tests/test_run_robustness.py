@@ -203,7 +203,7 @@ def test_sigkill_of_train_leaves_a_checkpoint_that_resumes(banks, tmp_path):
     killed_at = found[0][0]
     r = runner.invoke(cli.app, ["train", "--resume", "--out", str(out), "--steps", str(killed_at + 64)])
     assert r.exit_code == 0, r.output
-    assert f"resuming from" in r.output
+    assert "resuming from" in r.output
     state = torch.load(out / "checkpoint.pt", weights_only=False)
     assert state["env_steps"] >= killed_at + 64
     steps = [int(r["env_steps"]) for r in csv.DictReader(open(out / "metrics.csv"))]
