@@ -80,39 +80,6 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _resolve_sources(clips: list[str]) -> list[tuple[Path, str, tuple[int, int] | None]]:
-    """(path, bank stem, frames) for each argument: a file, a folder, a clip name or a segment name."""
-    if not clips:
-        found = raw_mocap.default_clips()
-        if not found:
-            raise InputError(None, "no clips given and no MANN clip folder found: pass BVH files, or set "
-                                   f"{raw_mocap.ENV_VAR} to the folder holding the MANN BVH clips")
-        return [(p, p.stem, None) for p in found]
-    out = []
-    for arg in clips:
-        p = Path(arg)
-        if p.is_dir():
-            files = sorted(p.glob("*.bvh")) + sorted(p.glob("*.BVH"))
-            if not files:
-                raise InputError(p, "folder holds no .bvh files")
-            out += [(f, f.stem, None) for f in files]
-            continue
-        try:
-            path, frames = raw_mocap.resolve(arg)
-        except raw_mocap.ClipNotFound as e:
-            raise InputError(None, str(e)) from None
-        stem = arg if frames is not None else path.stem   # a segment keeps its name: trot0.h5
-        out.append((path, stem, frames))
-    return out
-
-
-def _segment_cycle(cycle: str | None, segment) -> str | None:
-    """--cycle auto on a named gait segment means the segment's own gait."""
-    if cycle == "auto" and segment is not None and segment.gait in ("walk", "trot", "pace", "canter"):
-        return segment.gait
-    return None
-
-
 def _quality_table(outcomes) -> Table:
     table = Table(title="Retarget quality", title_justify="left", caption_justify="left", caption=(
         "IK med / max: foot centre to target, mm (a large max = a dog pose out of the Go2's reach). "
@@ -188,12 +155,12 @@ def retarget(
     stance foot slip (robot and the dog's own), midline crossings, leg clearance, peak base angular velocity.
     For many strides of one gait in one bank, see `amp-data bank gather`.
     """
-    from retarget.batch import Job, plan_outputs, run_jobs
+    from retarget.batch import Job, plan_outputs, resolve_sources, run_jobs, segment_cycle
     from retarget.pipeline import RetargetConfig, check_retarget_numbers, parse_frames
     from retarget.skeleton_map import DEFAULT_MAP
 
     try:
-        sources = _resolve_sources(clips or [])
+        sources = resolve_sources(clips or [])
         if frames and len(sources) > 1:
             raise InputError(None, "--frames applies to one clip; several were given")
         frame_range = parse_frames(frames, sources[0][0]) if frames else None
@@ -201,7 +168,7 @@ def retarget(
         check_retarget_numbers(fps, scale, stance_width, cycle)
         outputs, notes = plan_outputs(sources, output, single, DEFAULT_OUT_DIR)
         segments = raw_mocap.load_segments()
-        job_list = [Job(src, out, frame_range or seg, _segment_cycle(cycle, segments.get(stem) if seg else None))
+        job_list = [Job(src, out, frame_range or seg, segment_cycle(cycle, segments.get(stem) if seg else None))
                     for (src, stem, seg), out in zip(sources, outputs)]
         cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP, cycle=cycle,
                              stance_width_m=stance_width)
@@ -403,6 +370,7 @@ def bank_gather(
     from amp_data.atomic import BANK_SUFFIXES, check_output_file
     from amp_data.bank import write_bank
     from amp_data.merge import merge_banks
+    from retarget.batch import resolve_sources
     from retarget.gather import GATHER_GAITS, StrideFilter, gather_strides
     from retarget.pipeline import RetargetConfig
 
@@ -418,7 +386,7 @@ def bank_gather(
             raise InputError(None, f"--stance-width must be between 0.05 and 1.0 m, got {stance_width:g}")
         if max_strides < 0 or max_ik_error_mm < 0 or max_closure_mm < 0:
             raise InputError(None, "--max-strides, --max-ik-error and --max-closure must not be negative")
-        paths = [p for p, _, _ in _resolve_sources(list(sources or []))]
+        paths = [p for p, _, _ in resolve_sources(list(sources or []))]
         if output.suffix and not output.is_dir():
             if len(gaits) > 1:
                 raise InputError(output, "several gaits need an output folder")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+import raw_mocap
 from amp_data.atomic import BANK_SUFFIXES, check_output_file, unique_output_names
 from amp_data.bank import bank_from_motion, write_bank
 from amp_data.errors import InputError
@@ -110,3 +111,36 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def resolve_sources(clips: list[str]) -> list[tuple[Path, str, tuple[int, int] | None]]:
+    """(path, bank stem, frames) for each argument: a file, a folder, a clip name or a segment name."""
+    if not clips:
+        found = raw_mocap.default_clips()
+        if not found:
+            raise InputError(None, "no clips given and no MANN clip folder found: pass BVH files, or set "
+                                   f"{raw_mocap.ENV_VAR} to the folder holding the MANN BVH clips")
+        return [(p, p.stem, None) for p in found]
+    out = []
+    for arg in clips:
+        p = Path(arg)
+        if p.is_dir():
+            files = sorted(p.glob("*.bvh")) + sorted(p.glob("*.BVH"))
+            if not files:
+                raise InputError(p, "folder holds no .bvh files")
+            out += [(f, f.stem, None) for f in files]
+            continue
+        try:
+            path, frames = raw_mocap.resolve(arg)
+        except raw_mocap.ClipNotFound as e:
+            raise InputError(None, str(e)) from None
+        stem = arg if frames is not None else path.stem   # a segment keeps its name: trot0.h5
+        out.append((path, stem, frames))
+    return out
+
+
+def segment_cycle(cycle: str | None, segment) -> str | None:
+    """--cycle auto on a named gait segment means the segment's own gait."""
+    if cycle == "auto" and segment is not None and segment.gait in ("walk", "trot", "pace", "canter"):
+        return segment.gait
+    return None
