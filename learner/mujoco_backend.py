@@ -1,17 +1,7 @@
 """Batched MuJoCo backend for the Go2: N independent simulations on the CPU, read and driven as arrays.
 
-The learner's task (rewards, observations, resets, terminations, domain randomisation) is written once
-against `SimState` and the methods of `MujocoBackend`; another simulator (Isaac Gym) only has to supply
-the same arrays in the same conventions.
-
-Conventions at this API (the project's: the motion bank's SCHEMA.md, pinocchio's free flyer):
-- joints, joint targets and torques: (N, 12) in URDF order FL, FR, RL, RR x hip, thigh, calf
-  (`robots.go2.JOINT_NAMES`); feet (N, 4, ...) in `robots.go2.FOOT_NAMES` order; units m, kg, s, rad, N, N m.
-- world frame: z up, floor at z = 0. Base frame: the trunk (x forward, y left, z up), origin at the trunk
-  centre (not its centre of mass).
-- qpos (19,) = base position in the world (3), base orientation quaternion **xyzw** (4), joint angles (12).
-- qvel (18,) = base linear velocity in the **base** frame (3), base angular velocity in the base frame (3),
-  joint velocities (12).
+It implements the contract of `learner/backend.py` (`Backend`, `SimState`), whose docstring gives the
+frames, units, joint order and qpos / qvel layout at this API.
 MuJoCo stores the quaternion as wxyz and the free joint's linear velocity in the world frame (its angular
 velocity in the body frame); the conversion happens in `reset` and `state` only.
 
@@ -37,16 +27,15 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
-from functools import cached_property
+
 from pathlib import Path
 
 import mujoco
 import numpy as np
-from mujoco import rollout
 from scipy.spatial.transform import Rotation
+from mujoco import rollout
 
-from retarget.kinematics import feet_fk
+from learner.backend import SimState, pd_torques  # noqa: F401 (pd_torques: part of this module's API)
 from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
 from robots.go2.build_mjcf import MJCF_PATH
 
@@ -59,55 +48,6 @@ JOINT_POS, JOINT_VEL = slice(1 + 7, 1 + NQ), slice(1 + NQ + 6, 1 + NQ + NV)
 # qpos, qvel or qacc), mj_step resets it to the model's qpos0 with time 0: time going backwards flags it.
 TIME_AT_RESET_S = 1.0
 CONES = {"elliptic": mujoco.mjtCone.mjCONE_ELLIPTIC, "pyramidal": mujoco.mjtCone.mjCONE_PYRAMIDAL}
-
-
-def pd_torques(q_target_rad, q_rad, qd_rad_s, kp, kd, torque_limit_nm):
-    """PD law of the joint motors: tau = clip(kp (q_target - q) - kd qd, -limit, limit), in N m.
-
-    All arguments broadcast against each other (e.g. (N, 12) joints with (N, 1) or (12,) gains). kp in
-    N m/rad, kd in N m s/rad. The velocity target is zero, as in legged_gym's P control.
-    """
-    tau = np.asarray(kp) * (np.asarray(q_target_rad) - q_rad) - np.asarray(kd) * qd_rad_s
-    limit = np.asarray(torque_limit_nm)
-    return np.clip(tau, -limit, limit)
-
-
-@dataclass
-class SimState:
-    """A snapshot of N environments (new arrays, float64 unless stated); frames in the module doc.
-
-    The fields are what a backend supplies; `base_rot_w`, `base_lin_vel_b` and `foot_pos_w` are derived
-    from them on first access, the same way for every backend (the feet by the project's FK,
-    `retarget.kinematics.feet_fk`, which the MJCF test checks against MuJoCo's to 1e-9 m).
-    """
-
-    base_pos_w: np.ndarray        # (N, 3) m, base origin in the world
-    base_quat_xyzw: np.ndarray    # (N, 4) base orientation, xyzw, unit (q and -q: the same rotation)
-    base_lin_vel_w: np.ndarray    # (N, 3) m/s, velocity of the base origin, world frame
-    base_ang_vel_b: np.ndarray    # (N, 3) rad/s, base angular velocity, base frame
-    joint_pos: np.ndarray         # (N, 12) rad, URDF order
-    joint_vel: np.ndarray         # (N, 12) rad/s
-    foot_force_n: np.ndarray      # (N, 4) N, normal contact force of the floor on each foot
-    foot_contact: np.ndarray      # (N, 4) bool, foot_force_n > the contact threshold
-    base_contact: np.ndarray      # (N,) bool, the trunk (base body: trunk box, head) presses on the floor
-    body_contact: np.ndarray      # (N,) bool, the trunk, a hip, thigh or calf presses on the floor
-    sim_unstable: np.ndarray      # (N,) bool, MuJoCo met a NaN/huge value since the env's last reset and
-    #                               put it back to qpos0 itself: the episode should end there
-
-    @cached_property
-    def base_rot_w(self) -> np.ndarray:
-        """(N, 3, 3) rotation base -> world (columns: the base axes in the world)."""
-        return Rotation.from_quat(self.base_quat_xyzw).as_matrix()
-
-    @cached_property
-    def base_lin_vel_b(self) -> np.ndarray:
-        """(N, 3) m/s, velocity of the base origin in the base frame."""
-        return np.einsum("nji,nj->ni", self.base_rot_w, self.base_lin_vel_w)
-
-    @cached_property
-    def foot_pos_w(self) -> np.ndarray:
-        """(N, 4, 3) m, foot frame origins (the URDF's foot links) in the world."""
-        return self.base_pos_w[:, None, :] + np.einsum("nij,nkj->nki", self.base_rot_w, feet_fk(self.joint_pos))
 
 
 class MujocoBackend:

@@ -1,6 +1,6 @@
 """The Go2 AMP locomotion task, written once over a backend's state arrays (numpy, N environments).
 
-A backend (`learner.mujoco_backend.MujocoBackend`; Isaac Gym later) only resets, steps PD targets and returns
+A backend (the contract in `learner/backend.py`; `learner.mujoco_backend.MujocoBackend`) only resets, steps PD targets and returns
 a `SimState`. Everything else is here: actions -> joint targets, observations, Table III task rewards, the
 AMP observation (the same `amp_data.amp_obs.amp_observation` the banks use), terminations kept apart from
 time-outs, Table IV domain randomisation and reference state initialisation (RSI) from bank frames.
@@ -28,7 +28,7 @@ import numpy as np
 
 from amp_data.amp_obs import AMP_OBS_DIM, amp_observation
 from learner import rewards
-from learner.mujoco_backend import pd_torques
+from learner.backend import pd_torques
 from retarget.kinematics import feet_fk
 from robots.go2 import model as go2
 

@@ -55,15 +55,11 @@ def _torch():
 
 
 def make_backend(cfg):
+    from learner.backend import make_backend as by_name
+    options = {}
     if cfg.env.backend == "mujoco":
-        try:
-            from learner.mujoco_backend import MujocoBackend
-        except ImportError as e:
-            raise InputError(None, f"the mujoco backend needs mujoco>=3.3 ({e}): pip install 'amp-data[learn]'") from None
-        return MujocoBackend(cfg.env.num_envs, threads=cfg.env.sim_threads or None, cone=cfg.env.friction_cone)
-    if cfg.env.backend == "isaacgym":
-        raise InputError(None, "the isaacgym backend is not implemented yet; use --backend mujoco")
-    raise InputError(None, f"unknown backend {cfg.env.backend!r}; choose mujoco")
+        options = {"threads": cfg.env.sim_threads or None, "cone": cfg.env.friction_cone}
+    return by_name(cfg.env.backend, cfg.env.num_envs, **options)
 
 
 def make_expert(bank_paths, cfg, seed: int):

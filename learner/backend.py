@@ -1,0 +1,126 @@
+"""The contract between the learner's task and a simulator backend, written once.
+
+The task (`learner/task.py`: rewards, observations, resets, terminations, domain randomisation) is written
+against `Backend` and `SimState` only; `learner/mujoco_backend.py` is one implementation (CPU MuJoCo), and
+another simulator plugs in by supplying the same arrays in the same conventions and an entry in `BACKENDS`.
+
+Conventions at this API (the project's: the motion bank's SCHEMA.md, pinocchio's free flyer):
+- N environments; every array's first axis is the environment. numpy float64 unless stated.
+- joints, joint targets and torques: (N, 12) in URDF order FL, FR, RL, RR x hip, thigh, calf
+  (`robots.go2.JOINT_NAMES`); feet (N, 4, ...) in `robots.go2.FOOT_NAMES` order; units m, kg, s, rad, N, N m.
+- world frame: z up, floor at z = 0. Base frame: the trunk (x forward, y left, z up), origin at the trunk
+  centre (not its centre of mass).
+- qpos (19,) = base position in the world (3), base orientation quaternion **xyzw** (4), joint angles (12).
+- qvel (18,) = base linear velocity in the **base** frame (3), base angular velocity in the base frame (3),
+  joint velocities (12).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from amp_data.errors import InputError
+from retarget.kinematics import feet_fk
+
+
+def pd_torques(q_target_rad, q_rad, qd_rad_s, kp, kd, torque_limit_nm):
+    """PD law of the joint motors: tau = clip(kp (q_target - q) - kd qd, -limit, limit), in N m.
+
+    All arguments broadcast against each other (e.g. (N, 12) joints with (N, 1) or (12,) gains). kp in
+    N m/rad, kd in N m s/rad. The velocity target is zero, as in legged_gym's P control.
+    """
+    tau = np.asarray(kp) * (np.asarray(q_target_rad) - q_rad) - np.asarray(kd) * qd_rad_s
+    limit = np.asarray(torque_limit_nm)
+    return np.clip(tau, -limit, limit)
+
+
+@dataclass
+class SimState:
+    """A snapshot of N environments (new arrays, float64 unless stated); frames in the module doc.
+
+    The fields are what a backend supplies; `base_rot_w`, `base_lin_vel_b` and `foot_pos_w` are derived
+    from them on first access, the same way for every backend (the feet by the project's FK,
+    `retarget.kinematics.feet_fk`, which the MJCF test checks against MuJoCo's to 1e-9 m).
+    """
+
+    base_pos_w: np.ndarray        # (N, 3) m, base origin in the world
+    base_quat_xyzw: np.ndarray    # (N, 4) base orientation, xyzw, unit (q and -q: the same rotation)
+    base_lin_vel_w: np.ndarray    # (N, 3) m/s, velocity of the base origin, world frame
+    base_ang_vel_b: np.ndarray    # (N, 3) rad/s, base angular velocity, base frame
+    joint_pos: np.ndarray         # (N, 12) rad, URDF order
+    joint_vel: np.ndarray         # (N, 12) rad/s
+    foot_force_n: np.ndarray      # (N, 4) N, normal contact force of the floor on each foot
+    foot_contact: np.ndarray      # (N, 4) bool, foot_force_n > the contact threshold
+    base_contact: np.ndarray      # (N,) bool, the trunk (base body: trunk box, head) presses on the floor
+    body_contact: np.ndarray      # (N,) bool, the trunk, a hip, thigh or calf presses on the floor
+    sim_unstable: np.ndarray      # (N,) bool, MuJoCo met a NaN/huge value since the env's last reset and
+    #                               put it back to qpos0 itself: the episode should end there
+
+    @cached_property
+    def base_rot_w(self) -> np.ndarray:
+        """(N, 3, 3) rotation base -> world (columns: the base axes in the world)."""
+        return Rotation.from_quat(self.base_quat_xyzw).as_matrix()
+
+    @cached_property
+    def base_lin_vel_b(self) -> np.ndarray:
+        """(N, 3) m/s, velocity of the base origin in the base frame."""
+        return np.einsum("nji,nj->ni", self.base_rot_w, self.base_lin_vel_w)
+
+    @cached_property
+    def foot_pos_w(self) -> np.ndarray:
+        """(N, 4, 3) m, foot frame origins (the URDF's foot links) in the world."""
+        return self.base_pos_w[:, None, :] + np.einsum("nij,nkj->nki", self.base_rot_w, feet_fk(self.joint_pos))
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """N Go2 simulations driven and read as arrays (module docstring for frames and units)."""
+
+    num_envs: int
+    torque_limit_nm: np.ndarray      # (12,) N m, the motors' limits in joint order
+
+    def reset(self, env_ids, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        """Put environments `env_ids` (K,) into the states qpos (K, 19), qvel (K, 18); the others are untouched."""
+
+    def step_pd(self, q_target_rad: np.ndarray, kp, kd, substeps: int = 1, torque_limit_nm=None) -> None:
+        """Advance all environments by `substeps` sim steps with `pd_torques` recomputed at every sim step."""
+
+    def state(self) -> SimState:
+        """The snapshot after the last reset or step."""
+
+    def set_base_mass_offset(self, env_ids, offset_kg) -> None:
+        """Trunk mass = nominal + offset_kg, per environment, from the next step on."""
+
+    def set_friction(self, env_ids, mu) -> None:
+        """Sliding friction coefficient of every contact, per environment, from the next step on."""
+
+    def close(self) -> None:
+        """Release threads and memory."""
+
+
+# name -> (module, class, what to install): imported only when asked for
+BACKENDS = {
+    "mujoco": ("learner.mujoco_backend", "MujocoBackend", "pip install 'amp-data[learn]' (mujoco>=3.3)"),
+}
+PLANNED = {"isaacgym": "not implemented yet (Isaac Gym is NVIDIA's preview download); use --backend mujoco",
+           "warp": "not implemented yet; use --backend mujoco"}
+
+
+def make_backend(name: str, num_envs: int, **options) -> Backend:
+    """A backend by name; one-line InputError for an unknown, planned or not installed one."""
+    if name in PLANNED:
+        raise InputError(None, f"the {name} backend is {PLANNED[name]}")
+    if name not in BACKENDS:
+        raise InputError(None, f"unknown backend {name!r}; choose {', '.join(BACKENDS)}")
+    module, cls, install = BACKENDS[name]
+    try:
+        backend_class = getattr(importlib.import_module(module), cls)
+    except ImportError as e:
+        raise InputError(None, f"the {name} backend needs its simulator ({e}): {install}") from None
+    return backend_class(num_envs, **options)
