@@ -820,13 +820,14 @@ def curves_cmd(
     Panels: style reward, task reward and episode length during training; forward speed over the command,
     the share of episodes without a fall and the style reward of the deterministic evaluations.
     """
-    from learner.curves import final_table, plot_runs
+    from learner.curves import final_table, plot_runs, read_run
 
     try:
         if smooth < 1:
             raise InputError(None, f"--smooth must be at least 1 row, got {smooth}")
-        rows = final_table(runs)
-        plot_runs(runs, output, smooth=smooth)
+        loaded = [read_run(r) for r in runs]
+        rows = final_table(runs, loaded)
+        plot_runs(runs, output, smooth=smooth, loaded=loaded)
     except InputError as e:
         fail(str(e))
     table = Table(title=f"learning curves: {output}")

@@ -354,7 +354,7 @@ def read_bank(path: str | Path) -> Bank:
 
 MAX_FPS = 1000.0
 MAX_JOINT_RAD = 4 * np.pi       # beyond this a joint angle is not an angle
-MAX_POSITION_M = 1e5
+MAX_POSITION_M = 1e5           # a position (m) or speed beyond 100 km is a corrupt number
 
 
 def _int_value(path, what: str, value) -> int:

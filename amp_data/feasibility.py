@@ -28,9 +28,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from retarget.kinematics import legs_points_fk
-from robots.go2.model import FOOT_RADIUS_M, HIP_OFFSET_Y_M, THIGH_OFFSET_Y_M
+from robots.go2.model import FOOT_RADIUS_M, THIGH_JOINT_WIDTH_M
 
-ROBOT_STANCE_WIDTH_M = 2 * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M)   # the Go2's thigh joints, 0.284 m apart
+ROBOT_STANCE_WIDTH_M = THIGH_JOINT_WIDTH_M   # the Go2's thigh joints, 0.284 m apart
 THIGH_RADIUS_M = 0.017     # half the thigh box's 0.034 m depth
 CALF_RADIUS_M = 0.013      # the rear calf cylinder's radius (front 0.012)
 CLEARANCE_MIN_M = 0.030    # legs closer than this count as a clearance violation

@@ -54,13 +54,13 @@ def read_run(run: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-def plot_runs(runs: list[Path], out_png: Path, smooth: int = 5) -> Path:
+def plot_runs(runs: list[Path], out_png: Path, smooth: int = 5, loaded: list[dict] | None = None) -> Path:
     """Six panels against environment steps, one line per run (training curves smoothed over `smooth` rows).
-    Every run is read and checked before anything is drawn or written."""
+    Every run is read (or given, `loaded`: read_run of each) and checked before anything is drawn or written."""
     from amp_data.atomic import check_output_file
 
     check_output_file(out_png, (".png",), [Path(r) / "metrics.csv" for r in runs])
-    data = [(Path(r).name, read_run(r)) for r in runs]
+    data = [(Path(r).name, d) for r, d in zip(runs, loaded or [read_run(r) for r in runs])]
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -92,11 +92,10 @@ def plot_runs(runs: list[Path], out_png: Path, smooth: int = 5) -> Path:
     return out_png
 
 
-def final_table(runs: list[Path]) -> list[dict]:
-    """Last eval row and the run's mean throughput, per run."""
+def final_table(runs: list[Path], loaded: list[dict] | None = None) -> list[dict]:
+    """Last eval row and the run's mean throughput, per run (`loaded`: read_run of each, if read already)."""
     rows = []
-    for r in runs:
-        d = read_run(r)
+    for r, d in zip(runs, loaded or [read_run(r) for r in runs]):
         m, e = d["metrics"], d["eval"]
         last = e.iloc[-1].to_dict() if len(e) else {}
         def mean(col):

@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from amp_data.atomic import BANK_SUFFIXES, check_output_file, check_output_folder
+from amp_data.atomic import BANK_SUFFIXES, check_output_file
 from amp_data.errors import InputError
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -292,8 +292,7 @@ def check_bank_output(path: Path) -> None:
     """InputError unless a bank can be written at `path` (an existing, writable folder; not a folder)."""
     if path.is_dir():
         raise InputError(path, "is a folder; give a bank file name, e.g. -o rollout.h5")
-    check_output_file(path, BANK_SUFFIXES)
-    folder = check_output_folder(path)
+    folder = check_output_file(path, BANK_SUFFIXES).parent
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(path, f"cannot write: folder {folder} is not writable")
 

@@ -81,8 +81,8 @@ class RunFolder:
             raise InputError(self.path, "run folder is not writable")
         names = {p.name for p in self.path.iterdir()}
         if resume:
-            if not self.complete_checkpoints():
-                raise InputError(self.path, "--resume: no complete checkpoint in this run folder")
+            if not self.checkpoint_path.is_file() and not any(self.steps_dir.glob("step_*.pt")):
+                raise InputError(self.path, "--resume: no checkpoint in this run folder")
             return
         if self.checkpoint_path.exists() or (self.path / "config.json").exists():
             raise InputError(self.path, "holds a run already: pass --resume to continue it, or choose another --out")
@@ -128,28 +128,34 @@ class RunFolder:
             p.unlink()
         return found
 
-    def complete_checkpoints(self) -> list[tuple[int, Path, dict]]:
-        """(env steps, path, state) of every checkpoint that loads, newest first."""
-        torch = _torch()
-        paths = [self.checkpoint_path] + sorted(self.steps_dir.glob("step_*.pt"), reverse=True)
-        found = []
-        for p in paths:
-            if not p.is_file():
-                continue
-            try:
-                state = torch.load(p, map_location="cpu", weights_only=False)
-                steps = int(state["env_steps"])
-            except Exception:     # truncated, foreign or half-written: not a complete checkpoint
-                continue
-            found.append((steps, p, state))
-        found.sort(key=lambda x: (x[0], x[1] == self.checkpoint_path), reverse=True)
-        return found
+    @staticmethod
+    def _load(path: Path) -> dict | None:
+        """A checkpoint's state, or None when it is missing, truncated, foreign or half-written."""
+        if not path.is_file():
+            return None
+        try:
+            state = _torch().load(path, map_location="cpu", weights_only=False)
+            int(state["env_steps"])
+            return state
+        except Exception:
+            return None
 
     def newest_checkpoint(self) -> tuple[Path, dict]:
-        found = self.complete_checkpoints()
-        if not found:
+        """(path, state) of the newest checkpoint that loads: the newest complete step file (their names
+        order them) or `checkpoint.pt`, whichever holds more steps (checkpoint.pt on a tie). Each file is
+        read at most once, and step files only until the first complete one."""
+        best = None
+        for p in sorted(self.steps_dir.glob("step_*.pt"), reverse=True):
+            state = self._load(p)
+            if state is not None:
+                best = (p, state)
+                break
+        latest = self._load(self.checkpoint_path)
+        if latest is not None and (best is None or int(latest["env_steps"]) >= int(best[1]["env_steps"])):
+            best = (self.checkpoint_path, latest)
+        if best is None:
             raise InputError(self.path, "--resume: no complete checkpoint in this run folder")
-        return found[0][1], found[0][2]
+        return best
 
     def save_checkpoint(self, payload: dict) -> Path:
         """Write `payload` as checkpoints/step_N.pt and checkpoint.pt (atomically), keep the newest few.

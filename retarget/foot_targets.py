@@ -34,12 +34,10 @@ import numpy as np
 from amp_data.contacts import detect_contacts
 from retarget.rotations import heading_rad, yaw_matrix
 from robots.go2 import LEGS
-from robots.go2.model import (CALF_LENGTH_M, FOOT_RADIUS_M, HIP_OFFSET_X_M, HIP_OFFSET_Y_M, THIGH_LENGTH_M,
-                              THIGH_OFFSET_Y_M, leg_signs, soft_limits_rad)
+from robots.go2.model import (CALF_LENGTH_M, FOOT_RADIUS_M, HIP_OFFSET_X_M, THIGH_JOINT_BASE_M,
+                              THIGH_JOINT_WIDTH_M, THIGH_LENGTH_M, leg_signs, soft_limits_rad)
 
-GO2_STANCE_WIDTH_M = 2 * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M)     # thigh joints 0.284 m apart
-THIGH_JOINT_BASE_M = np.array([[sx * HIP_OFFSET_X_M, sy * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M), 0.0]
-                               for sx, sy in map(leg_signs, LEGS)])
+GO2_STANCE_WIDTH_M = THIGH_JOINT_WIDTH_M     # default stance width: the feet under the thigh joints
 STANCE_REACH_FRACTION = 0.88   # 95 % of stance legs extend at most this share of LEG_REACH_M
 # Fore feet 3 cm wider apart than the stance width, hind feet 3 cm narrower (0.314 and 0.254 m for the Go2,
 # both within 11 % of its thigh joints): in a fast trot the dog's hind paw lands where its fore paw just
@@ -70,7 +68,7 @@ class FootTargets:
     root_drop_m: float = 0.0     # how far the root is to be lowered (>= 0) to keep the stance legs in reach
 
 
-def _runs(mask: np.ndarray):
+def runs(mask: np.ndarray):
     """Runs of equal values of a 1-D bool array: (starts, stops, values)."""
     edges = np.flatnonzero(np.diff(mask.astype(np.int8))) + 1
     starts = np.concatenate([[0], edges])
@@ -90,7 +88,7 @@ def lock_stance(target: np.ndarray, stance: np.ndarray, fps: float, floor_z_m: f
     stance = np.asarray(stance, dtype=bool)
     if not stance.any():
         return target.copy()
-    starts, stops, values = _runs(stance)
+    starts, stops, _ = runs(stance)
     lengths = stops - starts
     run_of = np.repeat(np.arange(len(starts)), lengths)
     locked = np.add.reduceat(target, starts, axis=0) / lengths[:, None]

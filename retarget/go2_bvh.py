@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from retarget.pipeline import THIGH_JOINT_BASE_M
 from robots.go2 import LEGS
-from robots.go2.model import (CALF_LENGTH_M, HIP_OFFSET_X_M, THIGH_LENGTH_M, THIGH_OFFSET_Y_M,
+from robots.go2.model import (THIGH_JOINT_BASE_M, CALF_LENGTH_M, HIP_OFFSET_X_M, THIGH_LENGTH_M, THIGH_OFFSET_Y_M,
                               hip_position_base_m, leg_signs)
 
 # file = FILE_FROM_WORLD @ world: Z-up world (x fwd, y left) -> Y-up file, as the MANN map's inverse.

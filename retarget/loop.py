@@ -25,12 +25,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from retarget.derive import derive_motion
-from retarget.foot_targets import LEG_REACH_M, STANCE_REACH_FRACTION, lateral_targets_m, root_drop_m
+from retarget.foot_targets import LEG_REACH_M, STANCE_REACH_FRACTION, lateral_targets_m, root_drop_m, runs
 from retarget.ik import IkResult, solve_legs
 from retarget.rotations import heading_rad, yaw_matrix
-from robots.go2 import LEGS
-
-LEFT_SIGN = np.array([1.0 if leg[1] == "L" else -1.0 for leg in LEGS])
 
 
 def swing_ramp(contacts: np.ndarray, last_swing_only: bool = False) -> np.ndarray:
@@ -42,8 +39,7 @@ def swing_ramp(contacts: np.ndarray, last_swing_only: bool = False) -> np.ndarra
     inc = np.zeros((n, feet))
     for f in range(feet):   # a loop over the feet, not the frames
         swing = ~c[:, f]
-        edges = np.flatnonzero(np.diff(swing.astype(np.int8))) + 1
-        starts, stops = np.concatenate([[0], edges]), np.concatenate([edges, [n]])
+        starts, stops, _ = runs(swing)
         lengths = stops - starts
         run_of = np.repeat(np.arange(len(starts)), lengths)
         pos = (np.arange(n) - starts[run_of] + 0.5) / lengths[run_of]

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from amp_data.contacts import feet_world_m
+from amp_data.bank import MAX_FPS, MAX_POSITION_M
 from amp_data.errors import InputError
 from amp_data.feasibility import Feasibility, assess_arrays
 from retarget import bvh
@@ -26,12 +27,9 @@ from retarget.ik import solve_legs
 from retarget.derive import derive_motion
 from retarget.rotations import heading_rad, yaw_matrix
 from retarget.skeleton_map import DEFAULT_MAP, SkeletonMap, load_map
-from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
-from robots.go2.model import FOOT_RADIUS_M, leg_signs, HIP_OFFSET_X_M, HIP_OFFSET_Y_M, THIGH_OFFSET_Y_M
+from robots.go2 import FOOT_NAMES, JOINT_NAMES
+from robots.go2.model import FOOT_RADIUS_M, THIGH_JOINT_BASE_M
 
-# Where each Go2 leg meets the dog's limb root: the thigh joint at zero hip abduction (base frame).
-THIGH_JOINT_BASE_M = np.array([[sx * HIP_OFFSET_X_M, sy * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M), 0.0]
-                               for sx, sy in map(leg_signs, LEGS)])
 MAX_BODY_PITCH_DEG = 70.0  # median pelvis->neck pitch above this: not a quadruped (MANN dogs: <= 51 sitting)
 
 
@@ -116,8 +114,6 @@ class Quality:
         return out
 
 
-MAX_FPS = 1000.0
-MAX_COORDINATE_M = 1e5           # a joint further than 100 km from the file's origin is a corrupt number
 MAX_OUTPUT_FRAMES = 1_000_000    # 5.5 h at 50 fps; a bank's arrays then take about 1.5 GB in memory
 
 
@@ -206,8 +202,8 @@ def dog_keypoints(clip: bvh.BvhClip, smap: SkeletonMap, start: int, end: int, gr
     """World-frame keypoints (T, J, 3) m of the selected frames, name->index, and the floor height (m)."""
     kp_file = bvh.forward_kinematics(clip, slice(start, end))
     kp = np.einsum("ij,tkj->tki", smap.world_from_file, kp_file) * smap.units_to_m
-    if not np.isfinite(kp).all() or np.abs(kp).max() > MAX_COORDINATE_M:
-        raise InputError(clip.path, f"joint positions are not finite or lie beyond {MAX_COORDINATE_M:g} m: "
+    if not np.isfinite(kp).all() or np.abs(kp).max() > MAX_POSITION_M:
+        raise InputError(clip.path, f"joint positions are not finite or lie beyond {MAX_POSITION_M:g} m: "
                                     "corrupt channel values or offsets?")
     idx = _check_quadruped(clip.path, clip.skeleton.names, kp, smap)
     toes_z = kp[:, [idx[n] for n in smap.toes], 2]

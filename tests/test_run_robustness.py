@@ -198,9 +198,8 @@ def test_sigkill_of_train_leaves_a_checkpoint_that_resumes(banks, tmp_path):
     time.sleep(rng.uniform(0.5, 2.0))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    found = RunFolder(out).complete_checkpoints()
-    assert found, "no complete checkpoint left"
-    killed_at = found[0][0]
+    _, state = RunFolder(out).newest_checkpoint()      # InputError if no complete checkpoint is left
+    killed_at = int(state["env_steps"])
     r = runner.invoke(cli.app, ["train", "--resume", "--out", str(out), "--steps", str(killed_at + 64)])
     assert r.exit_code == 0, r.output
     assert "resuming from" in r.output

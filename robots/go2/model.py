@@ -75,6 +75,13 @@ def leg_signs(leg: str) -> tuple[float, float]:
     return (1.0 if leg[0] == "F" else -1.0), (1.0 if leg[1] == "L" else -1.0)
 
 
+# Thigh joints at zero hip abduction (base frame), one row per leg: where the retargeter puts the dog's limb
+# roots; the left and right ones are THIGH_JOINT_WIDTH_M (0.284 m) apart.
+THIGH_JOINT_BASE_M = np.array([[sx * HIP_OFFSET_X_M, sy * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M), 0.0]
+                               for sx, sy in map(leg_signs, LEGS)])
+THIGH_JOINT_WIDTH_M = 2 * (HIP_OFFSET_Y_M + THIGH_OFFSET_Y_M)
+
+
 def hip_position_base_m(leg: str) -> np.ndarray:
     sx, sy = leg_signs(leg)
     return np.array([sx * HIP_OFFSET_X_M, sy * HIP_OFFSET_Y_M, 0.0])
