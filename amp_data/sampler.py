@@ -146,6 +146,12 @@ class ExpertSampler:
     banks: bank files or `Bank`s (all must share robot, fps, joint and foot names).
     policy_dt_s: time between s and s' (the policy's control step), seconds.
     start_substeps: pair start times every 1 / (fps * start_substeps) s (1: at every bank frame).
+    window_frames: AMP observations per discriminator input, K >= 2 (2: the pair (s, s') of AMP).
+    frame_stride: policy steps between consecutive frames of a window (1: every policy step). A window
+        starting at t holds the observations at t, t + h, ..., t + (K - 1) h with h = frame_stride *
+        policy_dt_s; it spans (K - 1) h seconds. Windows long enough to hold part of a stride carry the
+        gait's rhythm, which a pair 0.02 s apart cannot (a 12 Hz shuffle matches a 1.4 Hz walk's joint
+        speeds at a tenth of its amplitude).
     weighting: "clip": a pair's clip is drawn with probability proportional to its `weight` column
         times `bank_weights[bank]`, then the pair uniformly within the clip (AMP_for_hardware's
         per-motion weights); "uniform": every preloaded pair is equally likely (weights ignored).
@@ -154,16 +160,21 @@ class ExpertSampler:
     seed: seeds the sampler's own generators (numpy; and torch's on non-CPU devices, which draw there).
 
     Attributes: `clips` (SamplerClip per clip, over all banks), `pair_clip` (P,) clip index of each
-    pair, `pair_time_s` (P,) its start time in the clip, `pairs` (P, 2 * 43) float32: s then s'.
+    window, `pair_time_s` (P,) its start time in the clip, `pairs` (P, K * 43) float32: the windows'
+    frames in time order (for K = 2, s then s'), `window_dim` = K * 43.
     """
 
     def __init__(self, banks, policy_dt_s: float = 0.02, start_substeps: int = 1, weighting: str = "clip",
-                 bank_weights: Sequence[float] | None = None, device=None, seed: int | None = None):
+                 bank_weights: Sequence[float] | None = None, device=None, seed: int | None = None,
+                 window_frames: int = 2, frame_stride: int = 1):
         banks = load_consistent_banks(banks)
         if not (isinstance(policy_dt_s, (int, float)) and math.isfinite(policy_dt_s) and policy_dt_s > 0):
             raise InputError(None, f"policy_dt_s must be a positive number of seconds, got {policy_dt_s!r}")
         if not (isinstance(start_substeps, (int, np.integer)) and start_substeps >= 1):
             raise InputError(None, f"start_substeps must be an integer >= 1, got {start_substeps!r}")
+        for name, value, low in (("window_frames", window_frames, 2), ("frame_stride", frame_stride, 1)):
+            if isinstance(value, bool) or not (isinstance(value, (int, np.integer)) and value >= low):
+                raise InputError(None, f"{name} must be an integer >= {low}, got {value!r}")
         if weighting not in WEIGHTINGS:
             raise InputError(None, f"weighting must be one of {', '.join(WEIGHTINGS)}, got {weighting!r}")
         if bank_weights is not None:
@@ -182,6 +193,9 @@ class ExpertSampler:
         self.start_substeps = int(start_substeps)
         self.weighting = weighting
         self.obs_dim = AMP_OBS_DIM
+        self.window_frames, self.frame_stride = int(window_frames), int(frame_stride)
+        self.window_dim = self.window_frames * AMP_OBS_DIM
+        self.window_span_s = (self.window_frames - 1) * self.frame_stride * self.policy_dt_s
         self._gather_frames(banks)
         self._preload_pairs()
         self._build_clip_table(banks, bank_weights)
@@ -217,22 +231,22 @@ class ExpertSampler:
         self._clip_duration = np.where(self._clip_wrap, self._clip_frames, self._clip_frames - 1) / self.fps
 
     def _preload_pairs(self) -> None:
-        step = self.policy_dt_s * self.fps             # the policy step in frames
+        step = self.frame_stride * self.policy_dt_s * self.fps    # between a window's frames, in frames
+        span = (self.window_frames - 1) * step
         sub = self.start_substeps
         counts = []
         for nf, wrap in zip(self._clip_frames, self._clip_wrap):
             if wrap:
                 counts.append(int(nf) * sub)
             else:
-                last_start = (nf - 1) - step            # in frames
+                last_start = (nf - 1) - span            # in frames
                 counts.append(int(math.floor(last_start * sub + _SNAP)) + 1 if last_start >= -_SNAP else 0)
         counts = np.array(counts, dtype=np.int64)
         clip = np.repeat(np.arange(len(counts)), counts)
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         g0 = (np.arange(len(clip)) - np.repeat(offsets, counts)) / sub
-        s = self._obs_at_frame(clip, g0)
-        s_next = self._obs_at_frame(clip, g0 + step)
-        self.pairs = np.ascontiguousarray(np.concatenate([s, s_next], axis=1), dtype=np.float32)
+        frames = [self._obs_at_frame(clip, g0 + k * step) for k in range(self.window_frames)]
+        self.pairs = np.ascontiguousarray(np.concatenate(frames, axis=1), dtype=np.float32)
         self.pair_clip = clip
         self.pair_time_s = g0 / self.fps
         self._pair_offset = offsets
@@ -241,7 +255,8 @@ class ExpertSampler:
     def _build_clip_table(self, banks: list[Bank], bank_weights: np.ndarray | None) -> None:
         counts = self._pair_count
         if len(self.pairs) == 0:
-            raise InputError(None, f"no clip is long enough for one pair {self.policy_dt_s} s apart "
+            raise InputError(None, f"no clip is long enough for one window of {self.window_frames} frames "
+                                   f"{self.frame_stride * self.policy_dt_s:g} s apart "
                                    f"(longest clamp clip: {self._clip_duration.max():.3f} s)")
         if self.weighting == "uniform":
             weights = counts.astype(np.float64)
@@ -413,8 +428,8 @@ class ExpertSampler:
         within = torch.minimum((u[1] * count).long(), count - 1)
         return self._offset_t[c] + within
 
-    def sample(self, batch_size: int, rng=None):
-        """A batch (s, s_next), each (batch_size, 43) float32: views into one fresh (batch_size, 86) array.
+    def sample_windows(self, batch_size: int, rng=None):
+        """A batch of windows (batch_size, K * 43) float32, frames in time order.
 
         numpy arrays, or torch tensors on `device` when the sampler was made with one. rng: a numpy
         Generator (numpy arrays and torch on the CPU, whose indices numpy draws) or a torch.Generator
@@ -426,7 +441,13 @@ class ExpertSampler:
             batch = self._torch_from_numpy(np.take(self.pairs, self.sample_indices(batch_size, rng), axis=0))
         else:
             batch = self._pairs_t.index_select(0, self._sample_indices_torch(batch_size, rng))
-        return batch[:, :AMP_OBS_DIM], batch[:, AMP_OBS_DIM:]
+        return batch
+
+    def sample(self, batch_size: int, rng=None):
+        """A batch as K arrays (batch_size, 43), one per frame of the windows (for K = 2: (s, s_next)):
+        views into one fresh `sample_windows` batch. rng as `sample_windows`."""
+        batch = self.sample_windows(batch_size, rng)
+        return tuple(batch[:, k * AMP_OBS_DIM:(k + 1) * AMP_OBS_DIM] for k in range(self.window_frames))
 
     def batches(self, num_batches: int, batch_size: int) -> Iterator[tuple]:
         """`num_batches` batches from `sample` (AMP_for_hardware's `feed_forward_generator`)."""
@@ -446,9 +467,29 @@ class ExpertSampler:
         st["time_s"] = time_s
         return st
 
+    def amp_history_at(self, clip, time_s, num_steps: int) -> np.ndarray:
+        """AMP observations (n, num_steps, 43) float64 at `time_s - j * policy_dt_s`, j = num_steps - 1 ... 0
+        (oldest first, the last at `time_s`): what a policy started from a reference state at `time_s` would
+        have seen before it. Clamp clips hold their first frame before t = 0; wrap clips run backwards."""
+        clip, time_s = np.broadcast_arrays(np.asarray(clip, dtype=np.int64), np.asarray(time_s, dtype=np.float64))
+        back = (num_steps - 1 - np.arange(num_steps)) * self.policy_dt_s
+        t = time_s.ravel()[:, None] - back[None, :]
+        c = np.repeat(clip.ravel()[:, None], num_steps, axis=1)
+        obs = self._obs_at_frame(c.ravel(), np.maximum(t.ravel(), np.where(self._clip_wrap[c.ravel()], -np.inf, 0.0))
+                                 * self.fps)
+        return obs.reshape(len(t), num_steps, AMP_OBS_DIM)
+
+    def clip_forward_speed_m_s(self) -> np.ndarray:
+        """(C,) each clip's mean forward speed: base-frame x velocity averaged over its frames, m/s."""
+        v = self._frames["base_lin_vel"][:, 0]
+        return np.array([v[r0:r0 + n].mean() for r0, n in zip(self._clip_row0, self._clip_frames)])
+
     def summary(self) -> str:
         kinds = {m: int(np.sum(self._clip_wrap == (m == "wrap"))) for m in ("clamp", "wrap")}
         return (f"{len(self.banks)} bank(s), {len(self.clips)} clip(s) ({kinds['clamp']} clamp, {kinds['wrap']} "
-                f"wrap), {len(self._frames['joint_pos'])} frames at {self.fps:g} fps, {self.num_pairs} pairs "
-                f"{self.policy_dt_s:g} s apart, weighting {self.weighting!r}, "
+                f"wrap), {len(self._frames['joint_pos'])} frames at {self.fps:g} fps, {self.num_pairs} "
+                + (f"pairs {self.policy_dt_s:g} s apart" if self.window_frames == 2 and self.frame_stride == 1 else
+                   f"windows of {self.window_frames} frames {self.frame_stride * self.policy_dt_s:g} s apart "
+                   f"({self.window_span_s:g} s)")
+                + f", weighting {self.weighting!r}, "
                 f"{'numpy' if self.device is None else f'torch on {self.device}'}")

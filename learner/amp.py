@@ -1,9 +1,10 @@
 """The AMP discriminator: network, least-squares loss with gradient penalty (eq. 2), style reward (eq. 5),
 running normaliser of AMP observations and the replay of policy transitions it is trained against.
 
-Inputs are pairs (s, s') of `amp_data.amp_obs` observations (43 each), normalised by one running
-normaliser fed with both expert and policy states (AMP_for_hardware). Expert pairs come from
-`amp_data.sampler.ExpertSampler`.
+Inputs are windows of K `amp_data.amp_obs` observations (43 each) in time order, `amp.frame_stride`
+policy steps apart; K = 2 with stride 1 is AMP's pair (s, s'). Every frame is normalised by one running
+normaliser fed with both expert and policy states (AMP_for_hardware). Expert windows come from
+`amp_data.sampler.ExpertSampler`, policy windows from the task's AMP history (`learner/task.py`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ from learner.rewards import amp_reward
 
 
 class Discriminator(nn.Module):
-    """D(s, s'): ReLU trunk (Table II: [1024, 512]) and a linear head. Expert -> +1, policy -> -1."""
+    """D(x) of a window x = (o_1, ..., o_K) of K AMP observations in time order (K = 2: AMP's (s, s')).
 
-    def __init__(self, amp_obs_dim: int, hidden, min_std: float = 0.01):
+    ReLU trunk (Table II: [1024, 512]) and a linear head; expert -> +1, policy -> -1. Every frame of a
+    window is normalised by the same running normaliser of single AMP observations.
+    """
+
+    def __init__(self, amp_obs_dim: int, hidden, min_std: float = 0.01, window_frames: int = 2):
         super().__init__()
-        layers, d = [], 2 * amp_obs_dim
+        self.amp_obs_dim, self.window_frames = amp_obs_dim, window_frames
+        layers, d = [], window_frames * amp_obs_dim
         for h in hidden:
             layers += [nn.Linear(d, h), ACTIVATIONS["relu"]()]
             d = h
@@ -28,78 +34,95 @@ class Discriminator(nn.Module):
         self.head = nn.Linear(d, 1)
         self.normalizer = RunningNorm(amp_obs_dim, min_std=min_std)
 
-    def forward(self, s: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
-        """D of already-normalised pairs, (B,)."""
-        return self.head(self.trunk(torch.cat([s, s_next], dim=-1))).squeeze(-1)
+    @property
+    def window_dim(self) -> int:
+        return self.window_frames * self.amp_obs_dim
 
-    def score(self, s: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
-        """D of raw AMP observations (normalised here), (B,)."""
-        return self(self.normalizer.normalize(s), self.normalizer.normalize(s_next))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """D of already-normalised windows (..., K * obs), (...)."""
+        return self.head(self.trunk(x)).squeeze(-1)
+
+    def normalize(self, window: torch.Tensor) -> torch.Tensor:
+        """Raw windows (..., K * obs) -> normalised, frame by frame."""
+        lead = window.shape[:-1]
+        return self.normalizer.normalize(window.reshape(*lead, self.window_frames, self.amp_obs_dim)).reshape(
+            *lead, -1)
+
+    def update_normalizer(self, windows: torch.Tensor) -> None:
+        """Feed the normaliser the first frame of each window (for K = 2, the s of AMP_for_hardware)."""
+        self.normalizer.update(windows[:, :self.amp_obs_dim])
+
+    def score(self, window: torch.Tensor) -> torch.Tensor:
+        """D of raw windows (..., K * obs) (normalised here), (...)."""
+        return self(self.normalize(window))
 
     @torch.no_grad()
-    def style_reward(self, s: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
+    def style_reward(self, window: torch.Tensor) -> torch.Tensor:
         """r_AMP = max(0, 1 - 0.25 (D - 1)^2) in [0, 1], (B,) (eq. 5, before the reward coefficient)."""
-        return amp_reward(self.score(s, s_next))
+        return amp_reward(self.score(window))
 
     def param_groups(self, trunk_weight_decay: float, head_weight_decay: float) -> list[dict]:
         return [{"params": self.trunk.parameters(), "weight_decay": trunk_weight_decay},
                 {"params": self.head.parameters(), "weight_decay": head_weight_decay}]
 
 
-def gradient_penalty(disc: Discriminator, s: torch.Tensor, s_next: torch.Tensor) -> torch.Tensor:
-    """E ||grad_x D(x)||^2 over the normalised expert inputs x = (s, s'), differentiable (create_graph)."""
-    x_s = s.detach().clone().requires_grad_(True)
-    x_n = s_next.detach().clone().requires_grad_(True)
-    d = disc(x_s, x_n)
-    g_s, g_n = torch.autograd.grad(d.sum(), (x_s, x_n), create_graph=True)
-    return (g_s.square().sum(-1) + g_n.square().sum(-1)).mean()
+def gradient_penalty(disc: Discriminator, x: torch.Tensor) -> torch.Tensor:
+    """E ||grad_x D(x)||^2 over normalised expert windows x, differentiable (create_graph)."""
+    x = x.detach().clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(disc(x).sum(), (x,), create_graph=True)
+    return g.square().sum(-1).mean()
 
 
-def discriminator_loss(disc: Discriminator, expert_s, expert_next, policy_s, policy_next, grad_pen_coef: float):
-    """Eq. 2 on raw AMP observations: (L_AMP, L_grad, stats).
+def discriminator_loss(disc: Discriminator, expert_windows, policy_windows, grad_pen_coef: float):
+    """Eq. 2 on raw AMP windows: (L_AMP, L_grad, stats).
 
     L_AMP = 0.5 (E_expert (D - 1)^2 + E_policy (D + 1)^2) (AMP_for_hardware's halving);
     L_grad = grad_pen_coef * E_expert ||grad_x D||^2. Both differentiable w.r.t. the discriminator.
+    The expert and policy batches go through the network as one batch.
     """
-    norm = disc.normalizer.normalize
-    e_s, e_n, p_s, p_n = norm(expert_s), norm(expert_next), norm(policy_s), norm(policy_next)
-    d_expert, d_policy = disc(e_s, e_n), disc(p_s, p_n)
+    x = disc.normalize(torch.cat([expert_windows, policy_windows]))
+    n_e = expert_windows.shape[0]
+    d = disc(x)
+    d_expert, d_policy = d[:n_e], d[n_e:]
     l_amp = 0.5 * ((d_expert - 1).square().mean() + (d_policy + 1).square().mean())
-    l_grad = grad_pen_coef * gradient_penalty(disc, e_s, e_n)
+    l_grad = grad_pen_coef * gradient_penalty(disc, x[:n_e])
     stats = {"disc_expert": d_expert.mean().item(), "disc_policy": d_policy.mean().item()}
     return l_amp, l_grad, stats
 
 
-class PairReplay:
-    """Circular buffer of policy AMP pairs (s, s') on `device`, for the discriminator's negatives."""
+def discriminator_batch_loss(disc: Discriminator, expert, negatives: "PolicyWindows", batch_size: int,
+                             grad_pen_coef: float):
+    """One discriminator batch, as both algorithms train it: `batch_size` expert windows from `expert`
+    (an `ExpertSampler`) and as many policy windows from `negatives`; the normaliser is fed both, then
+    eq. 2 is evaluated. Returns `discriminator_loss`'s (L_AMP, L_grad, stats)."""
+    dev = disc.head.weight.device
+    e = torch.as_tensor(expert.sample_windows(batch_size), dtype=torch.float32, device=dev)
+    p = negatives.sample(batch_size)
+    disc.update_normalizer(torch.cat([e, p]))
+    return discriminator_loss(disc, e, p, grad_pen_coef)
 
-    def __init__(self, obs_dim: int, capacity: int, device):
-        self.s = torch.zeros((capacity, obs_dim), device=device)
-        self.s_next = torch.zeros((capacity, obs_dim), device=device)
+
+class WindowReplay:
+    """Circular buffer of policy AMP windows (n, K * obs) on `device`, for the discriminator's negatives."""
+
+    def __init__(self, window_dim: int, capacity: int, device):
+        self.x = torch.zeros((capacity, window_dim), device=device)
         self.capacity, self.pos, self.size = capacity, 0, 0
 
-    def add(self, s: torch.Tensor, s_next: torch.Tensor) -> None:
-        n = s.shape[0]
-        idx = (self.pos + torch.arange(n, device=self.s.device)) % self.capacity
-        self.s[idx], self.s_next[idx] = s.to(self.s.dtype), s_next.to(self.s.dtype)
+    def add(self, x: torch.Tensor) -> None:
+        n = x.shape[0]
+        idx = (self.pos + torch.arange(n, device=self.x.device)) % self.capacity
+        self.x[idx] = x.to(self.x.dtype)
         self.pos = (self.pos + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
 
-    def sample(self, n: int, generator: torch.Generator | None = None):
-        idx = torch.randint(0, self.size, (n,), device=self.s.device, generator=generator)
-        return self.s[idx], self.s_next[idx]
-
-    def state_dict(self) -> dict:
-        return {"s": self.s[: self.size].cpu(), "s_next": self.s_next[: self.size].cpu(), "pos": self.pos}
-
-    def load_state_dict(self, d: dict) -> None:
-        n = d["s"].shape[0]
-        self.s[:n], self.s_next[:n] = d["s"].to(self.s.device), d["s_next"].to(self.s.device)
-        self.size, self.pos = n, d["pos"]
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        idx = torch.randint(0, self.size, (n,), device=self.x.device, generator=generator)
+        return self.x[idx]
 
 
-class PairReservoir:
-    """A uniform sample of every policy AMP pair ever added (reservoir sampling, Vitter's algorithm R).
+class WindowReservoir:
+    """A uniform sample of every policy AMP window ever added (reservoir sampling, Vitter's algorithm R).
 
     After `seen` pairs each of them is held with probability capacity / seen. The recent-pairs replay
     forgets within minutes what the policy did before, and a discriminator that no longer sees, say,
@@ -108,17 +131,15 @@ class PairReservoir:
     earlier behaviours judged. Random numbers come from torch's global generator (seeded, checkpointed).
     """
 
-    def __init__(self, obs_dim: int, capacity: int, device):
-        self.s = torch.zeros((capacity, obs_dim), device=device)
-        self.s_next = torch.zeros((capacity, obs_dim), device=device)
+    def __init__(self, window_dim: int, capacity: int, device):
+        self.x = torch.zeros((capacity, window_dim), device=device)
         self.capacity, self.size, self.seen = capacity, 0, 0
 
-    def add(self, s: torch.Tensor, s_next: torch.Tensor) -> None:
-        n, dev = s.shape[0], self.s.device
+    def add(self, x: torch.Tensor) -> None:
+        n, dev = x.shape[0], self.x.device
         fill = min(n, self.capacity - self.size)
         if fill:
-            self.s[self.size:self.size + fill] = s[:fill].to(self.s.dtype)
-            self.s_next[self.size:self.size + fill] = s_next[:fill].to(self.s.dtype)
+            self.x[self.size:self.size + fill] = x[:fill].to(self.x.dtype)
             self.size += fill
         if fill < n:
             # item k of the stream (0-based) replaces slot j ~ U{0..k} when j < capacity; within one batch a
@@ -129,13 +150,13 @@ class PairReservoir:
             if keep.numel():
                 slot, src = slot[keep].flip(0), (keep + fill).flip(0)
                 uniq, first = _first_occurrence(slot)
-                slot, src = uniq.to(dev), src[first].to(s.device)
-                self.s[slot], self.s_next[slot] = s[src].to(self.s.dtype), s_next[src].to(self.s.dtype)
+                slot, src = uniq.to(dev), src[first].to(x.device)
+                self.x[slot] = x[src].to(self.x.dtype)
         self.seen += n
 
-    def sample(self, n: int):
-        idx = torch.randint(0, self.size, (n,), device=self.s.device)
-        return self.s[idx], self.s_next[idx]
+    def sample(self, n: int) -> torch.Tensor:
+        idx = torch.randint(0, self.size, (n,), device=self.x.device)
+        return self.x[idx]
 
 
 def _first_occurrence(x: torch.Tensor):
@@ -146,25 +167,23 @@ def _first_occurrence(x: torch.Tensor):
     return uniq, first
 
 
-class PolicyPairs:
-    """The discriminator's negatives: recent policy pairs, and with `history_capacity` > 0 a
-    `history_fraction` share of each batch drawn from a reservoir of the whole run's pairs."""
+class PolicyWindows:
+    """The discriminator's negatives: recent policy windows, and with `history_capacity` > 0 a
+    `history_fraction` share of each batch drawn from a reservoir of the whole run's windows."""
 
-    def __init__(self, obs_dim: int, recent_capacity: int, history_capacity: int, history_fraction: float,
+    def __init__(self, window_dim: int, recent_capacity: int, history_capacity: int, history_fraction: float,
                  device):
-        self.recent = PairReplay(obs_dim, recent_capacity, device)
-        self.history = PairReservoir(obs_dim, history_capacity, device) if history_capacity > 0 else None
+        self.recent = WindowReplay(window_dim, recent_capacity, device)
+        self.history = WindowReservoir(window_dim, history_capacity, device) if history_capacity > 0 else None
         self.history_fraction = history_fraction if self.history is not None else 0.0
 
-    def add(self, s: torch.Tensor, s_next: torch.Tensor) -> None:
-        self.recent.add(s, s_next)
+    def add(self, x: torch.Tensor) -> None:
+        self.recent.add(x)
         if self.history is not None:
-            self.history.add(s, s_next)
+            self.history.add(x)
 
-    def sample(self, n: int):
+    def sample(self, n: int) -> torch.Tensor:
         n_hist = int(round(n * self.history_fraction))
         if n_hist == 0:
             return self.recent.sample(n)
-        h_s, h_n = self.history.sample(n_hist)
-        r_s, r_n = self.recent.sample(n - n_hist)
-        return torch.cat([r_s, h_s]), torch.cat([r_n, h_n])
+        return torch.cat([self.recent.sample(n - n_hist), self.history.sample(n_hist)])

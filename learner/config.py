@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 PRESETS = ("paper", "cpu")
 ALGOS = ("sac", "ppo")
+COMMAND_SOURCES = ("range", "banks")
 
 
 @dataclass
@@ -34,6 +35,11 @@ class EnvConfig:
     action_scale: float = 0.25            # joint target = default pose + 0.25 * action
     episode_length_s: float = 20.0
     command_vx_range_m_s: tuple[float, float] = (0.4, 1.0)   # forward command, base frame, per episode
+    # "range": uniform in command_vx_range_m_s; "banks": the mean forward speed of a reference clip (each bank
+    # equally often, clips by their weights within it) times U(1 - jitter, 1 + jitter), so every command has
+    # a reference gait at its speed
+    command_source: str = "range"
+    command_bank_jitter: float = 0.1
     reference_state_init: bool = True     # start episodes from random bank frames (else the default pose)
     rsi_fraction: float = 0.75            # with reference_state_init: this share of resets from bank frames,
     #                                       the rest standing still in the default pose (how play starts)
@@ -77,7 +83,9 @@ class RandomizationConfig:
 class AMPConfig:
     """Discriminator (Table II) and its loss weights in the algorithm's objective."""
     hidden: tuple[int, ...] = (1024, 512)
-    batch_size: int = 8192                # expert and policy pairs per discriminator update
+    window_frames: int = 2                # AMP observations per discriminator input (2: AMP's pair (s, s'))
+    frame_stride: int = 1                 # policy steps between a window's frames
+    batch_size: int = 8192                # expert and policy windows per discriminator update
     updates_per_iter: int = 1             # discriminator batches per training iteration
     loss_coef: float = 0.1                # lambda_AMP of eq. 4 (SAC); AMP_for_hardware's PPO uses 1.0
     grad_pen_coef: float = 0.01           # multiplies E ||grad_x D||^2 on expert pairs (eq. 2's w_GP / 2)
@@ -340,10 +348,17 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     lo, hi = e.command_vx_range_m_s
     if not lo <= hi:
         raise ValueError(f"env.command_vx_range_m_s must be (low, high) with low <= high, got {e.command_vx_range_m_s}")
+    if e.command_source not in COMMAND_SOURCES:
+        raise ValueError(f"env.command_source must be one of {', '.join(COMMAND_SOURCES)}, got {e.command_source!r}")
+    if not 0 <= e.command_bank_jitter < 1:
+        raise ValueError(f"env.command_bank_jitter must be in [0, 1), got {e.command_bank_jitter}")
     a = cfg.amp
     positive("amp.batch_size", a.batch_size, integer=True)
     positive("amp.replay_size", a.replay_size, integer=True)
     positive("amp.updates_per_iter", a.updates_per_iter, integer=True)
+    positive("amp.frame_stride", a.frame_stride, integer=True)
+    if isinstance(a.window_frames, bool) or not isinstance(a.window_frames, int) or a.window_frames < 2:
+        raise ValueError(f"amp.window_frames must be a whole number >= 2, got {a.window_frames!r}")
     non_negative("amp.history_size", a.history_size)
     non_negative("amp.loss_coef", a.loss_coef)
     non_negative("amp.grad_pen_coef", a.grad_pen_coef)

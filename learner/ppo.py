@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from amp_data.amp_obs import AMP_OBS_DIM
-from learner.amp import Discriminator, PolicyPairs, discriminator_loss
+from learner.amp import Discriminator, PolicyWindows, discriminator_batch_loss
 from learner.networks import mlp
+from learner.rewards import combined_reward
 
 
 class ActorCritic(nn.Module):
@@ -46,7 +47,8 @@ class AmpPpo:
         self.expert = expert
         p = self.ppo
         self.ac = ActorCritic(obs_dim, act_dim, p.hidden, p.activation, p.init_std).to(self.device)
-        self.disc = Discriminator(AMP_OBS_DIM, self.amp_cfg.hidden, self.amp_cfg.min_std).to(self.device)
+        self.disc = Discriminator(AMP_OBS_DIM, self.amp_cfg.hidden, self.amp_cfg.min_std,
+                                  self.amp_cfg.window_frames).to(self.device)
         self.lr = p.lr
         self.opt = torch.optim.Adam([{"params": self.ac.parameters(), "weight_decay": 0.0}]
                                     + self.disc.param_groups(self.amp_cfg.trunk_weight_decay,
@@ -56,7 +58,7 @@ class AmpPpo:
         self.obs, self.act_buf, self.logp, self.values = z(obs_dim), z(act_dim), z(), z()
         self.rewards, self.dones = z(), z()
         self.mu, self.sigma = z(act_dim), z(act_dim)
-        self.amp_replay = PolicyPairs(AMP_OBS_DIM, self.amp_cfg.replay_size, self.amp_cfg.history_size,
+        self.amp_replay = PolicyWindows(self.disc.window_dim, self.amp_cfg.replay_size, self.amp_cfg.history_size,
                                        self.amp_cfg.history_fraction, self.device)
         self.t = 0
         self.grad_steps_per_update = p.epochs * p.minibatches
@@ -78,9 +80,9 @@ class AmpPpo:
     @torch.no_grad()
     def observe(self, obs: np.ndarray, actions: np.ndarray, res) -> dict:
         a, logp, value, mu, sigma = self._pending
-        s, s_next = self._t(res.amp_obs), self._t(res.next_amp_obs)
-        r_style = self.disc.style_reward(s, s_next)
-        r = self.rew_cfg.w_task * self._t(res.task_reward) + self.rew_cfg.w_amp * self.rew_cfg.amp_reward_coef * r_style
+        window = self._t(res.amp_window)
+        r_style = self.disc.style_reward(window)
+        r = combined_reward(self.rew_cfg, self._t(res.task_reward), r_style)
         timed_out = torch.as_tensor(res.timed_out, device=self.device)
         r_boot = r + self.ppo.gamma * self.ac.value(self._t(res.next_obs)) * timed_out
         i = self.t
@@ -88,7 +90,7 @@ class AmpPpo:
         self.mu[i], self.sigma[i] = mu, sigma
         self.rewards[i] = r_boot
         self.dones[i] = torch.as_tensor(res.terminated | res.timed_out, device=self.device, dtype=torch.float32)
-        self.amp_replay.add(s, s_next)
+        self.amp_replay.add(window)
         self._last_obs = res.obs
         self.t += 1
         return {"style_reward": r_style.mean().item(), "reward": r.mean().item()}
@@ -144,10 +146,8 @@ class AmpPpo:
                 value_loss = torch.max((v - returns[idx]).square(), (v_clipped - returns[idx]).square()).mean()
                 entropy = d.entropy().sum(-1).mean()
 
-                e_s, e_n = (self._t(x) for x in self.expert.sample(mb))
-                p_s, p_n = self.amp_replay.sample(mb)
-                self.disc.normalizer.update(torch.cat([e_s, p_s]))
-                l_amp, l_grad, dstats = discriminator_loss(self.disc, e_s, e_n, p_s, p_n, self.amp_cfg.grad_pen_coef)
+                l_amp, l_grad, dstats = discriminator_batch_loss(self.disc, self.expert, self.amp_replay, mb,
+                                                                 self.amp_cfg.grad_pen_coef)
 
                 loss = (surrogate + p.value_coef * value_loss - p.entropy_coef * entropy
                         + self.amp_cfg.loss_coef * l_amp + l_grad)

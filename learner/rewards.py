@@ -85,3 +85,14 @@ def amp_reward(d):
     """r_AMP = max(0, 1 - 0.25 (D - 1)^2) of the discriminator output D (eq. 5), in [0, 1]. numpy or torch."""
     r = 1.0 - 0.25 * (d - 1.0) ** 2
     return r.clamp(min=0.0) if hasattr(r, "clamp") else np.maximum(r, 0.0)
+
+
+def combined_reward(rew_cfg, task_reward, style_reward):
+    """r = w_task r_task + w_amp * coef * r_AMP (eq. 6; Table II's coef), with r_AMP in [0, 1] from
+    `amp_reward`. numpy or torch."""
+    return rew_cfg.w_task * task_reward + style_part(rew_cfg, style_reward)
+
+
+def style_part(rew_cfg, style_reward):
+    """The style share of eq. 6: w_amp * coef * r_AMP."""
+    return rew_cfg.w_amp * rew_cfg.amp_reward_coef * style_reward

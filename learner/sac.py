@@ -2,17 +2,18 @@
 
 Per training iteration (one step of all N envs):
 1. act with the squashed-Gaussian actor; step the task;
-2. style reward r_AMP = max(0, 1 - 0.25 (D(s, s') - 1)^2) from the current discriminator;
+2. style reward r_AMP = max(0, 1 - 0.25 (D(x) - 1)^2) of the step's AMP window x (`learner/amp.py`; the
+   pair (s, s') by default) from the current discriminator;
    reward r = w_task r_task + w_amp * coef * r_AMP (eq. 6), stored with the transition (or, with
-   `sac.relabel_style_reward`, the task part and the AMP pair are stored and r_AMP is recomputed with the
+   `sac.relabel_style_reward`, the task part and the AMP window are stored and r_AMP is recomputed with the
    discriminator of the moment each time the transition is sampled);
 3. `updates_per_step` times: critic (twin Q, clipped double-Q, n-step target from the pre-reset
    observation), actor (eq. 3), temperature (towards -scale * action dims), Polyak targets (tau).
    The actor's AdamW also holds the discriminator, and for the first `amp.updates_per_iter` updates of an
    iteration the actor loss carries the discriminator terms (eq. 4):
    J = E[alpha log pi - min Q] + lambda_AMP L_AMP + L_grad,
-   with L_AMP the least-squares loss on expert pairs vs the replay of policy pairs and L_grad the gradient
-   penalty on expert pairs (eq. 2). These terms do not depend on the actor, so in effect the discriminator
+   with L_AMP the least-squares loss on expert windows vs the replay of policy windows and L_grad the
+   gradient penalty on expert windows (eq. 2). These terms do not depend on the actor, so in effect the discriminator
    is trained by the actor's optimiser, as the paper describes ("optimized with the policy parameters").
 """
 
@@ -25,9 +26,10 @@ import torch
 import torch.nn.functional as F
 
 from amp_data.amp_obs import AMP_OBS_DIM
-from learner.amp import Discriminator, PolicyPairs, discriminator_loss
+from learner.amp import Discriminator, PolicyWindows, discriminator_batch_loss
 from learner.networks import QNetwork, RunningNorm, SquashedGaussianActor
 from learner.replay import NStepReplay
+from learner.rewards import combined_reward, style_part
 
 
 class AmpSac:
@@ -49,7 +51,8 @@ class AmpSac:
                                       requires_grad=True)
         self.target_entropy = -s.target_entropy_scale * act_dim
         self.obs_norm = RunningNorm(obs_dim).to(self.device)
-        self.disc = Discriminator(AMP_OBS_DIM, self.amp_cfg.hidden, self.amp_cfg.min_std).to(self.device)
+        self.disc = Discriminator(AMP_OBS_DIM, self.amp_cfg.hidden, self.amp_cfg.min_std,
+                                  self.amp_cfg.window_frames).to(self.device)
 
         self.actor_opt = torch.optim.AdamW(
             [{"params": self.actor.parameters(), "weight_decay": s.weight_decay}]
@@ -60,9 +63,9 @@ class AmpSac:
         self.alpha_opt = torch.optim.AdamW([self.log_alpha], lr=s.alpha_lr, weight_decay=0.0)
 
         self.replay = NStepReplay(cfg.env.num_envs, s.replay_size, obs_dim, act_dim, self.device, s.n_step,
-                                  aux_dim=2 * AMP_OBS_DIM if s.relabel_style_reward else 0)
-        self.amp_replay = PolicyPairs(AMP_OBS_DIM, self.amp_cfg.replay_size, self.amp_cfg.history_size,
-                                       self.amp_cfg.history_fraction, self.device)
+                                  aux_dim=self.disc.window_dim if s.relabel_style_reward else 0)
+        self.amp_replay = PolicyWindows(self.disc.window_dim, self.amp_cfg.replay_size, self.amp_cfg.history_size,
+                                        self.amp_cfg.history_fraction, self.device)
         self.steps_collected = 0   # iterations (steps of all envs)
         self.grad_steps_per_update = s.updates_per_step
 
@@ -79,16 +82,15 @@ class AmpSac:
 
     def observe(self, obs: np.ndarray, actions: np.ndarray, res) -> dict:
         """Store one step of all envs; returns the step's mean style and total reward."""
-        s, s_next = self._t(res.amp_obs), self._t(res.next_amp_obs)
-        r_style = self.disc.style_reward(s, s_next)
-        r_task = self.rew_cfg.w_task * self._t(res.task_reward)
-        r = r_task + self.rew_cfg.w_amp * self.rew_cfg.amp_reward_coef * r_style
+        window = self._t(res.amp_window)
+        r_style = self.disc.style_reward(window)
+        r_task = self._t(res.task_reward)
+        r = combined_reward(self.rew_cfg, r_task, r_style)
         relabel = self.sac.relabel_style_reward
-        self.replay.add(self._t(obs), self._t(actions), r_task if relabel else r, self._t(res.next_obs),
-                        torch.as_tensor(res.terminated, device=self.device),
-                        torch.as_tensor(res.timed_out, device=self.device),
-                        aux=torch.cat([s, s_next], dim=-1) if relabel else None)
-        self.amp_replay.add(s, s_next)
+        self.replay.add(self._t(obs), self._t(actions), self.rew_cfg.w_task * r_task if relabel else r,
+                        self._t(res.next_obs), torch.as_tensor(res.terminated, device=self.device),
+                        torch.as_tensor(res.timed_out, device=self.device), aux=window if relabel else None)
+        self.amp_replay.add(window)
         self.obs_norm.update(self._t(obs))
         self.steps_collected += 1
         return {"style_reward": r_style.mean().item(), "reward": r.mean().item()}
@@ -111,10 +113,10 @@ class AmpSac:
             out = self._update_once(with_disc, out)
         return out
 
-    def _task_plus_current_style(self, r_task: torch.Tensor, amp_pairs: torch.Tensor) -> torch.Tensor:
-        """Stored task reward plus the style reward of the stored AMP pairs under the current D."""
-        s, s_next = amp_pairs.split(AMP_OBS_DIM, dim=-1)
-        return r_task + self.rew_cfg.w_amp * self.rew_cfg.amp_reward_coef * self.disc.style_reward(s, s_next)
+    def _task_plus_current_style(self, r_task: torch.Tensor, amp_windows: torch.Tensor) -> torch.Tensor:
+        """Stored (weighted) task reward plus the style part of eq. 6 of the stored AMP windows under the
+        current D."""
+        return r_task + style_part(self.rew_cfg, self.disc.style_reward(amp_windows))
 
     def _update_once(self, with_disc: bool, prev: dict) -> dict:
         s, stats = self.sac, dict(prev)
@@ -140,11 +142,8 @@ class AmpSac:
         actor_loss = (alpha * logp - q_pi).mean()
         loss = actor_loss
         if with_disc:
-            e_s, e_n = self.expert.sample(self.amp_cfg.batch_size)
-            e_s, e_n = self._t(e_s), self._t(e_n)
-            p_s, p_n = self.amp_replay.sample(self.amp_cfg.batch_size)
-            self.disc.normalizer.update(torch.cat([e_s, p_s]))
-            l_amp, l_grad, dstats = discriminator_loss(self.disc, e_s, e_n, p_s, p_n, self.amp_cfg.grad_pen_coef)
+            l_amp, l_grad, dstats = discriminator_batch_loss(self.disc, self.expert, self.amp_replay,
+                                                             self.amp_cfg.batch_size, self.amp_cfg.grad_pen_coef)
             loss = loss + self.amp_cfg.loss_coef * l_amp + l_grad
             stats.update(disc_loss=l_amp.item(), grad_pen=l_grad.item(), **dstats)
         self.actor_opt.zero_grad(set_to_none=True)

@@ -44,6 +44,10 @@ class StepResult:
     obs: (N, 31) observation to act on next (after resets, for environments that ended).
     next_obs: (N, 31) observation reached by this step, before any reset (the bootstrap state).
     amp_obs, next_amp_obs: (N, 43) the AMP pair (s, s') of this step, s' before any reset.
+    amp_window: (N, K * 43) the discriminator's input for this step: the AMP observations at policy steps
+    t + 1 - (K - 1) h, ..., t + 1 (h = amp.frame_stride), oldest first, ending at s'; for K = 2, h = 1 it is
+    (s, s'). Steps before the episode's start are the reference motion's own past for RSI starts, the
+    first state repeated for standing starts.
     task_reward: (N,) Table III sum (scaled by dt); terms: {name: (N,)}.
     terminated: (N,) bool, a failure (base contact, fall, simulator blow-up); timed_out: (N,) bool, the
     episode reached its length without failing. Never both.
@@ -52,6 +56,7 @@ class StepResult:
     next_obs: np.ndarray
     amp_obs: np.ndarray
     next_amp_obs: np.ndarray
+    amp_window: np.ndarray
     task_reward: np.ndarray
     terms: dict
     terminated: np.ndarray
@@ -103,9 +108,43 @@ class Go2AmpTask:
         self.kp = np.full((n, 1), self.env_cfg.kp_nm_rad)
         self.kd = np.full((n, 1), self.env_cfg.kd_nm_s_rad)
         self.command_override: float | None = None   # evaluation: a fixed command
+        self._clip_speed_m_s, self._bank_clip_cdf = self._bank_command_tables(expert)
         self._prev_joint_vel = np.zeros((n, 12))
         self._obs = np.zeros((n, OBS_DIM))
         self._amp_obs = np.zeros((n, AMP_OBS_DIM))
+        # AMP observations of the last `history_steps` policy steps, a ring buffer over axis 1 (newest at
+        # `_head`); the discriminator's window is every `frame_stride`-th of them
+        amp = cfg.amp
+        self.window_frames, self.frame_stride = amp.window_frames, amp.frame_stride
+        self.history_steps = (amp.window_frames - 1) * amp.frame_stride + 1
+        self._amp_history = np.zeros((n, self.history_steps, AMP_OBS_DIM))
+        self._head = 0
+
+    @staticmethod
+    def _bank_command_tables(expert):
+        """Each clip's mean forward speed, and per bank the clips' cumulative probabilities within it."""
+        speed = expert.clip_forward_speed_m_s()
+        bank = np.array([c.bank_index for c in expert.clips])
+        prob = np.asarray(expert.clip_probabilities)
+        cdf = []
+        for b in range(len(expert.banks)):
+            p = np.where(bank == b, prob, 0.0)
+            cdf.append(np.cumsum(p) / p.sum() if p.sum() > 0 else None)
+        return speed, [c for c in cdf if c is not None]
+
+    def sample_commands(self, n: int) -> np.ndarray:
+        """(n,) forward commands, m/s, as `env.command_source` says."""
+        e = self.env_cfg
+        if e.command_source == "range":
+            return self.rng.uniform(*e.command_vx_range_m_s, n)
+        u = self.rng.random((3, n))
+        bank = np.minimum((u[0] * len(self._bank_clip_cdf)).astype(np.int64), len(self._bank_clip_cdf) - 1)
+        clip = np.empty(n, dtype=np.int64)
+        for b, cdf in enumerate(self._bank_clip_cdf):   # a loop over banks
+            m = bank == b
+            clip[m] = np.minimum(np.searchsorted(cdf, u[1, m], side="right"), len(cdf) - 1)
+        jitter = 1.0 + e.command_bank_jitter * (2.0 * u[2] - 1.0)
+        return self._clip_speed_m_s[clip] * jitter
 
     # ------------------------------------------------------------------ observations
 
@@ -121,10 +160,12 @@ class Go2AmpTask:
         self._reset_envs(np.arange(self.num_envs))
         return self._obs.copy()
 
-    def _initial_states(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _initial_states(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """qpos (n, 19) xyzw and qvel (n, 18) base-frame: random bank frames (RSI, a share `rsi_fraction`)
-        or standing still in the default pose."""
+        or standing still in the default pose; and the AMP history before them (n, history_steps, 43),
+        the reference's own for RSI starts, NaN for standing starts."""
         qpos, qvel = np.zeros((n, 19)), np.zeros((n, 18))
+        history = np.full((n, self.history_steps, AMP_OBS_DIM), np.nan)
         qpos[:, 6] = 1.0
         qpos[:, 7:] = self.default_pose
         z = np.zeros(n)                        # standing: the lift below puts the feet on the floor
@@ -135,11 +176,13 @@ class Go2AmpTask:
             qpos[ids, 7:] = np.clip(ref["joint_pos"], self.soft_limits[:, 0], self.soft_limits[:, 1])
             qvel[ids, 0:3], qvel[ids, 3:6], qvel[ids, 6:] = ref["base_lin_vel"], ref["base_ang_vel"], ref["joint_vel"]
             z[ids] = ref["root_pos"][:, 2]
+            if self.history_steps > 1 and len(ids):
+                history[ids] = self.expert.amp_history_at(ref["clip"], ref["time_s"], self.history_steps)
         # lift so that no foot sphere starts inside the floor
         rot_z_row = -projected_gravity(qpos[:, 3:7])            # third row of R: world z of base axes
         foot_z = z[:, None] + np.einsum("nj,nkj->nk", rot_z_row, feet_fk(qpos[:, 7:]))
         qpos[:, 2] = z + np.clip(go2.FOOT_RADIUS_M + 0.002 - foot_z.min(axis=1), 0.0, None)
-        return qpos, qvel
+        return qpos, qvel, history
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         if len(ids) == 0:
@@ -151,10 +194,10 @@ class Go2AmpTask:
             self.backend.set_friction(ids, self.rng.uniform(*dr.friction, n))
             self.kp[ids, 0] = self.env_cfg.kp_nm_rad * self.rng.uniform(*dr.pd_gain_factor, n)
             self.kd[ids, 0] = self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n)
-        qpos, qvel = self._initial_states(n)
+        qpos, qvel, history = self._initial_states(n)
         self.backend.reset(ids, qpos, qvel)
         if self.command_override is None:
-            self.command_vx[ids] = self.rng.uniform(*self.env_cfg.command_vx_range_m_s, n)
+            self.command_vx[ids] = self.sample_commands(n)
         else:
             self.command_vx[ids] = self.command_override
         self.episode_step[ids] = 0
@@ -162,7 +205,19 @@ class Go2AmpTask:
         st = type(full)(**{f.name: getattr(full, f.name)[ids] for f in dataclasses.fields(full)})
         self._prev_joint_vel[ids] = st.joint_vel
         self._obs[ids] = self.observation(st, self.command_vx[ids])
-        self._amp_obs[ids] = amp_obs_of_state(st)
+        amp_now = amp_obs_of_state(st)
+        self._amp_obs[ids] = amp_now
+        # the history ends at the state actually reached (lifted, clipped to the limits); standing starts
+        # (NaN rows) repeat it
+        history[:, -1] = amp_now
+        history = np.where(np.isnan(history), amp_now[:, None, :], history)
+        ring = (self._head - (self.history_steps - 1) + np.arange(self.history_steps)) % self.history_steps
+        self._amp_history[ids[:, None], ring[None, :]] = history
+
+    def amp_window(self) -> np.ndarray:
+        """(N, K * 43) the discriminator's window ending at the newest AMP observation, oldest frame first."""
+        back = (self.window_frames - 1 - np.arange(self.window_frames)) * self.frame_stride
+        return self._amp_history[:, (self._head - back) % self.history_steps].reshape(self.num_envs, -1)
 
     @contextmanager
     def evaluation_episodes(self, command_vx_m_s: float, steps: int, reference_starts: bool = False,
@@ -219,10 +274,13 @@ class Go2AmpTask:
         next_amp = amp_obs_of_state(st)
         amp_obs = self._amp_obs.copy()
         self._obs, self._amp_obs = next_obs.copy(), next_amp.copy()
+        self._head = (self._head + 1) % self.history_steps
+        self._amp_history[:, self._head] = next_amp
+        amp_window = self.amp_window()
         self._prev_joint_vel = st.joint_vel
         forward = st.base_lin_vel_b[:, 0].copy()
         done_ids = np.flatnonzero(terminated | timed_out)
         self._reset_envs(done_ids)
         return StepResult(obs=self._obs.copy(), next_obs=next_obs, amp_obs=amp_obs,
-                          next_amp_obs=next_amp, task_reward=task_reward, terms=terms,
+                          next_amp_obs=next_amp, amp_window=amp_window, task_reward=task_reward, terms=terms,
                           terminated=terminated, timed_out=timed_out, forward_vel_m_s=forward)

@@ -65,7 +65,8 @@ def make_backend(cfg):
 def make_expert(bank_paths, cfg, seed: int):
     from amp_data.sampler import ExpertSampler
     dt = cfg.env.sim_dt_s * cfg.env.decimation
-    return ExpertSampler(bank_paths, policy_dt_s=dt, seed=seed)
+    return ExpertSampler(bank_paths, policy_dt_s=dt, seed=seed, window_frames=cfg.amp.window_frames,
+                         frame_stride=cfg.amp.frame_stride)
 
 
 def make_agent(cfg, task, expert):
@@ -114,11 +115,10 @@ class EvalResult:
 
 
 def style_reward(agent, res) -> np.ndarray:
-    """r_AMP (N,) in 0..1 of a step's AMP pairs under the agent's discriminator."""
+    """r_AMP (N,) in 0..1 of a step's AMP windows under the agent's discriminator."""
     torch = _torch()
-    s = torch.as_tensor(res.amp_obs, dtype=torch.float32, device=agent.device)
-    s_next = torch.as_tensor(res.next_amp_obs, dtype=torch.float32, device=agent.device)
-    return agent.disc.style_reward(s, s_next).cpu().numpy()
+    window = torch.as_tensor(res.amp_window, dtype=torch.float32, device=agent.device)
+    return agent.disc.style_reward(window).cpu().numpy()
 
 
 def _num(x, fmt: str) -> str:

@@ -194,7 +194,7 @@ def test_sac_style_reward_relabelled_with_the_current_discriminator(relabel):
     set_d(-1.0)   # r_AMP = 0 while collecting
     rng = np.random.default_rng(0)
     for _ in range(20):
-        res = SimpleNamespace(amp_obs=rng.normal(size=(4, 43)), next_amp_obs=rng.normal(size=(4, 43)),
+        res = SimpleNamespace(amp_window=rng.normal(size=(4, 86)),
                               task_reward=np.full(4, 2.0), next_obs=rng.normal(size=(4, 3)),
                               terminated=np.zeros(4, bool), timed_out=np.zeros(4, bool))
         agent.observe(rng.normal(size=(4, 3)), rng.uniform(-1, 1, size=(4, 2)), res)
@@ -332,16 +332,16 @@ def test_gradient_penalty_equals_finite_difference_gradient_norm():
             dx = torch.zeros(6, dtype=torch.float64)
             dx[i] = eps
             xp, xm = x + dx, x - dx
-            grads[:, i] = (disc(xp[:, :3], xp[:, 3:]) - disc(xm[:, :3], xm[:, 3:])) / (2 * eps)
+            grads[:, i] = (disc(xp) - disc(xm)) / (2 * eps)
     expected = float(grads.square().sum(1).mean())
     assert expected > 1e-3
-    assert gradient_penalty(disc, s, s_next).item() == pytest.approx(expected, rel=1e-6)
+    assert gradient_penalty(disc, x).item() == pytest.approx(expected, rel=1e-6)
 
 
 def test_gradient_penalty_is_differentiable_in_the_discriminator_weights():
     disc = _disc64()
-    s, s_next = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
-    gp = gradient_penalty(disc, s, s_next)
+    x = torch.randn(5, 6, dtype=torch.float64)
+    gp = gradient_penalty(disc, x)
     disc.zero_grad()
     gp.backward()
     for param, idx in ((disc.trunk[0].weight, (2, 1)), (disc.head.weight, (0, 4)), (disc.trunk[2].weight, (1, 3))):
@@ -349,10 +349,10 @@ def test_gradient_penalty_is_differentiable_in_the_discriminator_weights():
         eps = 1e-6
         with torch.no_grad():
             param[idx] += eps
-        plus = gradient_penalty(disc, s, s_next).item()
+        plus = gradient_penalty(disc, x).item()
         with torch.no_grad():
             param[idx] -= 2 * eps
-        minus = gradient_penalty(disc, s, s_next).item()
+        minus = gradient_penalty(disc, x).item()
         with torch.no_grad():
             param[idx] += eps
         fd = (plus - minus) / (2 * eps)
@@ -607,8 +607,8 @@ class _StubExpert:
     def __init__(self, seed=0):
         self.rng = np.random.default_rng(seed)
 
-    def sample(self, n):
-        return self.rng.normal(size=(n, 43)), self.rng.normal(size=(n, 43))
+    def sample_windows(self, n):
+        return self.rng.normal(size=(n, 86))
 
 
 def _ppo(steps=5, envs=2, lr=1e-3, epochs=5, minibatches=4):
@@ -662,7 +662,7 @@ def _fill_rollout(agent, mu_offset: float, sigma_factor: float):
             agent.logp[i] = d.log_prob(d.mean).sum(-1)
             agent.values[i] = agent.ac.value(obs)
             agent.rewards[i] = torch.tensor(rng.normal(size=n), dtype=torch.float32)
-            agent.amp_replay.add(torch.randn(n, 43), torch.randn(n, 43))
+            agent.amp_replay.add(torch.randn(n, 86))
     agent.dones.zero_()
     agent._last_obs = rng.normal(size=(n, 3))
     agent.t = steps

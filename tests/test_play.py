@@ -79,8 +79,7 @@ def direct_rollout(checkpoint, seconds, command):
         rec["amp_obs"].append(res.amp_obs[0])
         rec["vel"].append(res.forward_vel_m_s[0])
         rec["task"].append(res.task_reward[0])
-        rec["style"].append(agent.disc.style_reward(torch.as_tensor(res.amp_obs, dtype=torch.float32),
-                                                    torch.as_tensor(res.next_amp_obs, dtype=torch.float32))[0].item())
+        rec["style"].append(agent.disc.style_reward(torch.as_tensor(res.amp_window, dtype=torch.float32))[0].item())
         if res.terminated[0]:
             fell = True
             break

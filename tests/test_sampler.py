@@ -524,3 +524,57 @@ def test_real_wrap_clip_pairs_are_its_frames_and_close_the_loop(trot_cycle_bank)
     world_vel = Rotation.from_quat(bank["root_quat"][[-1, 0]]).apply(bank["base_lin_vel"][[-1, 0]])
     vel_end = Rotation.from_euler("z", bank.clips[0].cycle_offset_yaw_rad).apply(world_vel[1])
     np.testing.assert_allclose(step * bank.fps, 0.5 * (world_vel[0] + vel_end), atol=0.15)
+
+
+# -- windows of K frames -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("k,stride,dt", [(3, 1, 0.02), (4, 3, 0.02), (5, 2, 0.03)])
+def test_windows_are_analytic_states_every_stride_steps(k, stride, dt):
+    n = 60
+    s = ExpertSampler(analytic_bank(n), policy_dt_s=dt, window_frames=k, frame_stride=stride)
+    t = s.pair_time_s
+    span = (k - 1) * stride * dt
+    assert s.window_dim == k * OBS and s.pairs.shape == (len(t), k * OBS) and s.window_span_s == pytest.approx(span)
+    assert t[-1] <= (n - 1) / FPS - span + 1e-9 < t[-1] + 1 / FPS     # clamp: the whole window fits
+    for j in range(k):
+        np.testing.assert_allclose(s.pairs[:, j * OBS:(j + 1) * OBS], analytic_obs(t + j * stride * dt), atol=2e-6)
+    frames = s.sample(7, np.random.default_rng(0))
+    assert len(frames) == k and all(f.shape == (7, OBS) for f in frames)
+
+
+def test_pair_windows_are_the_old_pairs():
+    bank = random_bank([37, 23], ["clamp", "wrap"])
+    pairs = ExpertSampler(bank, policy_dt_s=0.03).pairs
+    windows = ExpertSampler(bank, policy_dt_s=0.03, window_frames=2, frame_stride=1).pairs
+    np.testing.assert_array_equal(pairs, windows)
+    long = ExpertSampler(bank, policy_dt_s=0.03, window_frames=3, frame_stride=2)
+    # the wrap clip (23 frames) gives a window at every frame; the clamp clip (37) only where the whole window
+    # (4 policy steps) fits before its last frame
+    assert long.num_pairs == 23 + int(np.floor(36 - 4 * 0.03 * FPS + 1e-9)) + 1
+
+
+def test_amp_history_is_the_reference_before_the_start():
+    bank = random_bank([40, 30], ["clamp", "wrap"], cycle_offset_pos_m=(0.4, 0.0, 0.0))
+    s = ExpertSampler(bank, policy_dt_s=0.02)
+    clip, t = np.array([0, 0, 1, 1]), np.array([0.3, 0.01, 0.05, 0.4])
+    hist = s.amp_history_at(clip, t, 6)
+    assert hist.shape == (4, 6, OBS)
+    for j in range(6):
+        back = t - (5 - j) * 0.02
+        back = np.where(clip == 0, np.maximum(back, 0.0), back)    # clamp clips hold their first frame
+        np.testing.assert_allclose(hist[:, j], s.amp_obs_at(clip, back), atol=1e-12)
+    # the wrap clip runs backwards over its seam: 0.02 s before its start is 0.02 s before its cycle's end
+    np.testing.assert_allclose(s.amp_obs_at([1], [-0.02])[0], s.amp_obs_at([1], [30 / FPS - 0.02])[0], atol=1e-9)
+
+
+@pytest.mark.parametrize("bad", [{"window_frames": 1}, {"frame_stride": 0}, {"window_frames": 2.5}])
+def test_bad_window_settings_are_one_line_errors(bad):
+    with pytest.raises(InputError, match=next(iter(bad))):
+        ExpertSampler(analytic_bank(20), **bad)
+
+
+def test_clip_forward_speed_is_the_mean_base_velocity():
+    bank = random_bank([20, 15], ["clamp", "wrap"])
+    s = ExpertSampler(bank)
+    v = bank.data["base_lin_vel"][:, 0]
+    np.testing.assert_allclose(s.clip_forward_speed_m_s(), [v[:20].mean(), v[20:].mean()], atol=1e-12)

@@ -76,6 +76,59 @@ def test_a_share_of_resets_start_standing(banks):
     backend.close()
 
 
+@pytest.mark.parametrize("k,stride", [(2, 1), (3, 2)])
+def test_amp_window_holds_the_last_steps_of_the_episode(banks, k, stride):
+    """The discriminator's window is the AMP observations the task produced every `stride` steps, ending at s';
+    before the episode's start it is the reference's own past (RSI) or the first state repeated (standing)."""
+    cfg = tiny_cfg()
+    cfg.amp.window_frames, cfg.amp.frame_stride = k, stride
+    cfg.env.num_envs, cfg.env.rsi_fraction = 8, 0.5
+    cfg.randomization.enabled = False
+    backend, task, expert, _, rng = T.build(cfg, banks, seed=4)
+    state = rng.bit_generator.state
+    task.reset()
+    first = task.amp_window().reshape(8, k, 43)
+    rng.bit_generator.state = state
+    rsi = rng.random(8) < 0.5
+    ref = expert.reference_states(int(rsi.sum()), rng)
+    hist = expert.amp_history_at(ref["clip"], ref["time_s"], (k - 1) * stride + 1)[:, ::stride]
+    np.testing.assert_allclose(first[rsi, :-1], hist[:, :-1], atol=1e-9)
+    np.testing.assert_allclose(first[~rsi], np.repeat(first[~rsi, -1:], k, axis=1), atol=0)
+    seen = [first[:, -1]]
+    for step in range(6):
+        res = task.step(np.zeros((8, 12)))
+        seen.append(res.next_amp_obs)
+        assert not (res.terminated | res.timed_out).any()
+        w = res.amp_window.reshape(8, k, 43)
+        np.testing.assert_array_equal(w[:, -1], res.next_amp_obs)
+        for j in range(k - 1):
+            back = len(seen) - 1 - (k - 1 - j) * stride
+            if back >= 0:
+                np.testing.assert_array_equal(w[:, j], seen[back])
+        if k == 2:
+            np.testing.assert_array_equal(res.amp_window, np.concatenate([res.amp_obs, res.next_amp_obs], 1))
+    backend.close()
+
+
+def test_bank_commands_are_reference_speeds(banks):
+    """command_source banks: each bank's clips half the time, each command within the jitter of a clip's speed."""
+    cfg = tiny_cfg()
+    cfg.env.command_source, cfg.env.command_bank_jitter = "banks", 0.1
+    backend, task, expert, _, _ = T.build(cfg, banks, seed=0)
+    speeds = expert.clip_forward_speed_m_s()
+    bank_of = np.array([c.bank_index for c in expert.clips])
+    cmd = task.sample_commands(20000)
+    ratio = cmd[:, None] / speeds[None, :]
+    nearest = np.argmin(np.abs(np.log(ratio)), axis=1)
+    assert np.all(np.abs(ratio[np.arange(len(cmd)), nearest] - 1) <= 0.1 + 1e-12)
+    share_walk = np.mean(bank_of[nearest] == 0)
+    assert abs(share_walk - 0.5) < 0.02                     # one walk clip, one trot clip: each bank half
+    cfg.env.command_source = "range"
+    cmd = task.sample_commands(1000)
+    assert cmd.min() >= 0.4 and cmd.max() <= 1.0
+    backend.close()
+
+
 def test_timeouts_and_terminations_are_distinct(banks):
     cfg = tiny_cfg()
     cfg.env.episode_length_s = 0.1          # 5 policy steps
