@@ -257,7 +257,7 @@ def inspect_banks(
     """
     import json
 
-    from amp_data import inspect_report as report
+    from amp_data.reports import inspect_report as report
 
     try:
         if not banks:
@@ -278,7 +278,7 @@ def inspect_banks(
         result = report.build_report(loaded, sections or ["summary"], options)
         written = []
         if plot is not None:
-            from amp_data.plots import write_figures
+            from amp_data.reports.plots import write_figures
             written = write_figures(loaded, plot)
     except InputError as e:
         fail(str(e))
@@ -318,9 +318,9 @@ def bank_merge(
     A clip name found in several banks is prefixed with its bank's file stem.
     Source keypoints are kept if all banks share the skeleton, else dropped.
     """
-    from amp_data.atomic import BANK_SUFFIXES, check_output_file
-    from amp_data.bank import write_bank
-    from amp_data.merge import merge_files, parse_weights
+    from amp_data.format.atomic import BANK_SUFFIXES, check_output_file
+    from amp_data.format.bank import write_bank
+    from amp_data.format.merge import merge_files, parse_weights
 
     try:
         check_output_file(output, BANK_SUFFIXES, banks)
@@ -361,15 +361,15 @@ def bank_gather(
       amp-data bank gather walk --from D1_053_KAN01_001 --from D1_ex03_KAN02_012 -o walk.h5
 
     \b
-    Each stride (FL touchdown to FL touchdown, labelled after Hildebrand: amp_data/gait.py) is closed as its
+    Each stride (FL touchdown to FL touchdown, labelled after Hildebrand: amp_data/motion/gait.py) is closed as its
     own seamless loop (a wrap clip named CLIP_FRAME) and kept when its IK meets the foot targets, its loop
     closes without moving a foot target far, it is periodic, and no two legs come within 30 mm.
     Clips are weighted by their duration (uniform over stride time). Prints what was kept and rejected,
     and the bank's stance width, slip, feet-on-floor and clearance figures.
     """
-    from amp_data.atomic import BANK_SUFFIXES, check_output_file
-    from amp_data.bank import write_bank
-    from amp_data.merge import merge_banks
+    from amp_data.format.atomic import BANK_SUFFIXES, check_output_file
+    from amp_data.format.bank import write_bank
+    from amp_data.format.merge import merge_banks
     from retarget.batch import resolve_sources
     from retarget.gather import GATHER_GAITS, StrideFilter, gather_strides
     from retarget.pipeline import RetargetConfig
@@ -431,7 +431,7 @@ def bank_gather(
 
 
 def _gather_summary(gait, path, bank, num_clips, found, rejected, seconds) -> str:
-    from amp_data.feasibility import ROBOT_STANCE_WIDTH_M
+    from amp_data.motion.feasibility import ROBOT_STANCE_WIDTH_M
 
     q = bank.quality
     clips = {c.source_file for c in bank.clips}
@@ -473,8 +473,8 @@ def view(
     Go2 feet: filled = in contact (the bank's `contacts`), open = swing; grey dots: feet on the floor.
     Each camera follows its root; the dog is drawn at its own size (unscaled), at the nearest source frame.
     """
-    from amp_data.bank import read_bank
-    from amp_data import view as v
+    from amp_data.format.bank import read_bank
+    from amp_data.reports import view as v
 
     try:
         options = v.ViewOptions(
@@ -526,7 +526,7 @@ def export_motion(
     A wrap clip gets LoopMode "Wrap" and one more frame: its first, moved by
     the clip's cycle offset (motion_imitation's looping convention).
     """
-    from amp_data.interop import export_motion as export
+    from amp_data.interop.motion_files import export_motion as export
 
     try:
         if output is None:
@@ -564,7 +564,7 @@ def import_motion(
     detected. A Wrap file's last frame closes the cycle: it becomes the
     clip's cycle offset.
     """
-    from amp_data.interop import import_motion as load
+    from amp_data.interop.motion_files import import_motion as load
 
     try:
         report = load(motion_file, output if output is not None else Path(f"{motion_file.stem}.h5"), fmt, leg_order)
@@ -660,7 +660,7 @@ def train_cmd(
     except InputError as e:
         fail(str(e))
     if not resume:
-        from amp_data.sampler import load_consistent_banks
+        from amp_data.expert.sampler import load_consistent_banks
         try:
             load_consistent_banks([str(b) for b in banks])   # fail on bad banks before printing anything
         except InputError as e:

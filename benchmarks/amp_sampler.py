@@ -37,9 +37,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # runnable from a plain checkout too
     sys.path.insert(0, str(REPO))
 
-from amp_data.bank import read_bank  # noqa: E402
+from amp_data.format.bank import read_bank  # noqa: E402
 from amp_data.errors import InputError  # noqa: E402
-from amp_data.sampler import ExpertSampler  # noqa: E402
+from amp_data.expert.sampler import ExpertSampler  # noqa: E402
 
 TARGET_PER_S = 10e6
 CALLS_PER_REPEAT = 50

@@ -5,8 +5,8 @@
 
 1. Runs the README's main job (`amp-data <main-job> -o TMP`) in a subprocess and reads walk.h5 and trot.h5.
 2. Retargets every MANN clip, whole, as `amp-data retarget` does (`run_jobs`, one worker per core), timed,
-   and keeps the clips whose main gait is walk, trot or pace (amp_data.gait).
-3. Per bank (all clips of the bank pooled) and over the whole clips (pooled), from amp_data.feasibility:
+   and keeps the clips whose main gait is walk, trot or pace (amp_data.motion.gait).
+3. Per bank (all clips of the bank pooled) and over the whole clips (pooled), from amp_data.motion.feasibility:
    fore / hind stance width against the Go2's thigh-joint width, midline crossings, FL hip range, stance
    foot slip (Go2 and the dog's own toes on the same frames), the share of stance foot-frames above 5 mm,
    leg clearance (frames under 30 mm), IK error and joint-limit clamps (whole clips), peak joint and base
@@ -34,10 +34,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import raw_mocap  # noqa: E402
-from amp_data.bank import read_bank  # noqa: E402
-from amp_data.contacts import feet_world_m  # noqa: E402
-from amp_data.feasibility import ROBOT_STANCE_WIDTH_M, assess_arrays, dog_toes_xy, stance_speed_mm_s  # noqa: E402
-from amp_data.gait import analyze_clip  # noqa: E402
+from amp_data.format.bank import read_bank  # noqa: E402
+from amp_data.motion.contacts import feet_world_m  # noqa: E402
+from amp_data.motion.feasibility import ROBOT_STANCE_WIDTH_M, assess_arrays, dog_toes_xy, stance_speed_mm_s  # noqa: E402
+from amp_data.motion.gait import analyze_clip  # noqa: E402
 
 MAIN_GAITS = ("walk", "trot", "pace")
 WIDTH_TOL = 0.15

@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     log("warming up")
     import h5py  # noqa: F401
     import pinocchio  # noqa: F401
-    from amp_data.bank import bank_from_motion  # noqa: F401
+    from amp_data.format.bank import bank_from_motion  # noqa: F401
     from retarget import batch, bvh, ik, pipeline  # noqa: F401
     from retarget.pipeline import RetargetConfig, retarget_clip
     try:

@@ -1,10 +1,10 @@
 """The AMP discriminator: network, least-squares loss with gradient penalty (eq. 2), style reward (eq. 5),
 running normaliser of AMP observations and the replay of policy transitions it is trained against.
 
-Inputs are windows of K `amp_data.amp_obs` observations (43 each) in time order, `amp.frame_stride`
+Inputs are windows of K `amp_data.expert.amp_obs` observations (43 each) in time order, `amp.frame_stride`
 policy steps apart; K = 2 with stride 1 is AMP's pair (s, s'). Every frame is normalised by one running
 normaliser fed with both expert and policy states (AMP_for_hardware). Expert windows come from
-`amp_data.sampler.ExpertSampler`, policy windows from the task's AMP history (`learner/task.py`).
+`amp_data.expert.sampler.ExpertSampler`, policy windows from the task's AMP history (`learner/task.py`).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from amp_data.errors import InputError
-from retarget.kinematics import feet_fk
+from robots.go2.kinematics import feet_fk
 
 
 def pd_torques(q_target_rad, q_rad, qd_rad_s, kp, kd, torque_limit_nm):
@@ -46,7 +46,7 @@ class SimState:
 
     The fields are what a backend supplies; `base_rot_w`, `base_lin_vel_b` and `foot_pos_w` are derived
     from them on first access, the same way for every backend (the feet by the project's FK,
-    `retarget.kinematics.feet_fk`, which the MJCF test checks against MuJoCo's to 1e-9 m).
+    `robots.go2.kinematics.feet_fk`, which the MJCF test checks against MuJoCo's to 1e-9 m).
     """
 
     base_pos_w: np.ndarray        # (N, 3) m, base origin in the world

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from amp_data.atomic import atomic_output
+from amp_data.format.atomic import atomic_output
 from amp_data.errors import InputError
 
 # (csv, column, title, y label)
@@ -57,7 +57,7 @@ def read_run(run: Path) -> dict[str, pd.DataFrame]:
 def plot_runs(runs: list[Path], out_png: Path, smooth: int = 5, loaded: list[dict] | None = None) -> Path:
     """Six panels against environment steps, one line per run (training curves smoothed over `smooth` rows).
     Every run is read (or given, `loaded`: read_run of each) and checked before anything is drawn or written."""
-    from amp_data.atomic import check_output_file
+    from amp_data.format.atomic import check_output_file
 
     check_output_file(out_png, (".png",), [Path(r) / "metrics.csv" for r in runs])
     data = [(Path(r).name, d) for r, d in zip(runs, loaded or [read_run(r) for r in runs])]

@@ -2,7 +2,7 @@
 
 For every reference bank of a run: the deterministic policy is played from standing at the bank's mean
 forward speed (`play.roll_out`, no domain randomisation), the first `settle_s` seconds are dropped, and the
-rollout's gait (amp_data.gait, contacts from the simulator's foot forces) is set beside the bank's:
+rollout's gait (amp_data.motion.gait, contacts from the simulator's foot forces) is set beside the bank's:
 
 - stride frequency (Hz, median over strides) and their ratio;
 - duty factor per foot (mean) and the difference of the means;
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from amp_data.gait import analyze_clip
+from amp_data.motion.gait import analyze_clip
 
 FREQ_TOL = 0.25
 DUTY_TOL = 0.10
@@ -115,7 +115,7 @@ def evaluate_imitation(run, checkpoint=None, seconds: float = 12.0, settle_s: fl
     """Play the run's policy at each reference bank's mean speed and compare the gaits (module docstring)."""
     from pathlib import Path
 
-    from amp_data.bank import read_bank
+    from amp_data.format.bank import read_bank
     from amp_data.errors import InputError
     from learner.play import load_policy, roll_out, rollout_bank
 

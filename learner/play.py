@@ -17,7 +17,7 @@ It can be written as a motion bank (SCHEMA.md, v2) at the policy rate (50 fps), 
   finite differences; foot_pos_base is `feet_fk(joint_pos)` and foot_vel_base = J(q) q_dot with the
   simulator's joint velocities (the exact derivative of foot_pos_base);
 - contacts are the simulator's foot contacts (normal force on the foot above the backend's threshold,
-  1 N), not `amp_data.contacts` detection;
+  1 N), not `amp_data.motion.contacts` detection;
 - one `clamp` clip, named after the run; attributes `policy_*` say which checkpoint and command made it.
 """
 
@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from amp_data.atomic import BANK_SUFFIXES, check_output_file
+from amp_data.format.atomic import BANK_SUFFIXES, check_output_file
 from amp_data.errors import InputError
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -192,7 +192,7 @@ def roll_out(agent, task, seconds: float, command_vx_m_s: float) -> Rollout:
                 fell = True                      # the task has reset the robot already: stop here
                 break
             obs = res.obs
-    from retarget.rotations import continuous_quat
+    from amp_data.motion.rotations import continuous_quat
     arrays = {k: np.stack(v) for k, v in frames.items()}
     arrays["root_quat"] = continuous_quat(arrays["root_quat"])
     return Rollout(dt_s=task.dt_s, command_vx_m_s=float(command_vx_m_s), steps_requested=steps, fell=fell,
@@ -202,8 +202,8 @@ def roll_out(agent, task, seconds: float, command_vx_m_s: float) -> Rollout:
 
 def rollout_bank(r: Rollout, name: str, attrs: dict | None = None):
     """The rollout as a motion bank (in memory): one clamp clip `name`; extra `attrs` are stored too."""
-    from amp_data.bank import ROBOT, SCHEMA_VERSION, Bank, ClipRange
-    from retarget.kinematics import feet_fk
+    from amp_data.format.bank import ROBOT, SCHEMA_VERSION, Bank, ClipRange
+    from robots.go2.kinematics import feet_fk
     from robots.go2 import FOOT_NAMES, JOINT_NAMES
 
     foot_pos, foot_jac = feet_fk(r.joint_pos, with_jacobian=True)
@@ -308,8 +308,8 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float =
     and written atomically: bad input leaves no file behind. `on_video_frame(done, total)` is called
     after each video frame drawn (a progress bar).
     """
-    from learner.train import _torch
-    _torch()
+    from learner.torch_dep import require_torch
+    require_torch()
     if not (isinstance(seconds, (int, float)) and 0 < seconds <= MAX_SECONDS):
         raise InputError(None, f"--seconds must be in (0, {MAX_SECONDS:g}] s, got {seconds}")
     if command_vx_m_s is not None and not (abs(command_vx_m_s) <= MAX_COMMAND_M_S):
@@ -323,7 +323,7 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float =
 
         import matplotlib as mpl
 
-        from amp_data import view as v
+        from amp_data.reports import view as v
         if video.suffix.lower() == ".mp4" and shutil.which(mpl.rcParams["animation.ffmpeg_path"]) is None:
             raise InputError(video, "writing .mp4 needs ffmpeg on PATH, which is not installed; "
                                     "write a .gif instead (--video policy.gif)")
@@ -348,7 +348,7 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float =
             "policy_checkpoint": str(source.checkpoint.resolve()), "policy_algo": result.algo,
             "policy_env_steps": result.env_steps})
         if video is not None:      # first: drawing is what can still fail (ffmpeg), the bank write cannot
-            from amp_data import view as v
+            from amp_data.reports import view as v
             plan = v.plan_view(bank, v.ViewOptions(fps=min(video_fps, bank.fps), robot_label="Go2 policy rollout",
                                                    no_source_note=f"policy rollout of {source.run_name} at {command:g} m/s"))
             done = iter(range(1, plan.num_frames + 1))
@@ -356,7 +356,7 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float =
                           lambda: on_video_frame(next(done), plan.num_frames))
             result.video, result.video_frames = video, plan.num_frames
         if output is not None:
-            from amp_data.bank import write_bank
+            from amp_data.format.bank import write_bank
             write_bank(output, bank)
             result.output = output
     return result

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from amp_data.amp_obs import AMP_OBS_DIM
+from amp_data.expert.amp_obs import AMP_OBS_DIM
 from learner.amp import Discriminator, PolicyWindows, discriminator_batch_loss
 from learner.networks import mlp
 from learner.rewards import combined_reward

@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 
 from amp_data.errors import InputError
+from learner.torch_dep import require_torch
 
 KEEP_CHECKPOINTS = 5
 
@@ -30,14 +31,9 @@ class NonFiniteState(RuntimeError):
     """The agent's state holds NaN or infinite values; the message names where."""
 
 
-def _torch():
-    import torch
-    return torch
-
-
 def non_finite_entries(obj, prefix: str = "") -> list[str]:
     """Names of the tensors (or floats) in a nested dict/list state that hold NaN or inf."""
-    torch = _torch()
+    torch = require_torch()
     bad = []
     if isinstance(obj, torch.Tensor):
         if obj.is_floating_point() and not torch.isfinite(obj).all():
@@ -134,7 +130,7 @@ class RunFolder:
         if not path.is_file():
             return None
         try:
-            state = _torch().load(path, map_location="cpu", weights_only=False)
+            state = require_torch().load(path, map_location="cpu", weights_only=False)
             int(state["env_steps"])
             return state
         except Exception:
@@ -174,7 +170,7 @@ class RunFolder:
 
     @staticmethod
     def _atomic_save(obj, path: Path) -> None:
-        torch = _torch()
+        torch = require_torch()
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
         torch.save(obj, tmp)
         os.replace(tmp, path)

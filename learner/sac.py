@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from amp_data.amp_obs import AMP_OBS_DIM
+from amp_data.expert.amp_obs import AMP_OBS_DIM
 from learner.amp import Discriminator, PolicyWindows, discriminator_batch_loss
 from learner.networks import QNetwork, RunningNorm, SquashedGaussianActor
 from learner.replay import NStepReplay

@@ -2,7 +2,7 @@
 
 A backend (the contract in `learner/backend.py`; `learner.mujoco_backend.MujocoBackend`) only resets, steps PD targets and returns
 a `SimState`. Everything else is here: actions -> joint targets, observations, Table III task rewards, the
-AMP observation (the same `amp_data.amp_obs.amp_observation` the banks use), terminations kept apart from
+AMP observation (the same `amp_data.expert.amp_obs.amp_observation` the banks use), terminations kept apart from
 time-outs, Table IV domain randomisation and reference state initialisation (RSI) from bank frames.
 
 Policy observation (31 values, legged_gym scales):
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amp_data.amp_obs import AMP_OBS_DIM, amp_observation
+from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
 from learner import rewards
 from learner.backend import pd_torques
-from retarget.kinematics import feet_fk
+from robots.go2.kinematics import feet_fk
 from robots.go2 import model as go2
 
 OBS_DIM = 31
@@ -83,7 +83,7 @@ def amp_obs_of_state(st) -> np.ndarray:
 class Go2AmpTask:
     """N Go2 environments doing the AMP locomotion task. `cfg`: TrainConfig (env, reward, randomization).
 
-    `expert`: an `amp_data.sampler.ExpertSampler` (reference states for RSI; its banks' mean base height
+    `expert`: an `amp_data.expert.sampler.ExpertSampler` (reference states for RSI; its banks' mean base height
     is the base-height target when the config leaves it 0). `rng`: numpy Generator for every draw here.
     """
 
@@ -101,7 +101,7 @@ class Go2AmpTask:
         self.action_high = (self.soft_limits[:, 1] - self.default_pose) / scale
         self.torque_limit = backend.torque_limit_nm
         self.base_height_target_m = self.rew_cfg.base_height_target_m or float(
-            np.mean(expert._frames["root_pos"][:, 2]))
+            expert.mean_base_height_m())
         n = self.num_envs
         self.command_vx = np.zeros(n)
         self.episode_step = np.zeros(n, dtype=np.int64)

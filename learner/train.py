@@ -28,6 +28,7 @@ import numpy as np
 from amp_data.errors import InputError
 from learner import config as C
 from learner.run_folder import NonFiniteState, RunFolder
+from learner.torch_dep import require_torch
 
 METRIC_COLUMNS = ("time_s", "env_steps", "iterations", "env_steps_per_s", "updates_per_s", "task_reward",
                   "style_reward", "reward", "episode_length_s", "episode_task_return", "fall_rate",
@@ -46,14 +47,6 @@ class TrainingStopped(RuntimeError):
     """A non-finite loss or action: the message says where the last good checkpoint is."""
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        raise InputError(None, "training needs PyTorch: pip install 'amp-data[learn]' (or torch>=2.2)") from None
-    return torch
-
-
 def make_backend(cfg):
     from learner.backend import make_backend as by_name
     options = {}
@@ -63,7 +56,7 @@ def make_backend(cfg):
 
 
 def make_expert(bank_paths, cfg, seed: int):
-    from amp_data.sampler import ExpertSampler
+    from amp_data.expert.sampler import ExpertSampler
     dt = cfg.env.sim_dt_s * cfg.env.decimation
     return ExpertSampler(bank_paths, policy_dt_s=dt, seed=seed, window_frames=cfg.amp.window_frames,
                          frame_stride=cfg.amp.frame_stride)
@@ -81,7 +74,7 @@ def make_agent(cfg, task, expert):
 def build(cfg, bank_paths, seed: int, num_envs: int | None = None):
     """(backend, task, expert, agent, rng) for a config; `num_envs` overrides the config's (evaluation)."""
     from learner.task import Go2AmpTask
-    torch = _torch()
+    torch = require_torch()
     if cfg.device == "auto":
         cfg.device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(seed)
@@ -116,7 +109,7 @@ class EvalResult:
 
 def style_reward(agent, res) -> np.ndarray:
     """r_AMP (N,) in 0..1 of a step's AMP windows under the agent's discriminator."""
-    torch = _torch()
+    torch = require_torch()
     window = torch.as_tensor(res.amp_window, dtype=torch.float32, device=agent.device)
     return agent.disc.style_reward(window).cpu().numpy()
 
@@ -215,20 +208,20 @@ class TensorBoard:
 
 
 def _rng_state(task, expert) -> dict:
-    torch = _torch()
-    return {"task": task.rng.bit_generator.state, "expert": expert._rng.bit_generator.state,
+    torch = require_torch()
+    return {"task": task.rng.bit_generator.state, "expert": expert.rng.bit_generator.state,
             "torch": torch.get_rng_state()}
 
 
 def _set_rng_state(task, expert, d: dict) -> None:
-    torch = _torch()
+    torch = require_torch()
     task.rng.bit_generator.state = d["task"]
-    expert._rng.bit_generator.state = d["expert"]
+    expert.rng.bit_generator.state = d["expert"]
     torch.set_rng_state(d["torch"])
 
 
 def load_checkpoint(path: Path) -> dict:
-    torch = _torch()
+    torch = require_torch()
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # a truncated or foreign file
@@ -244,7 +237,7 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
     With `resume`, the run's newest complete checkpoint and its config are restored; the stopping rule and
     logging of `cfg` apply, and `resume_overrides` (`--set` strings) may change the fields of
     `config.RESUMABLE_FIELDS` (learning rates, loss and reward weights, stopping, logging)."""
-    _torch()
+    require_torch()
     out_dir = Path(out_dir)
     folder = RunFolder(out_dir)
     folder.check_writable(resume)

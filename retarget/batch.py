@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import raw_mocap
-from amp_data.atomic import BANK_SUFFIXES, check_output_file, unique_output_names
-from amp_data.bank import bank_from_motion, write_bank
+from amp_data.format.atomic import BANK_SUFFIXES, check_output_file, unique_output_names
+from amp_data.format.bank import bank_from_motion, write_bank
 from amp_data.errors import InputError
 from retarget.pipeline import Quality, RetargetConfig, retarget_clip
 

@@ -11,7 +11,7 @@ so the offset stays horizontal), then locked to the floor while the dog's toe is
    the feet under the thigh joints), the fore feet 15 mm further out and the hind feet 15 mm further in
    (`FORE_HIND_SPLIT_M`); vertically, minus the toe marker's resting height, so a paw in stance
    is a foot sphere resting on the floor.
-2. **Contacts** of the dog's toes (amp_data.contacts, with hysteresis), which then hold for the robot.
+2. **Contacts** of the dog's toes (amp_data.motion.contacts, with hysteresis), which then hold for the robot.
 3. **Root height**: where the dog's legs extend further than the Go2's reach allows, the root is lowered by
    one constant per clip so that 95 % of the stance legs' extensions (thigh joint to foot target) stay within
    88 % of the Go2 leg's reach with the knee at its soft limit (0.385 m), by at most 6 cm. Without it the Go2 would stand on
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amp_data.contacts import detect_contacts
-from retarget.rotations import heading_rad, yaw_matrix
+from amp_data.motion.contacts import detect_contacts
+from amp_data.motion.rotations import heading_rad, yaw_matrix
 from robots.go2 import LEGS
 from robots.go2.model import (CALF_LENGTH_M, FOOT_RADIUS_M, HIP_OFFSET_X_M, THIGH_JOINT_BASE_M,
                               THIGH_JOINT_WIDTH_M, THIGH_LENGTH_M, leg_signs, soft_limits_rad)

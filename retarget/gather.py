@@ -1,7 +1,7 @@
 """Every clean stride of one gait across many clips, each closed as its own loop, in one bank.
 
 Per clip (in parallel across clips): retarget the whole clip, find its strides (FL touchdown to FL touchdown,
-amp_data.gait) with the asked label, score each (amp_data.cycle_select: closure and periodicity), close each
+amp_data.motion.gait) with the asked label, score each (amp_data.motion.cycle_select: closure and periodicity), close each
 as its own loop in task space (retarget/loop.py), and keep those that pass `StrideFilter`:
 
 - the IK meets every stance foot's target within `max_ik_error_mm`, and every swing foot's within
@@ -9,7 +9,7 @@ as its own loop in task space (retarget/loop.py), and keep those that pass `Stri
   then stops at the nearest point the Go2 reaches);
 - closing the loop moved no foot target further than `max_closure_mm`;
 - closure + periodicity (standardised, see cycle_select) at most `max_score`;
-- no two legs come closer than the clearance (amp_data.feasibility) on any frame.
+- no two legs come closer than the clearance (amp_data.motion.feasibility) on any frame.
 
 Kept strides become wrap clips named `<clip>_<first frame>`, weighted by their duration (so a sampler drawing
 clips by weight, then a time in the clip, draws uniformly over all the strides' time).
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from amp_data.bank import Bank, bank_from_motion
+from amp_data.format.bank import Bank, bank_from_motion
 from amp_data.errors import InputError
-from amp_data.feasibility import CLEARANCE_MIN_M
+from amp_data.motion.feasibility import CLEARANCE_MIN_M
 from retarget.batch import die_with_parent
 from retarget.pipeline import RetargetConfig, assess, motion_contacts, retarget_clip
 
@@ -55,8 +55,8 @@ class ClipStrides:
 
 
 def clip_strides(path: Path, gait: str, cfg: RetargetConfig, filt: StrideFilter = StrideFilter()) -> ClipStrides:
-    from amp_data.cycle_select import cycle_state, score_cycles
-    from amp_data.gait import analyze
+    from amp_data.motion.cycle_select import cycle_state, score_cycles
+    from amp_data.motion.gait import analyze
     from retarget.foot_targets import GO2_STANCE_WIDTH_M
     from retarget.loop import close_loop
 
@@ -102,7 +102,7 @@ def clip_strides(path: Path, gait: str, cfg: RetargetConfig, filt: StrideFilter 
 
 def _toes_robot_world(motion) -> np.ndarray:
     """The dog's toes (robot world) on the motion's frames: the source keypoints resampled and scaled."""
-    from amp_data.feasibility import dog_toes_xy
+    from amp_data.motion.feasibility import dog_toes_xy
 
     xy = dog_toes_xy(motion.keypoints, motion.keypoint_names, motion.source_fps, motion.fps, motion.num_frames,
                      motion.scale)

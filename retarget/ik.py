@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pinocchio as pin
 
-from retarget.kinematics import go2_model, leg_chains, leg_fk
+from robots.go2.kinematics import leg_chains, leg_fk
+from robots.go2.pinocchio_model import go2_model
 from robots.go2 import FOOT_NAMES
 from robots.go2.model import default_pose_rad, soft_limits_rad
 

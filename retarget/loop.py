@@ -24,10 +24,10 @@ from dataclasses import replace
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from retarget.derive import derive_motion
+from amp_data.motion.derive import derive_motion
 from retarget.foot_targets import LEG_REACH_M, STANCE_REACH_FRACTION, lateral_targets_m, root_drop_m, runs
 from retarget.ik import IkResult, solve_legs
-from retarget.rotations import heading_rad, yaw_matrix
+from amp_data.motion.rotations import heading_rad, yaw_matrix
 
 
 def swing_ramp(contacts: np.ndarray, last_swing_only: bool = False) -> np.ndarray:

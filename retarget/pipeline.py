@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from amp_data.contacts import feet_world_m
-from amp_data.bank import MAX_FPS, MAX_POSITION_M
+from amp_data.motion.contacts import feet_world_m
+from amp_data.format.bank import MAX_FPS, MAX_POSITION_M
 from amp_data.errors import InputError
-from amp_data.feasibility import Feasibility, assess_arrays
+from amp_data.motion.feasibility import Feasibility, assess_arrays
 from retarget import bvh
 from retarget.foot_targets import GO2_STANCE_WIDTH_M, TargetConfig, foot_targets, keep_off_midline
 from retarget.ik import solve_legs
-from retarget.derive import derive_motion
-from retarget.rotations import heading_rad, yaw_matrix
+from amp_data.motion.derive import derive_motion
+from amp_data.motion.rotations import heading_rad, yaw_matrix
 from retarget.skeleton_map import DEFAULT_MAP, SkeletonMap, load_map
 from robots.go2 import FOOT_NAMES, JOINT_NAMES
 from robots.go2.model import FOOT_RADIUS_M, THIGH_JOINT_BASE_M
@@ -40,7 +40,7 @@ class RetargetConfig:
     scale: float | None = None              # None: the skeleton map's
     map_path: Path = DEFAULT_MAP
     ground_percentile: float = 5.0
-    cycle: str | None = None                # cut the best single cycle of this gait (amp_data.cycle_select)
+    cycle: str | None = None                # cut the best single cycle of this gait (amp_data.motion.cycle_select)
     stance_width_m: float | None = None     # None: the skeleton map's, else the Go2's thigh-joint width
 
 
@@ -120,7 +120,7 @@ MAX_OUTPUT_FRAMES = 1_000_000    # 5.5 h at 50 fps; a bank's arrays then take ab
 def check_retarget_numbers(fps: float, scale: float | None = None, stance_width_m: float | None = None,
                            cycle: str | None = None) -> None:
     """The retarget's numeric options, checked before any file is read or written."""
-    from amp_data.cycle_select import CYCLE_GAITS
+    from amp_data.motion.cycle_select import CYCLE_GAITS
 
     if not (0 < fps <= MAX_FPS):
         raise InputError(None, f"--fps must be in (0, {MAX_FPS:g}] Hz, got {fps:g}")
@@ -289,8 +289,8 @@ def retarget_clip(path: str | Path, cfg: RetargetConfig = RetargetConfig(), smap
 def cut_cycle(motion: Motion, gait: str, path: Path, stance_width_m: float | None = None):
     """The best `gait` cycle of a motion as a closed loop: (Motion, IkResult, (start, stop), one-line
     description, closure in m)."""
-    from amp_data.cycle_select import choose_cycle, cycle_state
-    from amp_data.gait import analyze
+    from amp_data.motion.cycle_select import choose_cycle, cycle_state
+    from amp_data.motion.gait import analyze
     from retarget.loop import close_loop
 
     contacts = motion_contacts(motion)
@@ -319,7 +319,7 @@ def motion_contacts(motion: Motion) -> np.ndarray:
     """The motion's contacts: the dog's (planted targets), else detected from the robot's feet."""
     if motion.contacts is not None:
         return np.asarray(motion.contacts, dtype=bool)
-    from amp_data.contacts import bank_contacts
+    from amp_data.motion.contacts import bank_contacts
     return bank_contacts(motion.root_pos, motion.root_quat, motion.foot_pos_base, motion.fps)
 
 

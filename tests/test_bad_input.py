@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from amp_data.bank import read_bank
+from amp_data.format.bank import read_bank
 from bvh_samples import (
     MOCAP_DIR, NL, REFERENCE_CLIP, human_bvh_text, join_bvh, split_bvh, dog_bvh_text, write_bvh,
 )

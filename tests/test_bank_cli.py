@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from amp_data.bank import DATASETS, read_bank, write_bank
+from amp_data.format.bank import DATASETS, read_bank, write_bank
 from amp_data.errors import InputError
 from cli import app
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from amp_data.contacts import ContactConfig, detect_contacts, hysteresis, remove_short_runs
-from amp_data.cycle_select import choose_cycle
-from amp_data.gait import GRAVITY_M_S2, analyze, classify, classify_full, diagonality, touchdowns
+from amp_data.motion.contacts import ContactConfig, detect_contacts, hysteresis, remove_short_runs
+from amp_data.motion.cycle_select import choose_cycle
+from amp_data.motion.gait import GRAVITY_M_S2, analyze, classify, classify_full, diagonality, touchdowns
 from robots.go2.model import FOOT_RADIUS_M
 
 FPS = 50.0
@@ -241,9 +241,9 @@ def analytic_motion(n: int, yaw_rate: float, speed: float, drift_world_m=(0.0, 0
     """A Motion on a circle whose feet stand in the default pose (rigid with the base), except that FL's
     target drifts by `drift_world_m` (world) linearly over its swing frames [swing) of each n-frame stride.
     A vertical drift is the same in every heading, so one loop's closure error is exactly the drift."""
-    from retarget.kinematics import feet_fk
+    from robots.go2.kinematics import feet_fk
     from retarget.pipeline import Motion
-    from retarget.rotations import yaw_matrix
+    from amp_data.motion.rotations import yaw_matrix
     from scipy.spatial.transform import Rotation
     from robots.go2.model import default_pose_rad
 
@@ -272,7 +272,7 @@ def analytic_motion(n: int, yaw_rate: float, speed: float, drift_world_m=(0.0, 0
 
 
 def test_close_loop_removes_a_known_foot_drift_in_swing_and_has_no_seam():
-    from retarget.kinematics import feet_fk
+    from robots.go2.kinematics import feet_fk
     from retarget.loop import close_loop, swing_ramp
     from robots.go2.model import default_pose_rad
 
@@ -314,8 +314,8 @@ def test_close_loop_removes_a_known_foot_drift_in_swing_and_has_no_seam():
 # --- the CLI on the real clips -------------------------------------------------------------------------------
 
 def test_cli_cycle_writes_looping_walk_and_trot(mocap, tmp_path, monkeypatch):
-    from amp_data.bank import read_bank
-    from amp_data.gait import analyze_clip
+    from amp_data.format.bank import read_bank
+    from amp_data.motion.gait import analyze_clip
     from cli import app
 
     monkeypatch.setenv("AMP_DATA_MOCAP", str(mocap))
@@ -358,7 +358,7 @@ def test_cli_cycle_errors(mocap, tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def cycle_banks(tmp_path_factory):
-    from amp_data.bank import read_bank  # noqa: F401  (fail early if banks cannot be read)
+    from amp_data.format.bank import read_bank  # noqa: F401  (fail early if banks cannot be read)
     from cli import app
     import raw_mocap
 

@@ -1,12 +1,12 @@
 """The project's MuJoCo model of the Go2 (`robots/go2/go2.xml`) against the model facts, the URDF and the
-independent numpy/pinocchio forward kinematics of `retarget.kinematics`."""
+independent numpy/pinocchio forward kinematics of `robots.go2.kinematics`."""
 
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
-from retarget.kinematics import feet_fk
+from robots.go2.kinematics import feet_fk
 from robots.go2 import FOOT_NAMES, JOINT_NAMES, URDF_PATH
 from robots.go2 import build_mjcf
 from robots.go2.model import EFFORT_LIMITS_NM, FOOT_RADIUS_M, default_pose_rad, hard_limits_rad

@@ -3,7 +3,8 @@
 import numpy as np
 import pinocchio as pin
 
-from retarget.kinematics import feet_fk, go2_model
+from robots.go2.kinematics import feet_fk
+from robots.go2.pinocchio_model import go2_model
 from robots.go2 import FOOT_NAMES, JOINT_NAMES
 from robots.go2 import build_urdf
 from robots.go2.model import default_pose_rad, hard_limits_rad, soft_limits_rad

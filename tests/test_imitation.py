@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from amp_data.bank import Bank, ClipRange
+from amp_data.format.bank import Bank, ClipRange
 from learner.imitation import compare, gait_figures, meets_targets
 from robots.go2 import FOOT_NAMES, JOINT_NAMES
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from amp_data.bank import DATASETS, read_bank
+from amp_data.format.bank import DATASETS, read_bank
 from cli import app
 
 
@@ -119,7 +119,7 @@ def test_rom_json_matches_numpy_on_the_datasets(banks):
 
 
 def test_rom_module_per_clip_and_comparison(banks, tmp_path):
-    from amp_data.rom import bank_rom, clip_roms, compare_banks
+    from amp_data.motion.rom import bank_rom, clip_roms, compare_banks
 
     merged = tmp_path / "m.h5"
     assert cli("bank", "merge", str(banks["walk"]), str(banks["trot0"]), "-o", str(merged)).code == 0
@@ -236,7 +236,7 @@ def test_plot_writes_pngs(banks, tmp_path):
 
 
 def test_rom_figure_bars_are_left_side_means(banks):
-    from amp_data.plots import LEFT_SIDE_JOINTS, rom_figure
+    from amp_data.reports.plots import LEFT_SIDE_JOINTS, rom_figure
 
     fig = rom_figure({str(banks[k]): read_bank(banks[k]) for k in ("walk", "trot0")})
     ax = fig.axes[0]
@@ -484,8 +484,8 @@ def test_listing_with_a_corrupt_bank(banks, tmp_path, monkeypatch):
     assert set(data) == {"walk.h5", "corrupt.h5", "banks/trot0.h5"}
     assert data["corrupt.h5"]["error"] and data["corrupt.h5"]["frames"] is None
     T = h5(banks["walk"], "joint_pos").shape[0]
-    from amp_data.gait import bank_gait_label
-    from amp_data.bank import read_bank
+    from amp_data.motion.gait import bank_gait_label
+    from amp_data.format.bank import read_bank
     assert data["walk.h5"] == {"frames": T, "duration_s": pytest.approx((T - 1) / 50), "fps": 50.0, "clips": 1,
                                "loop_mode": "clamp", "gait": bank_gait_label(read_bank(banks["walk"])),
                                "error": None}

@@ -1,4 +1,4 @@
-"""AMP_for_hardware (amp-hw) and motion_imitation motion files <-> banks (amp_data/interop.py, CLI export/import).
+"""AMP_for_hardware (amp-hw) and motion_imitation motion files <-> banks (amp_data/interop/motion_files.py, CLI export/import).
 
 The expected column layouts are written out here from the published sources, not taken from interop.py:
 - AMP_for_hardware, rsl_rl/rsl_rl/datasets/motion_loader.py, AMPLoader: root pos 0:3, root rot 3:7,
@@ -22,10 +22,10 @@ import pytest
 from scipy.spatial.transform import Rotation
 from typer.testing import CliRunner
 
-from amp_data import interop
-from amp_data.bank import DATASETS, Bank, ClipRange, read_bank, write_bank
+from amp_data.interop import motion_files as interop
+from amp_data.format.bank import DATASETS, Bank, ClipRange, read_bank, write_bank
 from cli import app
-from retarget.kinematics import feet_fk
+from robots.go2.kinematics import feet_fk
 from robots.go2 import FOOT_NAMES, JOINT_NAMES
 
 runner = CliRunner()
@@ -519,7 +519,7 @@ def amp_hw_frames(robot: str, legs, n=40) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("robot", list(ROBOTS))
 @pytest.mark.parametrize("order", ["pybullet", "isaac"])
 def test_import_detects_the_leg_order(tmp_path, robot, order):
-    from amp_data.interop import LEG_ORDERS, MotionFile, detect_leg_order, format_motion_file
+    from amp_data.interop.motion_files import LEG_ORDERS, MotionFile, detect_leg_order, format_motion_file
 
     frames, joint = amp_hw_frames(robot, LEG_ORDERS[order])
     guess = detect_leg_order(frames)

@@ -4,7 +4,8 @@ import numpy as np
 import pinocchio as pin
 
 from retarget.ik import solve_legs, solve_legs_pinocchio
-from retarget.kinematics import feet_fk, go2_model
+from robots.go2.kinematics import feet_fk
+from robots.go2.pinocchio_model import go2_model
 from robots.go2 import FOOT_NAMES
 from robots.go2.model import soft_limits_rad
 

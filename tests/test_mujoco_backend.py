@@ -1,5 +1,5 @@
 """The batched MuJoCo backend against hand-set numbers, statics (force balance), sliding friction and the
-independent forward kinematics of `retarget.kinematics`."""
+independent forward kinematics of `robots.go2.kinematics`."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("mujoco", reason="mujoco is an optional extra: pip install '.[learn]'")
 
 from learner.mujoco_backend import MujocoBackend, pd_torques  # noqa: E402
-from retarget.kinematics import feet_fk  # noqa: E402
+from robots.go2.kinematics import feet_fk  # noqa: E402
 from robots.go2.model import FOOT_NAMES, default_pose_rad, hard_limits_rad  # noqa: E402
 
 G = 9.81

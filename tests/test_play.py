@@ -14,12 +14,12 @@ pytest.importorskip("mujoco", reason="playing a policy needs mujoco (pip install
 from typer.testing import CliRunner  # noqa: E402
 
 import cli  # noqa: E402
-from amp_data.amp_obs import amp_observation_from_frames  # noqa: E402
-from amp_data.bank import read_bank  # noqa: E402
-from amp_data.contacts import feet_world_m  # noqa: E402
+from amp_data.expert.amp_obs import amp_observation_from_frames  # noqa: E402
+from amp_data.format.bank import read_bank  # noqa: E402
+from amp_data.motion.contacts import feet_world_m  # noqa: E402
 from learner import config as C  # noqa: E402
 from learner import train as T  # noqa: E402
-from retarget.kinematics import feet_fk  # noqa: E402
+from robots.go2.kinematics import feet_fk  # noqa: E402
 from robots.go2 import model as go2  # noqa: E402
 
 runner = CliRunner()

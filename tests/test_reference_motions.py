@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from amp_data.feasibility import leg_clearance_m, segment_distance
+from amp_data.motion.feasibility import leg_clearance_m, segment_distance
 from retarget.foot_targets import keep_off_midline, lock_stance
 from robots.go2.model import FOOT_RADIUS_M, default_pose_rad
 
@@ -100,10 +100,10 @@ def gathered(mocap, tmp_path_factory):
 
 @pytest.mark.slow
 def test_gather_writes_multi_stride_banks_the_go2_can_perform(gathered):
-    from amp_data.bank import read_bank
-    from amp_data.feasibility import ROBOT_STANCE_WIDTH_M, assess_clip
-    from amp_data.gait import analyze_clip
-    from retarget.kinematics import feet_fk
+    from amp_data.format.bank import read_bank
+    from amp_data.motion.feasibility import ROBOT_STANCE_WIDTH_M, assess_clip
+    from amp_data.motion.gait import analyze_clip
+    from robots.go2.kinematics import feet_fk
 
     out, text = gathered
     for gait, at_least in (("walk", 30), ("trot", 3)):
@@ -132,7 +132,7 @@ def test_gather_writes_multi_stride_banks_the_go2_can_perform(gathered):
 
 def test_clamp_to_reach_moves_only_targets_out_of_the_legs_shell():
     from retarget.ik import clamp_to_reach, solve_legs
-    from retarget.kinematics import leg_chains
+    from robots.go2.kinematics import leg_chains
     from robots.go2.model import soft_limits_rad
 
     chain, lim = leg_chains()[3], soft_limits_rad()[9:12]     # RR
@@ -173,7 +173,7 @@ def test_loops_closed_in_task_space_meet_their_targets_as_the_open_clip(mocap, s
     assert np.median(ik.foot_error_m) <= 1e-3
     assert ik.foot_error_m.max() <= open_error.max() + 1e-6
     # and the planted feet stay planted across the closed loop: stance feet still in the world
-    from amp_data.contacts import feet_world_m
+    from amp_data.motion.contacts import feet_world_m
     feet = feet_world_m(cycle.root_pos, cycle.root_quat, cycle.foot_pos_base)
     both = cycle.contacts[1:] & cycle.contacts[:-1]
     step = np.linalg.norm(np.diff(feet, axis=0), axis=-1)[both]
@@ -182,8 +182,8 @@ def test_loops_closed_in_task_space_meet_their_targets_as_the_open_clip(mocap, s
 
 
 def test_stance_width_option_and_bad_input(mocap, tmp_path, monkeypatch):
-    from amp_data.bank import read_bank
-    from amp_data.feasibility import assess_clip
+    from amp_data.format.bank import read_bank
+    from amp_data.motion.feasibility import assess_clip
     from cli import app
 
     monkeypatch.setenv("AMP_DATA_MOCAP", str(mocap))

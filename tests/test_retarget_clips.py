@@ -8,7 +8,7 @@ from scipy.spatial.transform import Rotation
 import raw_mocap
 from retarget import bvh
 from retarget.ik import solve_legs_pinocchio
-from retarget.kinematics import go2_model
+from robots.go2.pinocchio_model import go2_model
 from retarget.pipeline import RetargetConfig, retarget_clip
 from retarget.skeleton_map import load_map
 from robots.go2 import FOOT_NAMES

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from amp_data.bank import Bank, write_bank
+from amp_data.format.bank import Bank, write_bank
 from cli import app
 from robots.go2 import FOOT_NAMES, JOINT_NAMES
 from robots.go2.model import default_pose_rad
@@ -180,7 +180,7 @@ def test_curves_refuses_a_non_png_output(tmp_path):
 
 
 def test_temp_files_of_a_killed_writer_are_removed_on_the_next_write(tmp_path):
-    from amp_data.atomic import atomic_output
+    from amp_data.format.atomic import atomic_output
 
     dead = subprocess_pid_that_exited()
     stale = tmp_path / f".bank.h5.{dead}.abc123.tmp"

@@ -1,7 +1,7 @@
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from retarget.rotations import body_angular_velocity, continuous_quat
+from amp_data.motion.rotations import body_angular_velocity, continuous_quat
 
 
 def test_sign_flips_do_not_make_spikes():

@@ -6,9 +6,9 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from retarget.go2_bvh import write_go2_bvh
-from retarget.kinematics import go2_model
+from robots.go2.pinocchio_model import go2_model
 from retarget.pipeline import RetargetConfig, retarget_clip
-from retarget.rotations import yaw_matrix
+from amp_data.motion.rotations import yaw_matrix
 from retarget.skeleton_map import MAPS_DIR
 from robots.go2 import FOOT_NAMES
 from robots.go2.model import FOOT_RADIUS_M, default_pose_rad

@@ -163,7 +163,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_sigkill_of_a_batch_retarget_leaves_whole_banks_and_no_workers(mocap, tmp_path):
-    from amp_data.bank import read_bank
+    from amp_data.format.bank import read_bank
 
     rng = random.Random(7)
     out = tmp_path / "banks"

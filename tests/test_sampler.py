@@ -8,11 +8,11 @@ import pytest
 from scipy.spatial.transform import Rotation, Slerp
 from scipy.stats import chi2
 
-from amp_data.amp_obs import (AMP_OBS_DIM, AMP_OBS_LAYOUT, amp_observation, amp_observation_from_frames,
+from amp_data.expert.amp_obs import (AMP_OBS_DIM, AMP_OBS_LAYOUT, amp_observation, amp_observation_from_frames,
                               split_amp_observation)
-from amp_data.bank import Bank, ClipRange, read_bank, write_bank
+from amp_data.format.bank import Bank, ClipRange, read_bank, write_bank
 from amp_data.errors import InputError
-from amp_data.sampler import ExpertSampler, alias_table, slerp_xyzw
+from amp_data.expert.sampler import ExpertSampler, alias_table, slerp_xyzw
 from robots.go2.model import FOOT_NAMES, JOINT_NAMES
 
 FPS = 50.0
@@ -153,7 +153,7 @@ def test_from_frames_uses_root_z():
 
 
 def test_modules_do_not_import_torch():
-    code = ("import sys, numpy as np; import amp_data.sampler, amp_data.amp_obs as a; "
+    code = ("import sys, numpy as np; import amp_data.expert.sampler, amp_data.expert.amp_obs as a; "
             "a.amp_observation(np.zeros(12), np.zeros((4, 3)), np.zeros(3), np.zeros(3), np.zeros(12), 0.0); "
             "assert 'torch' not in sys.modules, 'torch imported'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -233,7 +233,7 @@ def test_existing_run_needs_resume(banks, tmp_path):
 # ---------------------------------------------------------------------------------- bad input
 
 def test_banks_that_disagree_fail_before_training(banks, tmp_path):
-    from amp_data.bank import read_bank, write_bank
+    from amp_data.format.bank import read_bank, write_bank
     b = read_bank(banks[0])
     b.attrs["fps"] = 60.0
     odd = write_bank(tmp_path / "odd.h5", b)

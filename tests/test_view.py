@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from amp_data import view
-from amp_data.bank import ClipRange, read_bank, write_bank
+from amp_data.reports import view
+from amp_data.format.bank import ClipRange, read_bank, write_bank
 from cli import app
 from robots.go2.model import (BASE_BOX_SIZE_M, CALF_LENGTH_M, LEGS, THIGH_LENGTH_M, THIGH_OFFSET_Y_M,
                               hip_position_base_m)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from retarget.kinematics import feet_fk
-from retarget.rotations import body_angular_velocity, continuous_quat
+from robots.go2.kinematics import feet_fk
+from amp_data.motion.rotations import body_angular_velocity, continuous_quat
 
 Pose = tuple[np.ndarray, np.ndarray, np.ndarray]   # joint_pos (12,) rad, root_pos (3,) m, root_quat (4,) xyzw
 

@@ -89,12 +89,12 @@ from typing import Mapping
 
 import numpy as np
 
-from amp_data.atomic import BANK_SUFFIXES, atomic_output, check_output_file
-from amp_data.bank import ROBOT, SCHEMA_VERSION, Bank, read_bank, write_bank
+from amp_data.format.atomic import BANK_SUFFIXES, atomic_output, check_output_file
+from amp_data.format.bank import ROBOT, SCHEMA_VERSION, Bank, read_bank, write_bank
 from amp_data.errors import InputError
-from retarget.kinematics import feet_fk
-from retarget.derive import derive_motion
-from retarget.rotations import continuous_quat, heading_of_quat_rad, quat_multiply, yaw_matrix, yaw_quat_xyzw
+from robots.go2.kinematics import feet_fk
+from amp_data.motion.derive import derive_motion
+from amp_data.motion.rotations import continuous_quat, heading_of_quat_rad, quat_multiply, yaw_matrix, yaw_quat_xyzw
 from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
 
 BANK_LEG_ORDER = LEGS                               # FL, FR, RL, RR (SCHEMA.md, the URDF's)
@@ -291,7 +291,7 @@ def _uncycle_pose(pos, quat, root_pos0, closing_pos, yaw_rad: float):
 def derived_motion(joint_pos: np.ndarray, root_pos: np.ndarray, root_quat: np.ndarray, dt: float,
                    closing: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                    yaw_rad: float = 0.0) -> dict[str, np.ndarray]:
-    """Velocities and feet from joint positions (T, 12) and the root trajectory (retarget/derive.py).
+    """Velocities and feet from joint positions (T, 12) and the root trajectory (amp_data/motion/derive.py).
 
     With `closing` = (joint_pos, root_pos, root_quat) of the closing frame of a wrap clip (and the cycle's
     `yaw_rad`), the differences are periodic: the frame after the last is the closing frame, the one before

@@ -15,7 +15,7 @@ is the path as given on the command line. Payloads:
   {"all": {joint_name: ...}, "clips": {clip_name: {joint_name: ...}}}.
 - `phase`: {gait, clips: {clip_name: {gait, duty [FL, FR, RL, RR], forward_speed_m_s, time_share {label: fraction},
   cycles [{start, stop, period_s, stride_freq_hz, duty [4], phase [4] (FL = 0; null: no footfall),
-  forward_speed_m_s, froude, gait}]}}} (amp_data/gait.py: rules and thresholds).
+  forward_speed_m_s, froude, gait}]}}} (amp_data/motion/gait.py: rules and thresholds).
 
 Durations: a `clamp` clip of T frames lasts (T - 1) / fps (first to last frame, as the retarget table);
 a `wrap` clip T / fps (one full cycle: its last frame is followed by its first). A bank lasts the sum
@@ -37,10 +37,10 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from amp_data import gait
-from amp_data.bank import Bank, ClipRange, read_bank
+from amp_data.motion import gait
+from amp_data.format.bank import Bank, ClipRange, read_bank
 from amp_data.errors import InputError
-from amp_data.rom import STATS, RangeOfMotion, bank_rom, clip_roms, compare_roms
+from amp_data.motion.rom import STATS, RangeOfMotion, bank_rom, clip_roms, compare_roms
 
 LISTING_FOLDERS = (Path("."), Path("banks"))
 REPORT_WIDTH = 120   # what a table is laid out for when the terminal's width is unknown
@@ -60,7 +60,7 @@ def clip_duration_s(clip: ClipRange, fps: float) -> float:
 
 
 def bank_gait_label(bank: Bank) -> str:
-    """The bank's gait for the listing: each clip's label (amp_data.gait), joined with '+' when they differ."""
+    """The bank's gait for the listing: each clip's label (amp_data.motion.gait), joined with '+' when they differ."""
     return gait.bank_gait_label(bank)
 
 
@@ -250,7 +250,7 @@ def render_phase(payloads: dict[str, dict], options: ReportOptions) -> list[Rend
                     "phase: when each foot lands, as a fraction of the cycle after FL; D: Hildebrand's diagonality, the "
                     "% of the cycle by which a fore footfall follows the same side's hind footfall; Froude: "
                     "v^2 / (g h), h the base height. Walk (hind duty >= 0.5) or run (trot, pace) after "
-                    "Hildebrand: amp_data/gait.py.", style="dim"))
+                    "Hildebrand: amp_data/motion/gait.py.", style="dim"))
     return out
 
 
@@ -288,7 +288,7 @@ def render_quality(payloads: dict[str, dict], options: ReportOptions) -> list[Re
         out += [table]
     out.append(Text("slip: median horizontal speed of stance feet (mm/s), Go2 and the dog's toes on the same frames; "
                     ">5mm: stance foot-frames more than 5 mm above the floor; clear: smallest distance between two "
-                    "legs; closure: the largest foot-target move that closed a loop. amp_data/feasibility.py.",
+                    "legs; closure: the largest foot-target move that closed a loop. amp_data/motion/feasibility.py.",
                     style="dim"))
     return out
 

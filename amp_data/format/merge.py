@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from amp_data.bank import DATASETS, Bank, read_bank
+from amp_data.format.bank import DATASETS, Bank, read_bank
 from amp_data.errors import InputError
 
 # Attributes that must be equal for banks to be merged.

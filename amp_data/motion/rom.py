@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amp_data.bank import Bank
+from amp_data.format.bank import Bank
 
 STATS = ("min", "max", "mean", "std", "range")
 

@@ -1,6 +1,6 @@
 """Pick the best single gait cycle of a clip: the most periodic, with the smallest loop-closure error.
 
-Each candidate is a stride [start, stop) between two touchdowns of FL (amp_data.gait) with the asked gait
+Each candidate is a stride [start, stop) between two touchdowns of FL (amp_data.motion.gait) with the asked gait
 label. Its state trajectory (joint positions and velocities, base height, roll and pitch, base linear and
 angular velocities), standardised per dimension by the clip's spread, gives two numbers:
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from amp_data.gait import Cycle, GaitReport
+from amp_data.motion.gait import Cycle, GaitReport, analyze_clip
 
 CYCLE_GAITS = {"walk": "walk", "trot": "trot", "pace": "pace", "canter": "canter/gallop",
                "gallop": "canter/gallop", "auto": None}
@@ -55,7 +55,7 @@ def _resample_cycle(x: np.ndarray, start: int, stop: int, samples: int = PHASE_S
 
 
 def score_cycles(report: GaitReport, state: np.ndarray, label: str, stop_slack: int = 2) -> list[CycleChoice]:
-    """Every cycle labelled `label` (a gait of amp_data.gait) with its closure and periodicity, in time order."""
+    """Every cycle labelled `label` (a gait of amp_data.motion.gait) with its closure and periodicity, in time order."""
     candidates = [c for c in report.cycles if c.gait == label]
     sigma = np.maximum(state.std(axis=0), 1e-3 + 0.05 * np.abs(state).mean(axis=0))
     z = state / sigma
@@ -85,3 +85,29 @@ def choose_cycle(report: GaitReport, state: np.ndarray, gait: str, stop_slack: i
         want = f"its own gait ({report.gait})" if gait == "auto" else label
         raise ValueError(f"has no {want} cycle; found: {have}")
     return min(scored, key=lambda choice: choice.score)
+
+
+def representative_cycle(bank, clip=0, report: GaitReport | None = None):
+    """(frame indices of one cycle in time order, starting at FL's touchdown; its Cycle), or None.
+
+    A `wrap` clip: its loop. A `clamp` clip: the best cycle of its main gait (`choose_cycle`), or its
+    first cycle when no gait dominates. Indices are into the bank's datasets.
+    """
+    c = bank.clip(clip)
+    report = report or analyze_clip(bank, c)
+    if not report.cycles:
+        return None
+    if c.loop_mode == "wrap":
+        cyc = report.cycles[0]
+        return c.start + (cyc.start + np.arange(c.num_frames)) % c.num_frames, cyc
+    d = bank.clip_data(c)
+    labelled = [x for x in report.cycles if x.gait == report.gait]
+    if labelled:
+        state = cycle_state(d["joint_pos"], d["joint_vel"], d["root_pos"], d["root_quat"], d["base_lin_vel"],
+                            d["base_ang_vel"])
+        choice = choose_cycle(report, state, "auto")
+        cyc, start, stop = choice.cycle, choice.start, choice.stop
+    else:
+        cyc = report.cycles[0]
+        start, stop = cyc.start, cyc.stop
+    return c.start + np.arange(start, stop), cyc

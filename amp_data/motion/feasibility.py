@@ -27,7 +27,7 @@ from itertools import combinations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from retarget.kinematics import legs_points_fk
+from robots.go2.kinematics import legs_points_fk
 from robots.go2.model import FOOT_RADIUS_M, THIGH_JOINT_WIDTH_M
 
 ROBOT_STANCE_WIDTH_M = THIGH_JOINT_WIDTH_M   # the Go2's thigh joints, 0.284 m apart
@@ -173,7 +173,7 @@ def assess_arrays(data: dict[str, np.ndarray], fps: float, dog_toes_xy: np.ndarr
 
 
 def assess_clip(bank, clip=0) -> Feasibility:
-    """The figures of one clip of an amp_data.bank.Bank (the dog's slip from its source keypoints)."""
+    """The figures of one clip of an amp_data.format.bank.Bank (the dog's slip from its source keypoints)."""
     c = bank.clip(clip)
     d = bank.clip_data(c)
     dog = None

@@ -26,10 +26,10 @@ import numpy as np
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
-from amp_data.bank import Bank, ClipRange
-from amp_data.atomic import atomic_output, check_output_folder
+from amp_data.format.bank import Bank, ClipRange
+from amp_data.format.atomic import atomic_output, check_output_folder
 from amp_data.errors import InputError
-from retarget.kinematics import legs_points_fk
+from robots.go2.kinematics import legs_points_fk
 from robots.go2.model import BASE_BOX_SIZE_M, HEAD_SPHERE, LEGS
 
 FORMATS = (".gif", ".mp4")

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from amp_data.contacts import estimate_ground_m, feet_world_m
+from amp_data.motion.contacts import estimate_ground_m, feet_world_m
 
 GRAVITY_M_S2 = 9.81
 GAITS = ("stand", "walk", "trot", "pace", "canter/gallop")
@@ -230,7 +230,7 @@ def analyze(contacts: np.ndarray, root_pos: np.ndarray, root_quat_xyzw: np.ndarr
 
 
 def analyze_clip(bank, clip=0, rules: GaitRules = GaitRules()) -> GaitReport:
-    """GaitReport of one clip of an amp_data.bank.Bank."""
+    """GaitReport of one clip of an amp_data.format.bank.Bank."""
     c = bank.clip(clip)
     d = bank.clip_data(c)
     return analyze(d["contacts"], d["root_pos"], d["root_quat"], d["foot_pos_base"], d["base_lin_vel"], bank.fps,
@@ -245,31 +245,3 @@ def bank_gait_label(bank) -> str:
         if label not in labels:
             labels.append(label)
     return "+".join(labels)
-
-
-def representative_cycle(bank, clip=0, report: GaitReport | None = None):
-    """(frame indices of one cycle in time order, starting at FL's touchdown; its Cycle), or None.
-
-    A `wrap` clip: its loop. A `clamp` clip: the best cycle of its main gait (amp_data.cycle_select), or its
-    first cycle when no gait dominates. Indices are into the bank's datasets.
-    """
-    from amp_data.cycle_select import choose_cycle, cycle_state
-
-    c = bank.clip(clip)
-    report = report or analyze_clip(bank, c)
-    if not report.cycles:
-        return None
-    if c.loop_mode == "wrap":
-        cyc = report.cycles[0]
-        return c.start + (cyc.start + np.arange(c.num_frames)) % c.num_frames, cyc
-    d = bank.clip_data(c)
-    labelled = [x for x in report.cycles if x.gait == report.gait]
-    if labelled:
-        state = cycle_state(d["joint_pos"], d["joint_vel"], d["root_pos"], d["root_quat"], d["base_lin_vel"],
-                            d["base_ang_vel"])
-        choice = choose_cycle(report, state, "auto")
-        cyc, start, stop = choice.cycle, choice.start, choice.stop
-    else:
-        cyc = report.cycles[0]
-        start, stop = cyc.start, cyc.stop
-    return c.start + np.arange(start, stop), cyc

@@ -1,9 +1,10 @@
-"""Batched Go2 leg kinematics: foot position and Jacobian in the base frame for many frames at once.
+"""Batched Go2 leg kinematics: foot position and Jacobian in the base frame for many frames at once (numpy).
 
-The chain of each leg (joint placements, axes, limits, foot frame) is read from the pinocchio model
-of `robots/go2/go2.urdf`, so this module holds no robot numbers of its own. Pinocchio evaluates one
-configuration per call; for ~100k frames x 4 legs a Python loop over it costs seconds, so the hot
-path evaluates the same chain with numpy over all frames, and the tests check it against pinocchio.
+Each leg's chain (joint placements, axes, limits, foot frame) is built from `model.py`, the numbers
+`go2.urdf` is written from. Pinocchio evaluates one configuration per call, so for ~100k frames x 4 legs
+a Python loop over it costs seconds; this module evaluates the chains with numpy over all frames and
+needs no pinocchio (the learner uses it on its training path). The tests check it against pinocchio's
+model of `go2.urdf` (`robots.go2.pinocchio_model`).
 """
 
 from __future__ import annotations
@@ -12,28 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-import pinocchio as pin
 
-from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS, URDF_PATH
-
-
-@lru_cache(maxsize=1)
-def go2_model() -> pin.Model:
-    """Go2 with a free-flyer base (q = [xyz, quat xyzw, 12 joints]), joints in canonical order."""
-    model = pin.buildModelFromUrdf(str(URDF_PATH), pin.JointModelFreeFlyer())
-    names = [model.names[i] for i in range(2, model.njoints)]
-    if tuple(names) != JOINT_NAMES:
-        raise RuntimeError(f"go2.urdf joint order {names} is not the canonical {JOINT_NAMES}")
-    return model
-
-
-def _axis(joint_model) -> np.ndarray:
-    shortname = joint_model.shortname()
-    if shortname in ("JointModelRX", "JointModelRY", "JointModelRZ"):
-        return np.eye(3)["XYZ".index(shortname[-1])]
-    if shortname == "JointModelRevoluteUnaligned":
-        return np.asarray(joint_model.axis, dtype=float)
-    raise ValueError(f"unsupported leg joint type {shortname}")
+from robots.go2 import model
+from robots.go2.model import LEGS
 
 
 @dataclass(frozen=True)
@@ -51,22 +33,19 @@ class LegChain:
 
 @lru_cache(maxsize=1)
 def leg_chains() -> tuple[LegChain, ...]:
-    model = go2_model()
+    """The four legs in canonical order, from `model.py`'s numbers (the same that `build_urdf.py` writes)."""
     chains = []
-    for leg, foot in zip(LEGS, FOOT_NAMES):
-        ids = [model.getJointId(f"{leg}_{k}_joint") for k in ("hip", "thigh", "calf")]
-        frame = model.frames[model.getFrameId(foot)]
-        if frame.parentJoint != ids[-1] or model.parents[ids[1]] != ids[0] or model.parents[ids[2]] != ids[1]:
-            raise RuntimeError(f"{leg} is not a hip-thigh-calf-foot chain in go2.urdf")
-        idx_q = [model.joints[i].idx_q for i in ids]
+    for leg in LEGS:
+        _, sy = model.leg_signs(leg)
         chains.append(LegChain(
             leg=leg,
-            rotations=np.array([model.jointPlacements[i].rotation for i in ids]),
-            translations=np.array([model.jointPlacements[i].translation for i in ids]),
-            axes=np.array([_axis(model.joints[i]) for i in ids]),
-            foot_rotation=np.array(frame.placement.rotation),
-            foot_translation=np.array(frame.placement.translation),
-            limits_rad=np.stack([model.lowerPositionLimit[idx_q], model.upperPositionLimit[idx_q]], axis=1),
+            rotations=np.broadcast_to(np.eye(3), (3, 3, 3)).copy(),
+            translations=np.array([model.hip_position_base_m(leg), (0.0, sy * model.THIGH_OFFSET_Y_M, 0.0),
+                                   (0.0, 0.0, -model.THIGH_LENGTH_M)]),
+            axes=np.array([(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 1.0, 0.0)]),
+            foot_rotation=np.eye(3),
+            foot_translation=np.array([0.0, 0.0, -model.CALF_LENGTH_M]),
+            limits_rad=model.joint_limits_rad(leg),
         ))
     return tuple(chains)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from amp_data.atomic import atomic_output
+from amp_data.format.atomic import atomic_output
 from amp_data.errors import InputError
 from robots.go2 import FOOT_NAMES, JOINT_NAMES
 
@@ -74,7 +74,7 @@ def _version() -> str:
 class Bank:
     """A bank in memory: datasets by name, attributes, the clip table and the source group.
 
-    Built without `contacts`, it detects them (amp_data.contacts); built without `clips`, it is one
+    Built without `contacts`, it detects them (amp_data.motion.contacts); built without `clips`, it is one
     clip over all frames, named after `attrs["source_file"]`.
     """
 
@@ -89,7 +89,7 @@ class Bank:
 
     def __post_init__(self):
         if "contacts" not in self.data:
-            from amp_data.contacts import bank_contacts
+            from amp_data.motion.contacts import bank_contacts
             self.data["contacts"] = bank_contacts(self.data["root_pos"], self.data["root_quat"],
                                                   self.data["foot_pos_base"], self.fps)
         if not self.clips:

@@ -1,7 +1,7 @@
 """Expert AMP transitions from motion banks: preloaded (s, s') pairs, weighted batches, reference states.
 
 `ExpertSampler` reads one or more banks, interpolates their frames at start times on a grid and at
-those times plus the policy step, builds the AMP observation (`amp_data.amp_obs`) of both, and keeps
+those times plus the policy step, builds the AMP observation (`amp_data.expert.amp_obs`) of both, and keeps
 the pairs in one contiguous float32 array. A batch is then random indices and one gather.
 
 Time inside a clip of N frames at `fps` (frame i at t = i / fps):
@@ -24,10 +24,10 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from amp_data.amp_obs import AMP_OBS_DIM, amp_observation
-from amp_data.bank import DATASETS, Bank, ClipRange, read_bank
+from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
+from amp_data.format.bank import DATASETS, Bank, ClipRange, read_bank
 from amp_data.errors import InputError
-from retarget.rotations import heading_of_quat_rad, quat_multiply, yaw_quat_xyzw
+from amp_data.motion.rotations import heading_of_quat_rad, quat_multiply, yaw_quat_xyzw
 from robots.go2.model import FOOT_NAMES, JOINT_NAMES
 
 # bank datasets a state is made of -> trailing shape
@@ -199,7 +199,7 @@ class ExpertSampler:
         self._gather_frames(banks)
         self._preload_pairs()
         self._build_clip_table(banks, bank_weights)
-        self._rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(seed)
         self.device = None
         if device is not None:
             self._to_torch(device, seed)
@@ -400,7 +400,7 @@ class ExpertSampler:
 
     def sample_indices(self, batch_size: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """Pair indices (numpy int64) drawn as the weighting says; `pair_clip[idx]` are their clips."""
-        rng = self._rng if rng is None else rng
+        rng = self.rng if rng is None else rng
         if self.weighting == "uniform":
             return rng.integers(0, self.num_pairs, batch_size)
         u = rng.random((2, batch_size))
@@ -458,7 +458,7 @@ class ExpertSampler:
         """n random full states for reference state initialisation, as `states_at` returns, plus
         `clip` (n,) and `time_s` (n,). Clips are drawn with `clip_probabilities`; times uniformly over
         [0, duration] for clamp clips and [0, N / fps) for wrap clips (continuous, not on the grid)."""
-        rng = self._rng if rng is None else rng
+        rng = self.rng if rng is None else rng
         u = rng.random((2, n))
         clip = self._draw_clips(u[0])
         time_s = u[1] * self._clip_duration[clip]
@@ -478,6 +478,10 @@ class ExpertSampler:
         obs = self._obs_at_frame(c.ravel(), np.maximum(t.ravel(), np.where(self._clip_wrap[c.ravel()], -np.inf, 0.0))
                                  * self.fps)
         return obs.reshape(len(t), num_steps, AMP_OBS_DIM)
+
+    def mean_base_height_m(self) -> float:
+        """The base origin's mean height above the floor over all frames of all clips, m."""
+        return float(np.mean(self._frames["root_pos"][:, 2]))
 
     def clip_forward_speed_m_s(self) -> np.ndarray:
         """(C,) each clip's mean forward speed: base-frame x velocity averaged over its frames, m/s."""

@@ -17,12 +17,12 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from amp_data.bank import Bank
-from amp_data.atomic import atomic_output
+from amp_data.format.bank import Bank
+from amp_data.format.atomic import atomic_output
 from amp_data.errors import InputError
-from amp_data.gait import representative_cycle
-from amp_data.inspect_report import short_labels
-from amp_data.rom import compare_banks
+from amp_data.motion.cycle_select import representative_cycle
+from amp_data.reports.inspect_report import short_labels
+from amp_data.motion.rom import compare_banks
 
 COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:pink",
            "tab:olive", "tab:cyan", "tab:gray")

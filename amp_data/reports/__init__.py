@@ -1,0 +1,1 @@
+"""What `amp-data inspect` and `view` show: text reports, figures and drawings of banks."""
