@@ -109,6 +109,13 @@ class RunFolder:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
 
+    def write_run_files(self, config_json: str, bank_paths: list[str]) -> None:
+        """A new run's config.json (atomically) and banks.txt."""
+        tmp = self.path / ".config.json.tmp"
+        tmp.write_text(config_json)
+        os.replace(tmp, self.path / "config.json")
+        (self.path / "banks.txt").write_text("\n".join(bank_paths) + "\n")
+
     def release(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)     # closing the descriptor drops the flock
