@@ -15,6 +15,11 @@ Needs torch and mujoco (`pip install '.[learn]'`) and two banks (default: made w
    replays filled with real transitions; gradient steps/s = grad steps / wall time.
    "naive" is the same SAC round with one-step targets and the discriminator terms switched off: what a
    plain SAC pays, for reference.
+3. Peers, in the same run and at the cpu preset's sizes (batch 512, [256, 256] GELU networks, 31 observations,
+   12 actions, 8 gradient steps per call, one torch thread): Stable-Baselines3's SAC (`SAC.train`, replay
+   filled with random transitions; skipped with a note when stable-baselines3 is not installed) and a
+   CleanRL-style SAC (`cleanrl_style_sac` below: CleanRL's sac_continuous_action update in one function, the
+   actor and temperature updated every step). Ratios are against SB3.
 
 Threads: torch and MuJoCo get one thread each, as the cpu preset sets (see learner/config.py).
 """
@@ -46,6 +51,111 @@ def _best(fn, seconds: float, repeats: int = 3) -> float:
             n += 1
         best = max(best, n / (time.perf_counter() - t0))
     return best
+
+
+def cleanrl_style_sac(obs_dim=31, act_dim=12, hidden=(256, 256), batch=512, buffer=100_000, seed=0):
+    """A plain SAC update written as CleanRL writes it (two Q networks, their targets, a tanh-Gaussian actor,
+    automatic temperature), on a replay of random transitions. Returns `update(steps)`."""
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    torch.manual_seed(seed)
+
+    def net(i, o):
+        return nn.Sequential(nn.Linear(i, hidden[0]), nn.GELU(), nn.Linear(hidden[0], hidden[1]), nn.GELU(),
+                             nn.Linear(hidden[1], o))
+
+    q1, q2 = net(obs_dim + act_dim, 1), net(obs_dim + act_dim, 1)
+    q1_t, q2_t = net(obs_dim + act_dim, 1), net(obs_dim + act_dim, 1)
+    q1_t.load_state_dict(q1.state_dict()), q2_t.load_state_dict(q2.state_dict())
+    actor = net(obs_dim, 2 * act_dim)
+    log_alpha = torch.zeros(1, requires_grad=True)
+    q_opt = torch.optim.Adam(list(q1.parameters()) + list(q2.parameters()), lr=1e-3)
+    a_opt = torch.optim.Adam(actor.parameters(), lr=1e-3)
+    alpha_opt = torch.optim.Adam([log_alpha], lr=1e-3)
+    g = torch.Generator().manual_seed(seed)
+    obs, nxt = torch.randn(buffer, obs_dim, generator=g), torch.randn(buffer, obs_dim, generator=g)
+    act, rew = torch.rand(buffer, act_dim, generator=g) * 2 - 1, torch.randn(buffer, generator=g)
+    done = torch.rand(buffer, generator=g) < 0.01
+
+    def pi(o):
+        mean, log_std = actor(o).chunk(2, -1)
+        log_std = log_std.clamp(-5, 2)
+        std = log_std.exp()
+        u = mean + std * torch.randn_like(mean)
+        a = torch.tanh(u)
+        logp = (-0.5 * ((u - mean) / std) ** 2 - log_std - 0.9189385).sum(-1) - torch.log(1 - a ** 2 + 1e-6).sum(-1)
+        return a, logp
+
+    def update(steps: int) -> None:
+        for _ in range(steps):
+            i = torch.randint(0, buffer, (batch,))
+            o, a, r, o2, d = obs[i], act[i], rew[i], nxt[i], done[i]
+            alpha = log_alpha.exp().detach()
+            with torch.no_grad():
+                a2, logp2 = pi(o2)
+                x2 = torch.cat([o2, a2], -1)
+                target = r + 0.99 * (~d) * (torch.min(q1_t(x2), q2_t(x2)).squeeze(-1) - alpha * logp2)
+            x = torch.cat([o, a], -1)
+            q_loss = F.mse_loss(q1(x).squeeze(-1), target) + F.mse_loss(q2(x).squeeze(-1), target)
+            q_opt.zero_grad()
+            q_loss.backward()
+            q_opt.step()
+            a_pi, logp = pi(o)
+            x_pi = torch.cat([o, a_pi], -1)
+            actor_loss = (alpha * logp - torch.min(q1(x_pi), q2(x_pi)).squeeze(-1)).mean()
+            a_opt.zero_grad()
+            actor_loss.backward()
+            a_opt.step()
+            alpha_loss = -(log_alpha.exp() * (logp.detach() - act_dim)).mean()
+            alpha_opt.zero_grad()
+            alpha_loss.backward()
+            alpha_opt.step()
+            with torch.no_grad():
+                for p, pt in zip(list(q1.parameters()) + list(q2.parameters()),
+                                 list(q1_t.parameters()) + list(q2_t.parameters())):
+                    pt.lerp_(p, 0.05)
+    return update
+
+
+def sb3_sac(obs_dim=31, act_dim=12, hidden=(256, 256), batch=512, buffer=100_000, seed=0):
+    """Stable-Baselines3's SAC at the same sizes, its replay filled with random transitions; returns
+    `update(steps)` (SAC.train), or None when stable-baselines3 is not installed."""
+    try:
+        import gymnasium as gym
+        from stable_baselines3 import SAC
+        from stable_baselines3.common.logger import configure
+    except ImportError:
+        return None
+    from torch import nn
+
+    class Blank(gym.Env):
+        observation_space = gym.spaces.Box(-10, 10, (obs_dim,))
+        action_space = gym.spaces.Box(-1, 1, (act_dim,))
+
+        def reset(self, seed=None, options=None):
+            return self.observation_space.sample(), {}
+
+        def step(self, a):
+            return self.observation_space.sample(), 0.0, False, False, {}
+
+    model = SAC("MlpPolicy", Blank(), batch_size=batch, buffer_size=buffer, learning_starts=0, tau=0.05,
+                policy_kwargs={"net_arch": list(hidden), "activation_fn": nn.GELU}, device="cpu", seed=seed)
+    model.set_logger(configure(None, []))
+    rng = np.random.default_rng(seed)
+    rb = model.replay_buffer
+    n = buffer
+    rb.observations[:n, 0] = rng.normal(size=(n, obs_dim))
+    rb.next_observations[:n, 0] = rng.normal(size=(n, obs_dim))
+    rb.actions[:n, 0] = rng.uniform(-1, 1, (n, act_dim))
+    rb.rewards[:n, 0] = rng.normal(size=n)
+    rb.dones[:n, 0] = rng.random(n) < 0.01
+    rb.full, rb.pos = True, 0
+
+    def update(steps: int) -> None:
+        model.train(gradient_steps=steps, batch_size=batch)
+    return update
 
 
 def main() -> int:
@@ -142,6 +252,30 @@ def main() -> int:
     print(f"{'AMP+PPO cpu preset (128 x 24 steps, 5 x 4 minibatches)':44s} {rate:8.1f} gradient steps/s")
     backend.close()
     results["updates"] = upd
+
+    # 3. peers at the cpu preset's sizes
+    peers = {}
+    sb3 = sb3_sac()
+    if sb3 is None:
+        print("stable-baselines3 is not installed: no SB3 peer (pip install stable-baselines3)")
+    else:
+        sb3(8)
+        peers["SB3 SAC"] = _best(lambda: sb3(8), args.seconds, repeats=2) * 8
+    clean = cleanrl_style_sac()
+    clean(8)
+    peers["CleanRL-style SAC"] = _best(lambda: clean(8), args.seconds, repeats=2) * 8
+    ours = upd["AMP+SAC cpu preset (batch 512, [256, 256])"]["grad_steps_per_s"]
+    naive = upd["naive SAC, cpu sizes (1-step, no discriminator)"]["grad_steps_per_s"]
+    for label, rate in peers.items():
+        print(f"{label:44s} {rate:8.1f} gradient steps/s", flush=True)
+    if "SB3 SAC" in peers:
+        ref = peers["SB3 SAC"]
+        ratios = {"AMP+SAC cpu preset / SB3 SAC": ours / ref, "amp-data plain SAC / SB3 SAC": naive / ref,
+                  "CleanRL-style SAC / SB3 SAC": peers["CleanRL-style SAC"] / ref}
+        for k, v in ratios.items():
+            print(f"{k:44s} x{v:.2f}")
+        peers["ratios"] = ratios
+    results["peers"] = peers
     results["machine"]["load_avg_end"] = os.getloadavg()[0]
     print(f"load average at end {os.getloadavg()[0]:.2f}")
     if args.json:

@@ -58,8 +58,8 @@ class AmpSac:
             [{"params": self.actor.parameters(), "weight_decay": s.weight_decay}]
             + self.disc.param_groups(self.amp_cfg.trunk_weight_decay, self.amp_cfg.head_weight_decay),
             lr=s.actor_lr)
-        self.critic_opt = torch.optim.AdamW(list(self.q1.parameters()) + list(self.q2.parameters()),
-                                            lr=s.critic_lr, weight_decay=s.weight_decay)
+        self._critic_params = list(self.q1.parameters()) + list(self.q2.parameters())
+        self.critic_opt = torch.optim.AdamW(self._critic_params, lr=s.critic_lr, weight_decay=s.weight_decay)
         self.alpha_opt = torch.optim.AdamW([self.log_alpha], lr=s.alpha_lr, weight_decay=0.0)
 
         self.replay = NStepReplay(cfg.env.num_envs, s.replay_size, obs_dim, act_dim, self.device, s.n_step,
@@ -113,6 +113,10 @@ class AmpSac:
             out = self._update_once(with_disc, out)
         return out
 
+    def _critics_require_grad(self, flag: bool) -> None:
+        for p in self._critic_params:
+            p.requires_grad_(flag)
+
     def _task_plus_current_style(self, r_task: torch.Tensor, amp_windows: torch.Tensor) -> torch.Tensor:
         """Stored (weighted) task reward plus the style part of eq. 6 of the stored AMP windows under the
         current D."""
@@ -138,7 +142,10 @@ class AmpSac:
         self.critic_opt.step()
 
         a_pi, logp = self.actor.sample(o)
+        # the actor's loss needs dQ/da, not the critics' weight gradients (which its optimiser never uses)
+        self._critics_require_grad(False)
         q_pi = torch.min(self.q1(o, a_pi), self.q2(o, a_pi))
+        self._critics_require_grad(True)
         actor_loss = (alpha * logp - q_pi).mean()
         loss = actor_loss
         if with_disc:
