@@ -210,6 +210,25 @@ def test_resume_continues_counters_networks_and_rng(banks, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_step_budget_reproduces_the_run_bit_for_bit(banks, tmp_path):
+    """Same seed and step budget: the same weights, whatever the wall clock does (here: logging and
+    checkpoint-evaluation intervals that differ, as a slower machine's would); another seed differs."""
+    def run(name, seed, log_every_s, checkpoint_every_min):
+        cfg = tiny_cfg(steps=256)
+        cfg.seed, cfg.log_every_s, cfg.checkpoint_every_min = seed, log_every_s, checkpoint_every_min
+        T.train(banks, cfg, tmp_path / name, say=lambda m: None, eval_seconds=0.5)
+        return T.load_checkpoint(tmp_path / name / "checkpoint.pt")["agent"]
+
+    a = run("a", 3, 0.0, 100.0)
+    b = run("b", 3, 1000.0, 0.003)   # no log rows in between, checkpoints and evaluations every 0.2 s
+    c = run("c", 4, 0.0, 100.0)
+    for net in ("actor", "q1", "disc"):
+        for k, v in a[net].items():
+            assert torch.equal(v, b[net][k]), f"{net}.{k} differs between two runs of seed 3"
+    assert not torch.equal(a["actor"]["mean_head.weight"], c["actor"]["mean_head.weight"])
+
+
+@pytest.mark.slow
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(banks, tmp_path, monkeypatch):
     out = tmp_path / "run"
     T.train(banks, tiny_cfg(steps=192), out, say=lambda m: None)
