@@ -72,7 +72,6 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 120)
 
-DEFAULT_OUT_DIR = Path("banks")
 
 
 def fail(message: str) -> None:
@@ -155,23 +154,14 @@ def retarget(
     stance foot slip (robot and the dog's own), midline crossings, leg clearance, peak base angular velocity.
     For many strides of one gait in one bank, see `amp-data bank gather`.
     """
-    from retarget.batch import Job, plan_outputs, resolve_sources, run_jobs, segment_cycle
-    from retarget.pipeline import RetargetConfig, check_retarget_numbers, parse_frames
+    from retarget.batch import plan_retarget, run_jobs
+    from retarget.pipeline import RetargetConfig
     from retarget.skeleton_map import DEFAULT_MAP
 
+    cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP, cycle=cycle,
+                         stance_width_m=stance_width)
     try:
-        sources = resolve_sources(clips or [])
-        if frames and len(sources) > 1:
-            raise InputError(None, "--frames applies to one clip; several were given")
-        frame_range = parse_frames(frames, sources[0][0]) if frames else None
-        single = len(sources) == 1 and bool(clips)
-        check_retarget_numbers(fps, scale, stance_width, cycle)
-        outputs, notes = plan_outputs(sources, output, single, DEFAULT_OUT_DIR)
-        segments = raw_mocap.load_segments()
-        job_list = [Job(src, out, frame_range or seg, segment_cycle(cycle, segments.get(stem) if seg else None))
-                    for (src, stem, seg), out in zip(sources, outputs)]
-        cfg = RetargetConfig(fps=fps, scale=scale, map_path=skeleton_map or DEFAULT_MAP, cycle=cycle,
-                             stance_width_m=stance_width)
+        job_list, notes = plan_retarget(clips or [], output, frames, cfg)
     except InputError as e:
         fail(str(e))
     for note in notes:
@@ -626,22 +616,8 @@ def train_cmd(
     from learner import config as C
 
     try:
-        cfg = C.make_config(preset, algo)
-        cfg.env.backend = backend
-        cfg.seed = seed
-        if num_envs is not None:
-            cfg.env.num_envs = num_envs
-        if steps is not None or minutes is not None:
-            cfg.max_env_steps, cfg.minutes = steps or 0, minutes or 0.0
-        if steps is not None and steps < 0:
-            raise ValueError(f"--steps must be >= 0, got {steps}")
-        if minutes is not None and not (minutes >= 0 and minutes != float("inf")):
-            raise ValueError(f"--minutes must be >= 0, got {minutes}")
-        if resume:
-            C.check_resumable(overrides or [])
-        else:
-            C.apply_overrides(cfg, overrides or [])
-        C.validate(cfg)
+        cfg = C.from_options(preset, algo, backend=backend, seed=seed, num_envs=num_envs, steps=steps,
+                             minutes=minutes, overrides=overrides, resume=resume)
     except ValueError as e:
         fail(str(e))
     if show_config:

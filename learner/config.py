@@ -387,6 +387,28 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
+def from_options(preset: str, algo: str, *, backend: str = "mujoco", seed: int = 1, num_envs: int | None = None,
+                 steps: int | None = None, minutes: float | None = None, overrides: list[str] | None = None,
+                 resume: bool = False) -> TrainConfig:
+    """The config `amp-data train` runs: the preset's, then the options, then `--set` overrides (on --resume
+    only checked: the run's own config is restored from its checkpoint). ValueError names the bad option."""
+    cfg = make_config(preset, algo)
+    cfg.env.backend, cfg.seed = backend, seed
+    if num_envs is not None:
+        cfg.env.num_envs = num_envs
+    if steps is not None and steps < 0:
+        raise ValueError(f"--steps must be >= 0, got {steps}")
+    if minutes is not None and not (minutes >= 0 and minutes != float("inf")):
+        raise ValueError(f"--minutes must be >= 0, got {minutes}")
+    if steps is not None or minutes is not None:
+        cfg.max_env_steps, cfg.minutes = steps or 0, minutes or 0.0
+    if resume:
+        check_resumable(overrides or [])
+    else:
+        apply_overrides(cfg, overrides or [])
+    return validate(cfg)
+
+
 def describe(cfg, prefix: str = "") -> list[str]:
     """`section.field = value` lines, for printing at the start of a run."""
     lines = []

@@ -144,3 +144,25 @@ def segment_cycle(cycle: str | None, segment) -> str | None:
     if cycle == "auto" and segment is not None and segment.gait in ("walk", "trot", "pace", "canter"):
         return segment.gait
     return None
+
+
+DEFAULT_OUT_DIR = Path("banks")
+
+
+def plan_retarget(clips: list[str], output: Path | None, frames: str | None, cfg: RetargetConfig,
+                  default_out_dir: Path = DEFAULT_OUT_DIR) -> tuple[list[Job], list[str]]:
+    """What `amp-data retarget CLIPS` will do: one Job per source (output file, frame range, cycle) and notes
+    for the user (renamed outputs). InputError, before anything is written, for bad sources, frames, numbers
+    or outputs. `cfg` holds fps, scale, stance width and cycle as given."""
+    from retarget.pipeline import check_retarget_numbers, parse_frames
+
+    sources = resolve_sources(clips or [])
+    if frames and len(sources) > 1:
+        raise InputError(None, "--frames applies to one clip; several were given")
+    frame_range = parse_frames(frames, sources[0][0]) if frames else None
+    check_retarget_numbers(cfg.fps, cfg.scale, cfg.stance_width_m, cfg.cycle)
+    outputs, notes = plan_outputs(sources, output, len(sources) == 1 and bool(clips), default_out_dir)
+    segments = raw_mocap.load_segments()
+    jobs = [Job(src, out, frame_range or seg, segment_cycle(cfg.cycle, segments.get(stem) if seg else None))
+            for (src, stem, seg), out in zip(sources, outputs)]
+    return jobs, notes
