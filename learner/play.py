@@ -202,19 +202,17 @@ def roll_out(agent, task, seconds: float, command_vx_m_s: float) -> Rollout:
 
 def rollout_bank(r: Rollout, name: str, attrs: dict | None = None):
     """The rollout as a motion bank (in memory): one clamp clip `name`; extra `attrs` are stored too."""
-    from amp_data.format.bank import ROBOT, SCHEMA_VERSION, Bank, ClipRange
+    from amp_data.format.bank import Bank, ClipRange, go2_bank_attrs
     from robots.go2.kinematics import feet_fk
-    from robots.go2 import FOOT_NAMES, JOINT_NAMES
 
     foot_pos, foot_jac = feet_fk(r.joint_pos, with_jacobian=True)
     foot_vel = np.einsum("tlij,tlj->tli", foot_jac, r.joint_vel.reshape(-1, 4, 3))
     data = {"joint_pos": r.joint_pos, "joint_vel": r.joint_vel, "root_pos": r.root_pos, "root_quat": r.root_quat,
             "base_lin_vel": r.base_lin_vel, "base_ang_vel": r.base_ang_vel, "foot_pos_base": foot_pos,
             "foot_vel_base": foot_vel, "contacts": r.foot_contact.astype(bool)}
-    base = {"schema_version": SCHEMA_VERSION, "robot": ROBOT, "fps": 1.0 / r.dt_s,
-            "joint_names": list(JOINT_NAMES), "foot_names": list(FOOT_NAMES), "quat_convention": "xyzw",
+    base = go2_bank_attrs(1.0 / r.dt_s, **{
             "loop_mode": "clamp", "source_file": "", "contacts_source": "simulator foot normal force > 1 N",
-            "policy_command_vx_m_s": r.command_vx_m_s, "policy_fell": bool(r.fell)}
+            "policy_command_vx_m_s": r.command_vx_m_s, "policy_fell": bool(r.fell)})
     clip = ClipRange(name=name, start=0, stop=len(r.joint_pos), loop_mode="clamp")
     return Bank(None, data, {**base, **(attrs or {})}, clips=[clip])
 

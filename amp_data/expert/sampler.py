@@ -25,7 +25,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
-from amp_data.format.bank import DATASETS, Bank, ClipRange, read_bank
+from amp_data.format.bank import DATASETS, Bank, ClipRange, check_compatible, read_bank
 from amp_data.errors import InputError
 from amp_data.motion.rotations import heading_of_quat_rad, quat_multiply, yaw_quat_xyzw
 from robots.go2.model import FOOT_NAMES, JOINT_NAMES
@@ -116,16 +116,8 @@ def load_consistent_banks(banks: Sequence[str | Path | Bank] | str | Path | Bank
     banks = [b if isinstance(b, Bank) else read_bank(b) for b in banks]
     if not banks:
         raise InputError(None, "no motion banks given")
+    check_compatible(banks, "sample together")
     first, first_name = banks[0], _bank_name(banks[0], 0)
-    keys = (("robot", lambda b: str(b.attrs.get("robot", ""))), ("fps", lambda b: b.fps),
-            ("joint_names", lambda b: b.joint_names), ("foot_names", lambda b: b.foot_names))
-    for i, bank in enumerate(banks[1:], start=1):
-        for key, get in keys:
-            mine, theirs = get(bank), get(first)
-            if mine != theirs:
-                raise InputError(_bank_name(bank, i), f"differs from {first_name} in {key}: {mine!r} here, "
-                                 f"{theirs!r} there; banks sampled together must share robot, fps, "
-                                 "joint_names and foot_names")
     for key, want in (("joint_names", JOINT_NAMES), ("foot_names", FOOT_NAMES)):
         if tuple(getattr(first, key)) != want:
             raise InputError(first_name, f"{key} {list(getattr(first, key))} are not the Go2's canonical "

@@ -147,12 +147,9 @@ def bank_from_motion(motion, name: str | None = None, quality: dict[str, float] 
         data["contacts"] = np.asarray(motion.contacts, dtype=bool)
     loop_mode = getattr(motion, "loop_mode", "clamp")
     attrs = {
-        "schema_version": SCHEMA_VERSION,
-        "robot": ROBOT,
-        "fps": float(motion.fps),
+        **go2_bank_attrs(motion.fps),
         "joint_names": list(motion.joint_names),
         "foot_names": list(motion.foot_names),
-        "quat_convention": "xyzw",
         "source_file": motion.source_file,
         "source_sha256": motion.source_sha256,
         "source_frames": np.asarray(motion.source_frames, dtype=np.int64),
@@ -437,3 +434,63 @@ def _read_quality(path: Path, group, num_clips: int) -> dict[str, np.ndarray]:
             raise InputError(path, f"quality/{key} must hold {num_clips} float(s), one per clip")
         out[key] = values
     return out
+
+
+# attributes that banks used together (merged, sampled together) must share
+SHARED_ATTRS = ("robot", "fps", "joint_names", "foot_names", "quat_convention")
+
+
+def go2_bank_attrs(fps: float, **more) -> dict:
+    """The attributes every Go2 bank carries (schema version, robot, fps, joint and foot names, quaternion
+    order), plus `more`."""
+    return {"schema_version": SCHEMA_VERSION, "robot": ROBOT, "fps": float(fps), "joint_names": list(JOINT_NAMES),
+            "foot_names": list(FOOT_NAMES), "quat_convention": "xyzw", **more}
+
+
+def same_attr_value(a, b) -> bool:
+    """Two attribute values alike: strings equal, arrays of one shape equal (floats to 1e-12 relative)."""
+    if isinstance(a, (str, bytes)) or isinstance(b, (str, bytes)):
+        return a == b
+    try:
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape:
+            return False
+        if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+            return bool(np.allclose(a, b, rtol=1e-12, atol=0))
+        return bool(np.all(a == b))
+    except (TypeError, ValueError):
+        return False
+
+
+def show_attr_value(value) -> str:
+    """An attribute value for a message: numbers with %g, sequences in brackets."""
+    if isinstance(value, (tuple, list, np.ndarray)):
+        return "[" + ", ".join(show_attr_value(v) for v in value) + "]"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def check_compatible(banks: list[Bank], what: str) -> None:
+    """InputError naming two banks and their first difference in `SHARED_ATTRS`, which banks used together
+    (merged, sampled together) must share. `what`: the action, for the message ("merge")."""
+    first = banks[0]
+    for other in banks[1:]:
+        for key in SHARED_ATTRS:
+            a, b = first.attrs.get(key), other.attrs.get(key)
+            if a is None and b is None:
+                continue
+            if a is None or b is None or not same_attr_value(a, b):
+                if isinstance(a, (tuple, list, np.ndarray)) and isinstance(b, (tuple, list, np.ndarray)) \
+                        and len(a) == len(b):
+                    i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
+                    diff = f"{key}[{i}] is {show_attr_value(a[i])} vs {show_attr_value(b[i])}"
+                else:
+                    diff = f"{key} is {show_attr_value(a)} vs {show_attr_value(b)}"
+                raise InputError(None, f"cannot {what} {_name(first, banks)} and {_name(other, banks)}: {diff}")
+
+
+def _name(bank: Bank, banks: list[Bank]) -> str:
+    if bank.path is not None:
+        return str(bank.path)
+    return f"<bank {next(i for i, b in enumerate(banks) if b is bank)}>"

@@ -27,11 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from amp_data.format.bank import DATASETS, Bank, read_bank
+from amp_data.format.bank import DATASETS, Bank, check_compatible, read_bank, same_attr_value, show_attr_value
 from amp_data.errors import InputError
 
 # Attributes that must be equal for banks to be merged.
-MUST_MATCH = ("robot", "fps", "joint_names", "foot_names", "quat_convention")
 # Single-clip provenance: kept per clip in the clip table, never on the root of a merged bank.
 PER_CLIP_ATTRS = ("source_file", "source_sha256", "source_frames", "ground_height_m", "cycle")
 # Set again by write_bank / Bank.__post_init__.
@@ -42,46 +41,6 @@ REWRITTEN_ATTRS = ("schema_version", "created_by", "loop_mode")
 class MergeResult:
     bank: Bank
     notes: list[str] = field(default_factory=list)   # things the user should know (dropped keypoints)
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, (str, bytes)) or isinstance(b, (str, bytes)):
-        return a == b
-    try:
-        a, b = np.asarray(a), np.asarray(b)
-        if a.shape != b.shape:
-            return False
-        if a.dtype.kind in "fc" or b.dtype.kind in "fc":
-            return bool(np.allclose(a, b, rtol=1e-12, atol=0))
-        return bool(np.all(a == b))
-    except (TypeError, ValueError):
-        return False
-
-
-def _show(value) -> str:
-    if isinstance(value, (tuple, list, np.ndarray)):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, (float, np.floating)):
-        return f"{float(value):g}"
-    return str(value)
-
-
-def check_compatible(banks: list[Bank]) -> None:
-    """InputError naming two files and the difference if the banks cannot be merged."""
-    first = banks[0]
-    for other in banks[1:]:
-        for key in MUST_MATCH:
-            a, b = first.attrs.get(key), other.attrs.get(key)
-            if a is None and b is None:
-                continue
-            if a is None or b is None or not _same(a, b):
-                if isinstance(a, (tuple, list, np.ndarray)) and isinstance(b, (tuple, list, np.ndarray)) \
-                        and len(a) == len(b):
-                    i = next(i for i, (x, y) in enumerate(zip(a, b)) if x != y)
-                    diff = f"{key}[{i}] is {_show(a[i])} vs {_show(b[i])}"
-                else:
-                    diff = f"{key} is {_show(a)} vs {_show(b)}"
-                raise InputError(None, f"cannot merge {first.path} and {other.path}: {diff}")
 
 
 def _unique_names(banks: list[Bank]) -> list[list[str]]:
@@ -147,9 +106,9 @@ def _merged_keypoints(banks: list[Bank], notes: list[str]):
                     b.keypoint_parents is not None and not np.array_equal(b.keypoint_parents,
                                                                           first.keypoint_parents)):
                 reason = f"{first.path} and {b.path} have different keypoint parents"
-            elif not _same(b.attrs.get("source_fps"), first.attrs.get("source_fps")):
+            elif not same_attr_value(b.attrs.get("source_fps"), first.attrs.get("source_fps")):
                 reason = (f"{first.path} and {b.path} have different source frame rates "
-                          f"({_show(first.attrs.get('source_fps'))} vs {_show(b.attrs.get('source_fps'))})")
+                          f"({show_attr_value(first.attrs.get('source_fps'))} vs {show_attr_value(b.attrs.get('source_fps'))})")
             if reason:
                 break
     if reason:
@@ -166,7 +125,7 @@ def _merged_attrs(banks: list[Bank]) -> dict:
     for key, value in banks[0].attrs.items():
         if key in PER_CLIP_ATTRS or key in REWRITTEN_ATTRS:
             continue
-        if all(key in b.attrs and _same(b.attrs[key], value) for b in banks[1:]):
+        if all(key in b.attrs and same_attr_value(b.attrs[key], value) for b in banks[1:]):
             attrs[key] = value
     attrs["schema_version"] = banks[0].attrs["schema_version"]
     return attrs
@@ -178,7 +137,7 @@ def merge_banks(banks: list[Bank], bank_weights: list[float] | None = None) -> M
         raise InputError(None, "no banks to merge")
     if bank_weights is not None and len(bank_weights) != len(banks):
         raise InputError(None, f"{len(bank_weights)} weight(s) for {len(banks)} bank(s)")
-    check_compatible(banks)
+    check_compatible(banks, "merge")
     notes: list[str] = []
     keypoints, kp_names, kp_parents, kp_offsets = _merged_keypoints(banks, notes)
     names = _unique_names(banks)

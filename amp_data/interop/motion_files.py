@@ -90,12 +90,12 @@ from typing import Mapping
 import numpy as np
 
 from amp_data.format.atomic import BANK_SUFFIXES, atomic_output, check_output_file
-from amp_data.format.bank import ROBOT, SCHEMA_VERSION, Bank, read_bank, write_bank
+from amp_data.format.bank import Bank, go2_bank_attrs, read_bank, write_bank
 from amp_data.errors import InputError
 from robots.go2.kinematics import feet_fk
 from amp_data.motion.derive import derive_motion
 from amp_data.motion.rotations import continuous_quat, heading_of_quat_rad, quat_multiply, yaw_matrix, yaw_quat_xyzw
-from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
+from robots.go2 import LEGS
 
 BANK_LEG_ORDER = LEGS                               # FL, FR, RL, RR (SCHEMA.md, the URDF's)
 BANK_QUAT_ORDER = "xyzw"
@@ -448,13 +448,12 @@ def bank_from_motion_file(mf: MotionFile, fmt: MotionFormat, source_file: str = 
         data.update(derived_motion(data["joint_pos"], data["root_pos"], data["root_quat"], dt, closing, offset_yaw))
     num_frames = len(data["joint_pos"])
     fps = fps_from_frame_duration(dt)
-    attrs = {
-        "schema_version": SCHEMA_VERSION, "robot": ROBOT, "fps": fps, "joint_names": list(JOINT_NAMES),
-        "foot_names": list(FOOT_NAMES), "quat_convention": "xyzw", "source_file": source_file,
+    attrs = go2_bank_attrs(fps, **{
+        "source_file": source_file,
         "source_sha256": source_sha256, "source_frames": np.array([0, num_frames], dtype=np.int64),
         "source_fps": fps, "scale": 1.0, "ground_height_m": 0.0, "skeleton_map": "none",
         "loop_mode": FILE_TO_LOOP_MODE[mf.loop_mode],
-    }
+    })
     bank = Bank(None, data, attrs)
     clip = bank.clips[0]
     clip.weight = 1.0 if mf.motion_weight is None else float(mf.motion_weight)
