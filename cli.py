@@ -580,9 +580,11 @@ def train_cmd(
                                                        "paper: the paper's tables (4096 envs, GPU)."),
     backend: str = typer.Option("mujoco", "--backend", help="Simulator: mujoco (CPU, pip-installable)."),
     num_envs: Optional[int] = typer.Option(None, "--num-envs", help="Parallel environments (default: the preset's)."),
-    steps: Optional[int] = typer.Option(None, "--steps", help="Stop after this many environment steps (all envs)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Stop after this many environment steps (all envs). "
+                                                             "Default: the preset's; cpu: 1.28 M for sac, 1.5 M "
+                                                             "for ppo (60 and 30 min on a 2-core machine)."),
     minutes: Optional[float] = typer.Option(None, "--minutes", help="Stop after this many minutes of training "
-                                                                 "(default: the preset's; cpu: 60 for sac, 30 for ppo)."),
+                                                                 "instead (with --steps: whichever comes first)."),
     seed: int = typer.Option(1, "--seed", help="Seed of networks, environments and samplers."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<algo>-<preset>-<seed>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
@@ -596,10 +598,10 @@ def train_cmd(
 
     \b
     Examples:
-      amp-data train walk.h5 trot.h5                              # AMP+SAC, cpu preset, 60 min
+      amp-data train walk.h5 trot.h5                              # AMP+SAC, cpu preset, 1.28 M steps
       amp-data train walk.h5 trot.h5 --algo ppo --minutes 30      # the AMP+PPO baseline
       amp-data train walk.h5 --steps 200000 --set sac.batch_size=512 --out runs/try
-      amp-data train --resume --out runs/sac-cpu-1 --minutes 90   # continue to 90 min in all
+      amp-data train --resume --out runs/sac-cpu-1 --steps 2000000  # continue to 2 M steps in all
       amp-data train walk.h5 trot.h5 --preset paper --set device=cuda --show-config
 
     \b
@@ -607,6 +609,10 @@ def train_cmd(
     10 s evaluation at every checkpoint: forward speed vs command, falls, style reward),
     checkpoint.pt (atomic, every 5 min and at the end) and summary.json. Ctrl-C saves a checkpoint.
     Replay the policy with `amp-data play RUN`.
+
+    \b
+    Budgets are environment steps, so a run reproduces: the same seed and steps give the same weights on
+    any machine; a slower one takes longer (the progress line shows what is left). --minutes stops by time.
 
     \b
     A run folder belongs to one `train` at a time (a second one stops at once); a folder holding other

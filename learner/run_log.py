@@ -108,7 +108,7 @@ class TrainingLog:
         self.window["command_vx_m_s"].append(float(command_vx.mean()))
 
     def metrics_row(self, time_s: float, env_steps: int, iterations: int, env_steps_per_s: float,
-                    updates_per_s: float) -> None:
+                    updates_per_s: float, left: str = "") -> None:
         """Write the row of the figures gathered since the last one, print the progress line, start afresh."""
         row = {"time_s": time_s, "env_steps": env_steps, "iterations": iterations,
                "env_steps_per_s": env_steps_per_s, "updates_per_s": updates_per_s,
@@ -125,7 +125,8 @@ class TrainingLog:
                  f"| ep {_num(row.get('episode_length_s'), '4.1f')} s fall {_num(100 * row.get('fall_rate', np.nan), '3.0f')} % "
                  f"| v {row.get('forward_vel_m_s', float('nan')):.2f}/{row.get('command_vx_m_s', float('nan')):.2f} m/s | "
                  + (f"alpha {u.get('alpha', float('nan')):.3g}" if self.algo == "sac"
-                    else f"kl {u.get('kl', float('nan')):.4f} lr {u.get('lr', float('nan')):.2g}"))
+                    else f"kl {u.get('kl', float('nan')):.4f} lr {u.get('lr', float('nan')):.2g}")
+                 + (f" | {left}" if left else ""))
         self._reset_window()
 
     def eval_row(self, time_s: float, env_steps: int, r) -> None:

@@ -206,6 +206,19 @@ class Clock:
     def checkpoint_due(self) -> bool:
         return time.time() - self.last_checkpoint >= self.cfg.checkpoint_every_min * 60
 
+    def left(self, env_steps_per_s: float) -> str:
+        """What is left of the budget, for the progress line: '43 %, ~21 min left'."""
+        p, cfg = self.progress, self.cfg
+        parts = []
+        if cfg.max_env_steps:
+            parts.append((p.env_steps / cfg.max_env_steps, (cfg.max_env_steps - p.env_steps) / max(env_steps_per_s, 1e-9)))
+        if cfg.minutes:
+            parts.append((self.run_time_s() / (cfg.minutes * 60), self.deadline - time.time()))
+        if not parts:
+            return ""
+        done, seconds = min(parts, key=lambda part: part[1])   # the budget that ends first
+        return f"{100 * min(done, 1.0):.0f} %, ~{max(seconds, 0) / 60:.0f} min left"
+
     def rates(self) -> tuple[float, float]:
         """(env steps/s, gradient steps/s) since the last log row; marks this row."""
         now = time.time()
@@ -350,7 +363,9 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
             clock.sim_s += t1 - t0
             clock.update_s += time.time() - t2
             if clock.log_due():
-                log.metrics_row(clock.run_time_s(), progress.env_steps, progress.iteration, *clock.rates())
+                steps_per_s, updates_per_s = clock.rates()
+                log.metrics_row(clock.run_time_s(), progress.env_steps, progress.iteration, steps_per_s,
+                                updates_per_s, clock.left(steps_per_s))
             if clock.checkpoint_due():
                 checkpoint_and_eval(clock.run_time_s())
                 clock.last_checkpoint = time.time()
