@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import List, Optional
 
@@ -357,38 +356,12 @@ def bank_gather(
     Clips are weighted by their duration (uniform over stride time). Prints what was kept and rejected,
     and the bank's stance width, slip, feet-on-floor and clearance figures.
     """
-    from amp_data.format.atomic import BANK_SUFFIXES, check_output_file
     from amp_data.format.bank import write_bank
-    from amp_data.format.merge import merge_banks
-    from retarget.batch import resolve_sources
-    from retarget.gather import GATHER_GAITS, StrideFilter, gather_strides
-    from retarget.pipeline import RetargetConfig
+    from retarget.gather import gather_strides, gathered_bank, plan_gather
 
     try:
-        bad = [g for g in gaits if g not in GATHER_GAITS]
-        if bad:
-            raise InputError(None, f"unknown gait {bad[0]!r}: choose from {', '.join(GATHER_GAITS)}")
-        if len(set(gaits)) != len(gaits):
-            raise InputError(None, "a gait is named twice")
-        if not (fps > 0) or fps > 1000:
-            raise InputError(None, f"--fps must be in (0, 1000], got {fps:g}")
-        if stance_width is not None and not (0.05 <= stance_width <= 1.0):
-            raise InputError(None, f"--stance-width must be between 0.05 and 1.0 m, got {stance_width:g}")
-        if max_strides < 0 or max_ik_error_mm < 0 or max_closure_mm < 0:
-            raise InputError(None, "--max-strides, --max-ik-error and --max-closure must not be negative")
-        paths = [p for p, _, _ in resolve_sources(list(sources or []))]
-        if output.suffix and not output.is_dir():
-            if len(gaits) > 1:
-                raise InputError(output, "several gaits need an output folder")
-            outputs = {gaits[0]: check_output_file(output, BANK_SUFFIXES)}
-        else:
-            try:
-                output.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise InputError(output, f"cannot create output folder ({e.strerror})") from None
-            outputs = {g: output / f"{g}.h5" for g in gaits}
-        cfg = RetargetConfig(fps=fps, stance_width_m=stance_width)
-        filt = StrideFilter(max_ik_error_mm=max_ik_error_mm, max_closure_mm=max_closure_mm)
+        plan = plan_gather(list(gaits), list(sources or []), output, fps, stance_width, max_strides,
+                           max_ik_error_mm, max_closure_mm)
     except InputError as e:
         fail(str(e))
 
@@ -396,27 +369,22 @@ def bank_gather(
         t0 = time.perf_counter()
         with Progress(TextColumn(f"[bold]gather {gait}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=err_console, transient=True) as progress:
-            task = progress.add_task("", total=len(paths))
-            results = gather_strides(paths, gait, cfg, filt, workers=jobs or None,
+            task = progress.add_task("", total=len(plan.clips))
+            results = gather_strides(plan.clips, gait, plan.cfg, plan.filt, workers=jobs or None,
                                      on_done=lambda r: progress.update(task, advance=1, description=r.source.stem))
-        banks = [b for r in results for b in r.banks]
         for r in results:
             if r.error:
                 err_console.print(f"amp-data: warning: skipped {r.error}", markup=False, highlight=False,
                                   soft_wrap=True)
-        found = sum(r.found for r in results)
-        rejected = sum((r.rejected for r in results), Counter())
-        if not banks:
-            fail(f"no clean {gait} stride in {len(paths)} clip(s): {found} found, rejected "
+        merged, found, rejected = gathered_bank(results, plan.max_strides)
+        if merged is None:
+            fail(f"no clean {gait} stride in {len(plan.clips)} clip(s): {found} found, rejected "
                  + (", ".join(f"{n} {why}" for why, n in rejected.most_common()) or "none"))
-        if max_strides and len(banks) > max_strides:
-            banks = sorted(banks, key=lambda b: float(b.quality["closure_mm"][0]))[:max_strides]
-        merged = merge_banks(banks).bank
         try:
-            write_bank(outputs[gait], merged)
+            write_bank(plan.outputs[gait], merged)
         except InputError as e:
             fail(str(e))
-        console.print(_gather_summary(gait, outputs[gait], merged, len(paths), found, rejected,
+        console.print(_gather_summary(gait, plan.outputs[gait], merged, len(plan.clips), found, rejected,
                                       time.perf_counter() - t0), markup=False, highlight=False)
 
 

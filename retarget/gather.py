@@ -132,3 +132,62 @@ def gather_strides(sources: list[Path], gait: str, cfg: RetargetConfig = Retarge
             if on_done:
                 on_done(r)
     return results
+
+
+@dataclass
+class GatherPlan:
+    """What `amp-data bank gather` will do: the clips, one output file per gait, the retarget settings, the
+    stride filter and the most strides to keep per gait (0: all)."""
+    clips: list[Path]
+    outputs: dict[str, Path]
+    cfg: RetargetConfig
+    filt: StrideFilter
+    max_strides: int
+
+
+def plan_gather(gaits: list[str], sources: list[str], output: Path, fps: float, stance_width_m: float | None,
+                max_strides: int, max_ik_error_mm: float, max_closure_mm: float) -> GatherPlan:
+    """The plan, or InputError before anything is written for a bad gait, number, source or output (an
+    output folder is created here)."""
+    from amp_data.format.atomic import BANK_SUFFIXES, check_output_file
+    from retarget.batch import resolve_sources
+
+    bad = [g for g in gaits if g not in GATHER_GAITS]
+    if bad:
+        raise InputError(None, f"unknown gait {bad[0]!r}: choose from {', '.join(GATHER_GAITS)}")
+    if len(set(gaits)) != len(gaits):
+        raise InputError(None, "a gait is named twice")
+    if not (fps > 0) or fps > 1000:
+        raise InputError(None, f"--fps must be in (0, 1000], got {fps:g}")
+    if stance_width_m is not None and not (0.05 <= stance_width_m <= 1.0):
+        raise InputError(None, f"--stance-width must be between 0.05 and 1.0 m, got {stance_width_m:g}")
+    if max_strides < 0 or max_ik_error_mm < 0 or max_closure_mm < 0:
+        raise InputError(None, "--max-strides, --max-ik-error and --max-closure must not be negative")
+    clips = [p for p, _, _ in resolve_sources(list(sources or []))]
+    if output.suffix and not output.is_dir():
+        if len(gaits) > 1:
+            raise InputError(output, "several gaits need an output folder")
+        outputs = {gaits[0]: check_output_file(output, BANK_SUFFIXES)}
+    else:
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InputError(output, f"cannot create output folder ({e.strerror})") from None
+        outputs = {g: output / f"{g}.h5" for g in gaits}
+    return GatherPlan(clips, outputs, RetargetConfig(fps=fps, stance_width_m=stance_width_m),
+                      StrideFilter(max_ik_error_mm=max_ik_error_mm, max_closure_mm=max_closure_mm), max_strides)
+
+
+def gathered_bank(results: list[ClipStrides], max_strides: int = 0) -> tuple[Bank | None, int, Counter]:
+    """The kept strides of all clips as one bank (at most `max_strides`, those of smallest loop closure; None
+    when none was kept), the number of strides found and the rejections by reason."""
+    from amp_data.format.merge import merge_banks
+
+    banks = [b for r in results for b in r.banks]
+    found = sum(r.found for r in results)
+    rejected = sum((r.rejected for r in results), Counter())
+    if not banks:
+        return None, found, rejected
+    if max_strides and len(banks) > max_strides:
+        banks = sorted(banks, key=lambda b: float(b.quality["closure_mm"][0]))[:max_strides]
+    return merge_banks(banks).bank, found, rejected
