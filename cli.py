@@ -727,29 +727,31 @@ def eval_cmd(
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
     table = Table(title=f"imitation: {run} at {report.env_steps:,} env steps", title_justify="left")
-    for col in ("bank", "", "strides", "freq Hz", "duty FL FR RL RR", "phase FR RL RR", "gait", "FL ROM rad"):
+    for col in ("bank", "", "strides", "freq Hz", "legs Hz", "duty FL FR RL RR", "phase FR RL RR", "gait",
+                "FL ROM rad"):
         table.add_column(col, no_wrap=True)
     for name, g in report.gaits.items():
         for who, f in (("dog", g["reference"]), ("policy", g["policy"])):
             if f is None:
-                table.add_row(name, who, "fell" if g["fell"] else "no stride", *[""] * 5)
+                table.add_row(name, who, "fell" if g["fell"] else "no stride", *[""] * 6)
                 continue
-            table.add_row(name, who, str(f["strides"]), f"{f['stride_freq_hz']:.2f}",
+            table.add_row(name, who, str(f["strides"]), f"{f['stride_freq_hz']:.2f}", f"{f['leg_swing_freq_hz']:.2f}",
                           " ".join(f"{d:.2f}" for d in f["duty"]), " ".join(f"{p:.2f}" for p in f["phase"]),
                           f["label"], " ".join(f"{hi - lo:.2f}" for lo, hi in f["fl_rom_rad"]))
         c = g["compare"]
         if c is not None:
-            table.add_row(name, "policy/dog", "", f"x{c['stride_freq_ratio']:.2f}",
+            table.add_row(name, "policy/dog", "", f"x{c['stride_freq_ratio']:.2f}", f"x{c['leg_swing_freq_ratio']:.2f}",
                           " ".join(f"{d:+.2f}" for d in c["duty_diff"]), " ".join(f"{d:+.2f}" for d in c["phase_diff"]),
                           f"{100 * c['reference_label_share']:.0f} % dog's", " ".join(f"x{r:.2f}" for r in c["fl_rom_range_ratio"]))
         else:
-            table.add_row(name, "policy/dog", *[""] * 6)
+            table.add_row(name, "policy/dog", *[""] * 7)
     console.print(table)
     for name, g in report.gaits.items():
         met = ", ".join(k for k, v in g["targets"].items() if v) or "none"
         console.print(f"{name}: policy at {g['command_vx_m_s']:.2f} m/s (the bank's mean speed)"
                       f"{', fell' if g['fell'] else ''}; targets met: {met}", markup=False, highlight=False)
-    console.print("freq: median stride frequency; duty: share of the stride each foot is down; phase: footfall "
+    console.print("freq: median stride frequency (from foot contacts); legs: dominant frequency of the thigh "
+                  "angles (independent of contacts); duty: share of the stride each foot is down; phase: footfall "
                   "after FL as a share of the stride; FL ROM: range of hip, thigh, calf. Targets: freq within "
                   "+-25 %, mean duty within +-0.10, the bank's gait in most strides.", markup=False,
                   highlight=False)

@@ -5,6 +5,8 @@ forward speed (`play.roll_out`, no domain randomisation), the first `settle_s` s
 rollout's gait (amp_data.motion.gait, contacts from the simulator's foot forces) is set beside the bank's:
 
 - stride frequency (Hz, median over strides) and their ratio;
+- leg swing frequency (Hz): the dominant frequency of the thigh angles (`amp_data.motion.gait.leg_swing_freq_hz`),
+  which does not depend on contact detection (feet tapping at 12 Hz under legs that swing at 1 Hz show 1 Hz);
 - duty factor per foot (mean) and the difference of the means;
 - footfall phases of FR, RL and RR after FL (circular means) and their circular differences;
 - the share of stride time of each gait label, the main label, and whether the policy's is the bank's;
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from amp_data.motion.gait import analyze_clip
+from amp_data.motion.gait import analyze_clip, leg_swing_freq_hz
 
 FREQ_TOL = 0.25
 DUTY_TOL = 0.10
@@ -31,6 +33,7 @@ DUTY_TOL = 0.10
 class GaitFigures:
     strides: int
     stride_freq_hz: float
+    leg_swing_freq_hz: float            # median over clips (each weighted by its frames)
     duty: list[float]                   # FL, FR, RL, RR
     phase: list[float]                  # FR, RL, RR after FL, circular mean in [0, 1)
     label_share: dict[str, float]       # label (walk kinds included) -> share of stride time
@@ -63,14 +66,27 @@ def gait_figures(bank) -> GaitFigures:
     share = {k: v / total for k, v in sorted(share.items(), key=lambda kv: -kv[1])} if total else {}
     q = bank["joint_pos"][:, :3]
     speeds, weights = zip(*speed_w)
+    swing = [leg_swing_freq_hz(bank["joint_pos"][c.start:c.stop], bank.fps, c.loop_mode == "wrap") for c in bank.clips]
     return GaitFigures(
         strides=len(cycles),
         stride_freq_hz=float(np.median([c.stride_freq_hz for c in cycles])) if cycles else float("nan"),
+        leg_swing_freq_hz=_weighted_median(swing, weights),
         duty=[float(np.mean([c.duty[f] for c in cycles])) if cycles else float("nan") for f in range(4)],
         phase=[_circular_mean([c.phase[f] for c in cycles]) for f in range(1, 4)],
         label_share=share, label=next(iter(share), "-"),
         fl_rom_rad=[[float(q[:, j].min()), float(q[:, j].max())] for j in range(3)],
         forward_speed_m_s=float(np.average(speeds, weights=weights)))
+
+
+def _weighted_median(values, weights) -> float:
+    v, w = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return float("nan")
+    v, w = v[ok], w[ok]
+    order = np.argsort(v)
+    cum = np.cumsum(w[order])
+    return float(v[order][np.searchsorted(cum, 0.5 * cum[-1])])
 
 
 def compare(policy: GaitFigures, reference: GaitFigures) -> dict:
@@ -83,6 +99,8 @@ def compare(policy: GaitFigures, reference: GaitFigures) -> dict:
     same = policy.label_share.get(reference.label, 0.0)
     return {
         "stride_freq_ratio": policy.stride_freq_hz / reference.stride_freq_hz if reference.stride_freq_hz else float("nan"),
+        "leg_swing_freq_ratio": (policy.leg_swing_freq_hz / reference.leg_swing_freq_hz
+                                 if reference.leg_swing_freq_hz else float("nan")),
         "duty_diff": [p - r for p, r in zip(policy.duty, reference.duty)],
         "mean_duty_diff": float(np.mean(policy.duty) - np.mean(reference.duty)),
         "phase_diff": [circ(p, r) for p, r in zip(policy.phase, reference.phase)],

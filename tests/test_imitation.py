@@ -78,3 +78,33 @@ def test_eval_command_on_a_run(walk_trot_cycle_banks, tmp_path):
         assert set(g["targets"]) == {"stride_freq", "duty", "label"}
     r = runner.invoke(cli.app, ["eval", str(out), "--seconds", "1"])
     assert r.exit_code == 2 and "--seconds" in r.output
+
+
+def _thighs(t, *waves):
+    q = np.zeros((len(t), 12))
+    for amp, hz in waves:
+        q[:, 1::3] += amp * np.sin(2 * np.pi * hz * t)[:, None]
+    return q
+
+
+def test_leg_swing_frequency_of_known_waves():
+    from amp_data.motion.gait import leg_swing_freq_hz
+
+    t = np.arange(500) / FPS                                          # 10 s: 0.1 Hz resolution
+    assert leg_swing_freq_hz(_thighs(t, (0.4, 1.3)), FPS) == pytest.approx(1.3, abs=0.05)
+    # feet tapping fast under legs that swing slowly: the swing wins (contacts would say 12 Hz)
+    assert leg_swing_freq_hz(_thighs(t, (0.4, 1.0), (0.02, 12.0)), FPS) == pytest.approx(1.0, abs=0.05)
+    assert leg_swing_freq_hz(_thighs(t, (0.01, 1.0), (0.05, 12.0)), FPS) == pytest.approx(12.0, abs=0.05)
+    # one cycle of a wrap clip (35 frames = 0.7 s): its repetition's fundamental, 1 / 0.7 s
+    cycle = np.arange(35) / FPS
+    q = _thighs(cycle, (0.4, FPS / 35)) + _thighs(cycle, (0.1, 2 * FPS / 35))
+    assert leg_swing_freq_hz(q, FPS, wrap=True) == pytest.approx(FPS / 35, rel=1e-9)
+    assert np.isnan(leg_swing_freq_hz(q[:5], FPS))
+
+
+def test_leg_swing_frequency_of_the_gathered_walk_is_its_stride_frequency(walk_trot_cycle_banks):
+    from amp_data.format.bank import read_bank
+
+    for path in walk_trot_cycle_banks:
+        f = gait_figures(read_bank(path))
+        assert f.leg_swing_freq_hz == pytest.approx(f.stride_freq_hz, rel=0.1), path

@@ -245,3 +245,21 @@ def bank_gait_label(bank) -> str:
         if label not in labels:
             labels.append(label)
     return "+".join(labels)
+
+
+def leg_swing_freq_hz(joint_pos: np.ndarray, fps: float, wrap: bool = False, min_hz: float = 0.3) -> float:
+    """The dominant frequency (Hz) of the thigh angles (T, 12 joint positions in canonical order): the peak
+    of their summed power spectrum above `min_hz`, after removing each thigh's mean. Independent of contact
+    detection: feet that tap the floor at 12 Hz while the legs swing at 1 Hz show 1 Hz here. A `wrap` clip
+    (one cycle) is repeated to at least 8 s first, so its spectrum holds only its harmonics. NaN for fewer
+    than 8 frames."""
+    thighs = np.asarray(joint_pos, dtype=np.float64)[:, 1::3]
+    if len(thighs) < 8:
+        return float("nan")
+    if wrap:
+        thighs = np.tile(thighs, (int(np.ceil(8.0 * fps / len(thighs))), 1))
+    thighs = thighs - thighs.mean(axis=0)
+    freq = np.fft.rfftfreq(len(thighs), 1.0 / fps)
+    power = (np.abs(np.fft.rfft(thighs, axis=0)) ** 2).sum(axis=1)
+    power[freq < min_hz] = 0.0
+    return float(freq[np.argmax(power)]) if power.any() else float("nan")
