@@ -13,15 +13,16 @@ Needs torch and mujoco (`pip install '.[learn]'`) and two banks (default: made w
 2. Updates: one AMP+SAC update round (8 gradient steps of actor, twin critics, temperature, plus one
    discriminator batch) and one AMP+PPO update (5 epochs x 4 minibatches with the discriminator terms),
    replays filled with real transitions; gradient steps/s = grad steps / wall time.
-   "naive" is the same SAC round with one-step targets and the discriminator terms switched off: what a
-   plain SAC pays, for reference.
+   "plain SAC" is the same round with one-step targets, no discriminator, no relabelling: what a plain SAC
+   pays. All with one torch thread, except the cpu preset's round once more with two (its default on a
+   machine of its own, see learner/config.py).
 3. Peers, in the same run and at the cpu preset's sizes (batch 512, [256, 256] GELU networks, 31 observations,
    12 actions, 8 gradient steps per call, one torch thread): Stable-Baselines3's SAC (`SAC.train`, replay
    filled with random transitions; skipped with a note when stable-baselines3 is not installed) and a
    CleanRL-style SAC (`cleanrl_style_sac` below: CleanRL's sac_continuous_action update in one function, the
    actor and temperature updated every step). Ratios are against SB3.
 
-Threads: torch and MuJoCo get one thread each, as the cpu preset sets (see learner/config.py).
+Threads: MuJoCo gets one, torch one unless said otherwise, so that the rates compare at equal resources.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+CPU_PRESET = "AMP+SAC cpu preset (batch 512, [256, 256])"
+PLAIN = "amp-data plain SAC (1-step, no discriminator)"
 
 
 def _best(fn, seconds: float, repeats: int = 3) -> float:
@@ -184,7 +189,7 @@ def main() -> int:
     sim = {}
     for n in (32, 128):
         cfg = C.make_config("cpu", "sac")
-        cfg.env.num_envs = n
+        cfg.env.num_envs, cfg.torch_threads = n, 1
         backend, task, expert, agent, rng = build(cfg, banks, seed=0)
         task.reset()
         zeros = np.zeros((n, 12))
@@ -205,8 +210,9 @@ def main() -> int:
     # 2. updates
     upd = {}
 
-    def sac_round(label, overrides):
+    def sac_round(label, overrides, threads=1):
         cfg = C.make_config("cpu", "sac")
+        overrides = [*overrides, f"torch_threads={threads}"]
         C.apply_overrides(cfg, overrides)
         backend, task, expert, agent, rng = build(cfg, banks, seed=0)
         obs = task.reset()
@@ -218,20 +224,24 @@ def main() -> int:
         agent.update()   # warm-up of the allocator
         rate = _best(agent.update, args.seconds, repeats=2) * cfg.sac.updates_per_step
         backend.close()
+        torch.set_num_threads(1)
         upd[label] = {"grad_steps_per_s": rate, "overrides": overrides}
-        print(f"{label:44s} {rate:8.1f} gradient steps/s", flush=True)
+        print(f"{label:56s} {rate:8.1f} gradient steps/s", flush=True)
 
-    sac_round("AMP+SAC cpu preset (batch 512, [256, 256])", [])
+    sac_round(CPU_PRESET, [])
     sac_round("AMP+SAC cpu, without the negatives' history", ["amp.history_size=0"])
     sac_round("AMP+SAC cpu, without history or relabelling",
               ["amp.history_size=0", "sac.relabel_style_reward=false"])
-    sac_round("naive SAC, cpu sizes (1-step, no discriminator)",
-              ["sac.n_step=1", "amp.updates_per_iter=0"])
+    sac_round("AMP+SAC cpu, windows of 5 frames 3 steps apart", ["amp.window_frames=5", "amp.frame_stride=3"])
+    sac_round(PLAIN, ["sac.n_step=1", "amp.updates_per_iter=0", "amp.history_size=0",
+                      "sac.relabel_style_reward=false"])
+    sac_round(CPU_PRESET + ", 2 torch threads", [], threads=2)
     sac_round("AMP+SAC paper sizes (batch 16384, [1024, 512])",
               ["sac.batch_size=16384", "sac.hidden=1024,512", "amp.hidden=1024,512", "amp.batch_size=8192",
                "env.num_envs=64"])
 
     cfg = C.make_config("cpu", "ppo")
+    cfg.torch_threads = 1
     backend, task, expert, agent, rng = build(cfg, banks, seed=0)
     obs = task.reset()
 
@@ -264,14 +274,16 @@ def main() -> int:
     clean = cleanrl_style_sac()
     clean(8)
     peers["CleanRL-style SAC"] = _best(lambda: clean(8), args.seconds, repeats=2) * 8
-    ours = upd["AMP+SAC cpu preset (batch 512, [256, 256])"]["grad_steps_per_s"]
-    naive = upd["naive SAC, cpu sizes (1-step, no discriminator)"]["grad_steps_per_s"]
+    ours = upd[CPU_PRESET]["grad_steps_per_s"]
+    naive = upd[PLAIN]["grad_steps_per_s"]
+    two = upd[CPU_PRESET + ", 2 torch threads"]["grad_steps_per_s"]
     for label, rate in peers.items():
         print(f"{label:44s} {rate:8.1f} gradient steps/s", flush=True)
     if "SB3 SAC" in peers:
         ref = peers["SB3 SAC"]
         ratios = {"AMP+SAC cpu preset / SB3 SAC": ours / ref, "amp-data plain SAC / SB3 SAC": naive / ref,
-                  "CleanRL-style SAC / SB3 SAC": peers["CleanRL-style SAC"] / ref}
+                  "CleanRL-style SAC / SB3 SAC": peers["CleanRL-style SAC"] / ref,
+                  "AMP+SAC cpu preset, 2 threads / SB3 SAC, 1 thread": two / ref}
         for k, v in ratios.items():
             print(f"{k:44s} x{v:.2f}")
         peers["ratios"] = ratios
