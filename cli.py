@@ -729,7 +729,9 @@ def eval_cmd(
     table = Table(title=f"imitation: {run} at {report.env_steps:,} env steps", title_justify="left")
     for col in ("bank", "", "strides", "freq Hz", "legs Hz", "duty FL FR RL RR", "phase FR RL RR", "gait",
                 "FL ROM rad"):
-        table.add_column(col, no_wrap=True)
+        # names and numbers keep their width; the multi-number cells and the label wrap on a narrow terminal
+        table.add_column(col, no_wrap=col in ("bank", "", "strides", "freq Hz", "legs Hz"),
+                         min_width=10 if col == "" else None)
     for name, g in report.gaits.items():
         for who, f in (("dog", g["reference"]), ("policy", g["policy"])):
             if f is None:
