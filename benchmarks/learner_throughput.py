@@ -46,6 +46,17 @@ CPU_PRESET = "AMP+SAC cpu preset (batch 512, [256, 256])"
 PLAIN = "amp-data plain SAC (1-step, no discriminator)"
 
 
+def default_banks(banks: list[str] | None) -> list[str]:
+    """The given banks, or walk.h5 and trot.h5 of `amp-data retarget walk trot --cycle auto` in a temporary
+    folder."""
+    if banks:
+        return banks
+    tmp = tempfile.mkdtemp()
+    subprocess.run(["amp-data", "retarget", "walk", "trot", "--cycle", "auto", "-o", tmp], check=True,
+                   capture_output=True)
+    return [f"{tmp}/walk.h5", f"{tmp}/trot.h5"]
+
+
 def _best(fn, seconds: float, repeats: int = 3) -> float:
     """Best rate (calls/s) over `repeats` runs of about `seconds` each."""
     best = 0.0
@@ -175,12 +186,7 @@ def main() -> int:
     from learner.train import build
 
     torch.set_num_threads(1)
-    banks = args.banks
-    if not banks:
-        tmp = tempfile.mkdtemp()
-        subprocess.run(["amp-data", "retarget", "walk", "trot", "--cycle", "auto", "-o", tmp], check=True,
-                       capture_output=True)
-        banks = [f"{tmp}/walk.h5", f"{tmp}/trot.h5"]
+    banks = default_banks(args.banks)
     results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__,
                            "load_avg_start": os.getloadavg()[0]}}
     print(f"{os.cpu_count()} CPUs, torch {torch.__version__}, load average {os.getloadavg()[0]:.2f}", flush=True)

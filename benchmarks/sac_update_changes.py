@@ -26,20 +26,14 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
 
-    import torch
     from learner import config as C
     from learner.networks import RunningNorm
     from learner.sac import AmpSac
     from learner.train import build
 
-    banks = args.banks
-    if not banks:
-        import subprocess
-        import tempfile
-        tmp = tempfile.mkdtemp()
-        subprocess.run(["amp-data", "retarget", "walk", "trot", "--cycle", "auto", "-o", tmp], check=True,
-                       capture_output=True)
-        banks = [f"{tmp}/walk.h5", f"{tmp}/trot.h5"]
+    from learner_throughput import default_banks
+
+    banks = default_banks(args.banks)
     cfg = C.make_config("cpu", "sac")
     cfg.torch_threads = 1
     backend, task, expert, agent, _ = build(cfg, banks, seed=0)
