@@ -1,12 +1,11 @@
 #!/usr/bin/env python
-"""Benchmark: each same-maths change to the AMP+SAC update, as a ratio measured in one run.
+"""Benchmark: the same-maths change to the AMP+SAC update, as a ratio measured in one run.
 
     python benchmarks/sac_update_changes.py [--banks walk.h5 trot.h5] [--seconds 6]
 
 The cpu preset's update round (batch 512, [256, 256], discriminator, relabelled style reward, negatives'
-history) at one torch thread, with each change undone in turn: (a) the actor's loss computing the critics'
-weight gradients again (they were never used), (b) the running normalisers casting their float64 statistics
-at every call instead of once per update. Rounds alternate between variants, best of `--repeats`.
+history) at one torch thread, with the change undone: the actor's loss computing the critics' weight
+gradients again (they were never used). Rounds alternate between the variants, best of `--repeats`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ def main() -> int:
     args = ap.parse_args()
 
     from learner import config as C
-    from learner.networks import RunningNorm
     from learner.sac import AmpSac
     from learner.train import build
 
@@ -45,32 +43,23 @@ def main() -> int:
         obs = res.obs
     backend.close()
 
-    new_norm, new_grad = RunningNorm.normalize, AmpSac._critics_require_grad
-
-    def old_norm(self, x):
-        std = self.var.sqrt().clamp(min=self.min_std).to(x.dtype)
-        return ((x - self.mean.to(x.dtype)) / std).clamp(-self.clip, self.clip)
-
-    variants = {
-        "this code": (new_norm, new_grad),
-        "(a) undone: critics' weight gradients in the actor's loss": (new_norm, lambda self, flag: None),
-        "(b) undone: statistics cast at every call": (old_norm, new_grad),
-        "both undone (the update before these changes)": (old_norm, lambda self, flag: None),
-    }
+    skip_critic_grads = AmpSac._critics_require_grad
+    variants = {"this code": skip_critic_grads,
+                "undone: critics' weight gradients in the actor's loss": lambda self, flag: None}
     best = {k: 0.0 for k in variants}
     for _ in range(args.repeats):
-        for name, (norm, grad) in variants.items():
-            RunningNorm.normalize, AmpSac._critics_require_grad = norm, grad
+        for name, critics_require_grad in variants.items():
+            AmpSac._critics_require_grad = critics_require_grad
             agent.update()
             n, t0 = 0, time.perf_counter()
             while time.perf_counter() - t0 < args.seconds / args.repeats:
                 agent.update()
                 n += cfg.sac.updates_per_step
             best[name] = max(best[name], n / (time.perf_counter() - t0))
-    RunningNorm.normalize, AmpSac._critics_require_grad = new_norm, new_grad
-    base = best["both undone (the update before these changes)"]
+    AmpSac._critics_require_grad = skip_critic_grads
+    base = best["undone: critics' weight gradients in the actor's loss"]
     for name, rate in best.items():
-        print(f"{name:58s} {rate:6.1f} gradient steps/s  x{rate / base:.2f}")
+        print(f"{name:56s} {rate:6.1f} gradient steps/s  x{rate / base:.2f}")
     return 0
 
 

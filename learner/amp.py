@@ -124,7 +124,7 @@ class WindowReplay:
 class WindowReservoir:
     """A uniform sample of every policy AMP window ever added (reservoir sampling, Vitter's algorithm R).
 
-    After `seen` pairs each of them is held with probability capacity / seen. The recent-pairs replay
+    After `seen` windows each of them is held with probability capacity / seen. The recent-windows replay
     forgets within minutes what the policy did before, and a discriminator that no longer sees, say,
     standing still stops scoring it as fake: the policy can then drift back to it (GAN mode hopping).
     A share of negatives from this history (Shrivastava et al. 2017, SimGAN's history buffer) keeps

@@ -36,11 +36,6 @@ class RunningNorm(nn.Module):
         self.register_buffer("var", torch.ones(dim, dtype=torch.float64))
         self.register_buffer("count", torch.zeros((), dtype=torch.float64))
         self.min_std, self.clip = min_std, clip
-        self._cast = None   # (dtype, device, mean, std) in the inputs' dtype, until the statistics change
-
-    def _load_from_state_dict(self, *args, **kwargs):
-        self._cast = None
-        super()._load_from_state_dict(*args, **kwargs)
 
     @torch.no_grad()
     def update(self, x: torch.Tensor) -> None:
@@ -54,14 +49,10 @@ class RunningNorm(nn.Module):
         self.mean += delta * n / total
         self.var = (self.var * self.count + b_var * n + delta.square() * self.count * n / total) / total
         self.count = total
-        self._cast = None
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        c = self._cast
-        if c is None or c[0] != x.dtype or c[1] != x.device:
-            # mean and std are kept in float64; their cast to x's dtype is made once per update, not per call
-            c = self._cast = (x.dtype, x.device, self.mean.to(x.dtype), self.var.sqrt().clamp(min=self.min_std).to(x.dtype))
-        return ((x - c[2]) / c[3]).clamp(-self.clip, self.clip)
+        std = self.var.sqrt().clamp(min=self.min_std).to(x.dtype)
+        return ((x - self.mean.to(x.dtype)) / std).clamp(-self.clip, self.clip)
 
 
 def squash(u: torch.Tensor, center: torch.Tensor, half: torch.Tensor):

@@ -111,7 +111,6 @@ class Go2AmpTask:
         self._clip_speed_m_s, self._bank_clip_cdf = self._bank_command_tables(expert)
         self._prev_joint_vel = np.zeros((n, 12))
         self._obs = np.zeros((n, OBS_DIM))
-        self._amp_obs = np.zeros((n, AMP_OBS_DIM))
         # AMP observations of the last `history_steps` policy steps, a ring buffer over axis 1 (newest at
         # `_head`); the discriminator's window is every `frame_stride`-th of them
         amp = cfg.amp
@@ -176,7 +175,7 @@ class Go2AmpTask:
             qpos[ids, 7:] = np.clip(ref["joint_pos"], self.soft_limits[:, 0], self.soft_limits[:, 1])
             qvel[ids, 0:3], qvel[ids, 3:6], qvel[ids, 6:] = ref["base_lin_vel"], ref["base_ang_vel"], ref["joint_vel"]
             z[ids] = ref["root_pos"][:, 2]
-            if self.history_steps > 1 and len(ids):
+            if len(ids):
                 history[ids] = self.expert.amp_history_at(ref["clip"], ref["time_s"], self.history_steps)
         # lift so that no foot sphere starts inside the floor
         rot_z_row = -projected_gravity(qpos[:, 3:7])            # third row of R: world z of base axes
@@ -206,7 +205,6 @@ class Go2AmpTask:
         self._prev_joint_vel[ids] = st.joint_vel
         self._obs[ids] = self.observation(st, self.command_vx[ids])
         amp_now = amp_obs_of_state(st)
-        self._amp_obs[ids] = amp_now
         # the history ends at the state actually reached (lifted, clipped to the limits); standing starts
         # (NaN rows) repeat it
         history[:, -1] = amp_now
@@ -272,8 +270,8 @@ class Go2AmpTask:
 
         next_obs = self.observation(st, self.command_vx)
         next_amp = amp_obs_of_state(st)
-        amp_obs = self._amp_obs.copy()
-        self._obs, self._amp_obs = next_obs.copy(), next_amp.copy()
+        amp_obs = self._amp_history[:, self._head].copy()     # the newest before this step: s
+        self._obs = next_obs.copy()
         self._head = (self._head + 1) % self.history_steps
         self._amp_history[:, self._head] = next_amp
         amp_window = self.amp_window()
