@@ -795,6 +795,83 @@ def curves_cmd(
     console.print(table)
 
 
+@app.command("compare")
+def compare_cmd(
+    runs: List[Path] = typer.Argument(..., help="Run folders of `amp-data train` (several seeds per group)."),
+    by: str = typer.Option("auto", "--by", help="Group runs by: auto (every config field in which they differ, "
+                           "seed aside), name (folder name without -sN), algo, or any config field "
+                           "(amp.window_frames)."),
+    output: Path = typer.Option(Path("compare"), "-o", "--output", help="Folder for the figures and curves.csv."),
+    x_axis: str = typer.Option("steps", "--x", help="Common grid over environment steps (equal samples) or "
+                               "wall-clock minutes (equal time on one machine)."),
+    points: int = typer.Option(200, "--points", help="Points of the common grid."),
+    smooth: int = typer.Option(5, "--smooth", help="Rolling mean over this many log rows before interpolating "
+                               "(training metrics)."),
+    raw: bool = typer.Option(False, "--raw", help="Plot training metrics in their units, not normalised over "
+                             "all runs as the paper does."),
+    confidence: float = typer.Option(0.95, "--ci", help="Confidence level of the bootstrap interval."),
+    resamples: int = typer.Option(10_000, "--resamples", help="Bootstrap resamples."),
+    json_out: bool = typer.Option(False, "--json", help="The table's numbers as JSON on stdout, nothing else."),
+) -> None:
+    """Compare groups of runs over seeds: mean and 95 % bootstrap CI, as the AMP+SAC paper's Figs. 8 and 9.
+
+    \b
+    Examples:
+      amp-data compare runs/sac-s1 runs/sac-s2 runs/sac-s3 runs/ppo-s1 runs/ppo-s2 runs/ppo-s3 -o figs/
+      amp-data compare runs/*/ --by amp.window_frames --x minutes
+      amp-data compare runs/win-s* runs/pair-s* --json > compare.json
+
+    \b
+    Every seed's curve is put on one grid (linear interpolation, from the latest first log row to the
+    earliest last one, so nothing is extrapolated), then each group's mean and the percentile-bootstrap CI
+    of that mean across seeds are drawn. Writes into -o: style_reward.png (discriminator reward, Fig. 8),
+    task_return.png (task return per episode, Fig. 9) - both normalised globally over all runs unless
+    --raw - and eval.png (evaluation speed / command, episodes without a fall), with curves.csv holding
+    every plotted number. The table gives each group's seeds and the final values (raw units) with CIs.
+    A group of one seed has no interval.
+    """
+    import json
+
+    from learner.compare import compare_runs, plot_comparison
+
+    try:
+        if resamples < 100:
+            raise InputError(None, f"--resamples must be at least 100, got {resamples}")
+        cmp = compare_runs(runs, by=by, x_axis=x_axis, points=points, smooth=smooth, confidence=confidence,
+                           n_resamples=resamples)
+        written = plot_comparison(cmp, output, normalised=not raw)
+    except InputError as e:
+        fail(str(e))
+    for note in cmp.notes:
+        err_console.print(f"amp-data: note: {note}", markup=False, highlight=False, soft_wrap=True)
+    if json_out:
+        typer.echo(json.dumps(cmp.as_json(), indent=2))
+        return
+    at = cmp.grid[-1]
+    at_text = f"{at:,.0f} env steps" if x_axis == "steps" else f"{at / 60:.1f} min"
+    table = Table(title=f"{100 * confidence:g} % bootstrap CI of the mean over seeds, at {at_text}",
+                  title_justify="left")
+    table.add_column("group", overflow="fold", min_width=24)
+    for col in ("seeds", "r_AMP/step", "task return", "speed/cmd", "no fall"):
+        table.add_column(col, justify="right")
+
+    def cell(m, scale=1.0, fmt="{:.2f}"):
+        if m is None:
+            return "-"
+        text = fmt.format(scale * m["mean"])
+        if m["ci_low"] is not None:
+            text += f" [{fmt.format(scale * m['ci_low'])}, {fmt.format(scale * m['ci_high'])}]"
+        return text
+
+    for row in cmp.final():
+        table.add_row(row["group"], f"{row['n_seeds']} ({', '.join(map(str, row['seeds']))})",
+                      cell(row["style_reward"], fmt="{:.3f}"), cell(row["task_return"], fmt="{:.0f}"),
+                      cell(row["speed_ratio"]), cell(row["no_fall_rate"]))
+    console.print(table)
+    for path in written:
+        console.print(f"wrote {path}", markup=False, highlight=False)
+
+
 def main() -> None:
     app()
 

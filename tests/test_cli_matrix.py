@@ -134,6 +134,13 @@ def cases() -> list[tuple[str, list[str]]]:
     add("curves",
         ["curves", "{d}/nope"], ["curves", "{d}/run", "-o", "{d}/c.txt"], ["curves", "{d}/run", "-o", "{d}/run"],
         ["curves", "{d}/run", "--smooth", "0"], ["curves", "{d}"])
+    add("compare",
+        ["compare", "{d}/nope"], ["compare", "{d}"], ["compare", "{d}/run", "-o", "{d}/notes.txt"],
+        ["compare", "{d}/run", "{d}/run"], ["compare", "{d}/run", "--by", "amp.nope"],
+        ["compare", "{d}/run", "-o", "{d}/cmp"], ["compare", "{d}/run", "--json", "-o", "{d}/cmp"],
+        *[["compare", "{d}/run", "-o", "{d}/cmp", opt, v] for opt, v in (
+            ("--x", "episodes"), ("--points", "1"), ("--ci", "1.5"), ("--ci", "nan"), ("--resamples", "5"),
+            ("--smooth", "0"))])
     add("clips", ["clips", "extra"])
     return out
 

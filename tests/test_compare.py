@@ -1,0 +1,132 @@
+"""`amp-data compare`: the bootstrap against a known distribution, the common grid against exact linear
+curves, grouping by config, and the command's outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import cli
+from learner.compare import bootstrap_mean_ci, compare_runs
+from learner.config import make_config, to_dict
+
+
+def test_bootstrap_ci_covers_the_true_mean_at_its_level():
+    """400 independent samples of 20 draws from N(3, 2^2), one per column: the 95 % percentile interval
+    holds the true mean in about 95 % of them (a little less: the percentile bootstrap is narrow at n = 20)
+    and is about as wide as the normal theory's 2 * 1.96 * sigma / sqrt(n)."""
+    rng = np.random.default_rng(7)
+    n, experiments, sigma = 20, 400, 2.0
+    x = rng.normal(3.0, sigma, size=(n, experiments))
+    mean, lo, hi = bootstrap_mean_ci(x, 0.95, n_resamples=1000, seed=1)
+    np.testing.assert_allclose(mean, x.mean(axis=0))
+    assert np.all(lo <= mean) and np.all(mean <= hi)
+    coverage = np.mean((lo <= 3.0) & (3.0 <= hi))
+    assert 0.89 <= coverage <= 0.98, coverage
+    width = np.mean(hi - lo)
+    expected = 2 * 1.959964 * sigma / np.sqrt(n) * np.sqrt((n - 1) / n)
+    assert abs(width / expected - 1) < 0.08, (width, expected)
+    # a 50 % interval is narrower, and covers about half
+    _, lo50, hi50 = bootstrap_mean_ci(x, 0.5, n_resamples=1000, seed=1)
+    assert np.all(hi50 - lo50 < hi - lo)
+    assert 0.4 <= np.mean((lo50 <= 3.0) & (3.0 <= hi50)) <= 0.6
+
+
+def test_bootstrap_of_one_seed_has_no_interval_and_constant_seeds_a_point():
+    mean, lo, hi = bootstrap_mean_ci(np.array([[1.0, 2.0]]))
+    np.testing.assert_array_equal(mean, [1.0, 2.0])
+    assert np.isnan(lo).all() and np.isnan(hi).all()
+    mean, lo, hi = bootstrap_mean_ci(np.full((4, 3), 2.5), n_resamples=200)
+    np.testing.assert_allclose([mean, lo, hi], 2.5)
+
+
+def fake_run(folder: Path, seed: int, offset: float, end_steps: int = 100_000, algo: str = "sac", **overrides):
+    """A run folder whose style reward is offset + 1e-5 * steps and task return 10 * that, logged at
+    irregular steps; eval every 20k steps with speed ratio offset."""
+    cfg = to_dict(make_config("cpu", algo))
+    cfg["seed"] = seed
+    for key, v in overrides.items():
+        section, name = key.split("__")
+        cfg[section][name] = v
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(cfg))
+    rng = np.random.default_rng(seed)
+    steps = np.unique(np.r_[0, np.sort(rng.integers(1, end_steps, 40)), end_steps]).astype(float)
+    style = offset + 1e-5 * steps
+    pd.DataFrame({"time_s": steps / 1000, "env_steps": steps, "style_reward": style,
+                  "episode_task_return": 10 * style}).to_csv(folder / "metrics.csv", index=False)
+    ev = np.arange(0, end_steps + 1, 20_000, dtype=float)
+    pd.DataFrame({"time_s": ev / 1000, "env_steps": ev, "speed_ratio": offset, "no_fall_rate": 1.0}
+                 ).to_csv(folder / "eval.csv", index=False)
+    return folder
+
+
+def test_linear_curves_land_exactly_on_the_grid_and_groups_split_by_config(tmp_path):
+    runs = [fake_run(tmp_path / f"pair-s{s}", s, 0.1 * s) for s in (1, 2, 3)]
+    runs += [fake_run(tmp_path / f"win-s{s}", s, 1.0 + 0.1 * s, amp__window_frames=5) for s in (1, 2)]
+    runs += [fake_run(tmp_path / "long-win-s3", 3, 1.3, end_steps=150_000, amp__window_frames=5)]
+    cmp = compare_runs(runs, points=11, smooth=1, n_resamples=500)
+    assert [g.label for g in cmp.groups] == ["amp.window_frames=2", "amp.window_frames=5"]
+    assert [g.seeds for g in cmp.groups] == [[1, 2, 3], [1, 2, 3]]
+    np.testing.assert_allclose(cmp.grid, np.linspace(0, 100_000, 11))   # the shortest run's end
+    assert any("compared up to 100,000" in n for n in cmp.notes)
+    pair, win = cmp.groups
+    np.testing.assert_allclose(pair.values["style_reward"], 0.1 * np.arange(1, 4)[:, None] + 1e-5 * cmp.grid)
+    np.testing.assert_allclose(win.values["task_return"], 10 * (np.array([1.1, 1.2, 1.3])[:, None] + 1e-5 * cmp.grid))
+    final = {row["group"]: row for row in cmp.final()}
+    assert final["amp.window_frames=2"]["style_reward"]["mean"] == pytest.approx(0.2 + 1.0)
+    assert final["amp.window_frames=5"]["speed_ratio"]["per_seed"] == pytest.approx([1.1, 1.2, 1.3])
+    # global normalisation: over both groups, the lowest value is 0 and the highest 1
+    lows = [cmp.band(g, "style_reward", normalised=True)[0].min() for g in cmp.groups]
+    highs = [cmp.band(g, "style_reward", normalised=True)[0].max() for g in cmp.groups]
+    assert min(lows) == pytest.approx((0.2 - 0.1) / (2.3 - 0.1)) and max(highs) == pytest.approx((2.2 - 0.1) / 2.2)
+    # the same runs by folder name, and by algo (one group)
+    by_name = compare_runs(runs, by="name", points=5, smooth=1, n_resamples=200)
+    assert [g.label for g in by_name.groups] == ["pair", "win", "long-win"]
+    assert [g.label for g in compare_runs(runs, by="algo", points=5, n_resamples=200).groups] == ["AMP+SAC"]
+
+
+def test_auto_grouping_names_algorithms_and_ignores_their_other_section(tmp_path):
+    runs = [fake_run(tmp_path / f"sac-s{s}", s, 0.5) for s in (1, 2)]
+    runs += [fake_run(tmp_path / f"ppo-s{s}", s, 0.2, algo="ppo") for s in (1, 2)]
+    cmp = compare_runs(runs, points=5, n_resamples=200)
+    assert [g.label for g in cmp.groups] == ["AMP+SAC", "AMP+PPO"]
+
+
+def test_the_command_writes_figures_csv_and_json(tmp_path):
+    runs = [str(fake_run(tmp_path / f"a-s{s}", s, 0.1 * s)) for s in (1, 2, 3)]
+    runs += [str(fake_run(tmp_path / f"b-s{s}", s, 0.5 + 0.1 * s, sac__n_step=1)) for s in (1, 2)]
+    out = tmp_path / "figs"
+    r = CliRunner().invoke(cli.app, ["compare", *runs, "-o", str(out), "--points", "21", "--resamples", "500"])
+    assert r.exit_code == 0, r.output
+    assert "sac.n_step=3" in r.output and "3 (1, 2, 3)" in r.output
+    for name in ("style_reward.png", "task_return.png", "eval.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    curves = pd.read_csv(out / "curves.csv")
+    assert set(curves["metric"]) == {"style_reward", "task_return", "speed_ratio", "no_fall_rate"}
+    assert curves.groupby(["group", "metric"]).size().eq(21).all()
+    speed = curves[(curves.metric == "speed_ratio") & (curves.group == "sac.n_step=1")]
+    np.testing.assert_allclose(speed["mean"], 0.65)          # seeds at 0.6 and 0.7, constant
+    r = CliRunner().invoke(cli.app, ["compare", *runs, "-o", str(out), "--json", "--resamples", "500",
+                                     "--x", "minutes", "--smooth", "1"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["x_axis"] == "minutes" and [g["n_seeds"] for g in doc["groups"]] == [3, 2]
+    assert doc["groups"][0]["style_reward"]["mean"] == pytest.approx(0.2 + 1.0)
+
+
+def test_bad_runs_fail_in_one_line_and_write_nothing(tmp_path):
+    run = fake_run(tmp_path / "a-s1", 1, 0.1)
+    (tmp_path / "empty").mkdir()
+    for args, problem in (([str(tmp_path / "empty")], "no config.json"),
+                          ([str(run), "--by", "amp.windows"], "no config field 'amp.windows'"),
+                          ([str(run), str(run)], "given twice")):
+        r = CliRunner().invoke(cli.app, ["compare", *args, "-o", str(tmp_path / "figs")])
+        assert r.exit_code == 2, r.output
+        assert problem in r.output and r.output.count("error") == 1, r.output
+        assert not (tmp_path / "figs").exists()
