@@ -560,6 +560,10 @@ def train_cmd(
                                                             "(repeatable), e.g. --set sac.batch_size=4096. On "
                                                             "--resume only learning rates, loss and reward "
                                                             "weights, stopping and logging may change."),
+    init_from: Optional[Path] = typer.Option(None, "--init-from", help="Warm start: begin with weights of another "
+                                             "run (its folder: newest checkpoint; or a .pt file)."),
+    init_parts: str = typer.Option("actor,norm", "--init-parts", help="What --init-from loads, comma-separated: "
+                                   "actor, norm (observation normaliser), critics, disc, alpha, or all."),
     show_config: bool = typer.Option(False, "--show-config", help="Print the resolved config and exit."),
 ) -> None:
     """Train an AMP policy for the Go2 on motion banks (AMP+SAC or the AMP+PPO baseline).
@@ -571,6 +575,7 @@ def train_cmd(
       amp-data train walk.h5 --steps 200000 --set sac.batch_size=512 --out runs/try
       amp-data train --resume --out runs/sac-cpu-1 --steps 2000000  # continue to 2 M steps in all
       amp-data train walk.h5 trot.h5 --preset paper --set device=cuda --show-config
+      amp-data train walk.h5 trot.h5 --init-from runs/sac-cpu-1 --out runs/warm  # start from its actor
 
     \b
     The run folder gets config.json, metrics.csv (and tb/ for TensorBoard), eval.csv (a deterministic
@@ -586,12 +591,19 @@ def train_cmd(
     A run folder belongs to one `train` at a time (a second one stops at once); a folder holding other
     files is refused. A checkpoint is saved only if every weight is finite. --resume continues from the
     newest complete checkpoint and drops log rows written after it.
+
+    \b
+    --init-from starts a new run (step 0, fresh optimisers and replays) with parts of another run's
+    weights; every shape must match (same algo, network sizes, observations, AMP windows). The source is
+    recorded as init_from in config.json. The actor needs the normaliser it was trained with, hence the
+    default actor,norm.
     """
     from learner import config as C
 
     try:
         cfg = C.from_options(preset, algo, backend=backend, seed=seed, num_envs=num_envs, steps=steps,
-                             minutes=minutes, overrides=overrides, resume=resume)
+                             minutes=minutes, overrides=overrides, resume=resume,
+                             init_from=str(init_from) if init_from else None, init_parts=init_parts)
     except ValueError as e:
         fail(str(e))
     if show_config:
@@ -615,6 +627,8 @@ def train_cmd(
             load_consistent_banks([str(b) for b in banks])   # fail on bad banks before printing anything
         except InputError as e:
             fail(str(e))
+        if init_from is not None and not init_from.exists():
+            fail(f"{init_from}: --init-from: no such run folder or checkpoint file")
         console.print("\n".join(C.describe(cfg)), markup=False, highlight=False)
     try:
         summary = train([str(b) for b in banks or []], cfg, out, resume=resume,

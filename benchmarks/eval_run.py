@@ -37,7 +37,8 @@ def main() -> int:
 
     import torch
     from learner import config as C
-    from learner.train import build, evaluate, load_checkpoint
+    from learner.run_folder import load_checkpoint
+    from learner.train import build, evaluate
 
     torch.set_num_threads(1)
     ckpt = load_checkpoint(args.checkpoint or args.run / "checkpoint.pt")

@@ -30,7 +30,7 @@ METRIC_KEYS = tuple(m[0] for m in METRICS)
 
 # config fields that do not make two runs different experiments
 NOT_AN_EXPERIMENT = ("seed", "checkpoint_every_min", "log_every_s", "max_env_steps", "minutes", "torch_threads",
-                     "device", "env.sim_threads")
+                     "device", "env.sim_threads", "init_from")   # init_parts tells a warm start
 ALGO_LABELS = {"sac": "AMP+SAC", "ppo": "AMP+PPO"}
 X_AXES = {"steps": ("env_steps", 1e-6, "environment steps (millions)"),
           "minutes": ("time_s", 1 / 60, "wall-clock minutes")}

@@ -159,6 +159,8 @@ class TrainConfig:
     checkpoint_every_min: float = 5.0
     log_every_s: float = 5.0              # progress line and CSV row
     eval_command_vx_m_s: float = 0.7
+    init_from: str = ""                   # warm start: the checkpoint the new run's weights came from
+    init_parts: tuple[str, ...] = ()      # which of its parts (learner/warm_start.py); () without init_from
     env: EnvConfig = field(default_factory=EnvConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     randomization: RandomizationConfig = field(default_factory=RandomizationConfig)
@@ -394,7 +396,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 
 def from_options(preset: str, algo: str, *, backend: str = "mujoco", seed: int = 1, num_envs: int | None = None,
                  steps: int | None = None, minutes: float | None = None, overrides: list[str] | None = None,
-                 resume: bool = False) -> TrainConfig:
+                 resume: bool = False, init_from: str | None = None, init_parts: str = "actor,norm") -> TrainConfig:
     """The config `amp-data train` runs: the preset's, then the options, then `--set` overrides (on --resume
     only checked: the run's own config is restored from its checkpoint). ValueError names the bad option."""
     cfg = make_config(preset, algo)
@@ -407,6 +409,13 @@ def from_options(preset: str, algo: str, *, backend: str = "mujoco", seed: int =
         raise ValueError(f"--minutes must be >= 0, got {minutes}")
     if steps is not None or minutes is not None:
         cfg.max_env_steps, cfg.minutes = steps or 0, minutes or 0.0
+    if init_from:
+        if resume:
+            raise ValueError("--init-from starts a new run from another run's weights; --resume continues this "
+                             "run from its own: give one of them")
+        from learner.warm_start import parse_parts
+
+        cfg.init_from, cfg.init_parts = str(init_from), parse_parts(init_parts)
     if resume:
         check_resumable(overrides or [])
     else:

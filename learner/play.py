@@ -82,7 +82,7 @@ def resolve_checkpoint(run: str | Path, checkpoint: str | Path | None = None) ->
 
 def load_policy_checkpoint(path: Path) -> dict:
     """The checkpoint dict; InputError if it is not a readable amp-data checkpoint."""
-    from learner.train import load_checkpoint
+    from learner.run_folder import load_checkpoint
     state = load_checkpoint(path)
     if not isinstance(state, dict):
         raise InputError(path, "not an amp-data checkpoint (it holds no dict)")

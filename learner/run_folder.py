@@ -27,6 +27,15 @@ from learner.torch_dep import require_torch
 KEEP_CHECKPOINTS = 5
 
 
+def load_checkpoint(path: Path) -> dict:
+    """A checkpoint file's state; InputError naming the file if it does not load."""
+    torch = require_torch()
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # a truncated or foreign file
+        raise InputError(path, f"not a readable amp-data checkpoint ({type(e).__name__}: {e})") from None
+
+
 class NonFiniteState(RuntimeError):
     """The agent's state holds NaN or infinite values; the message names where."""
 

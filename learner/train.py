@@ -28,6 +28,7 @@ from learner import config as C
 from learner.run_folder import NonFiniteState, RunFolder
 from learner.run_log import TrainingLog
 from learner.torch_dep import require_torch
+from learner.warm_start import source_checkpoint, warm_start
 
 class TrainingStopped(RuntimeError):
     """A non-finite loss or action: the message says where the last good checkpoint is."""
@@ -160,14 +161,6 @@ def _set_rng_state(task, expert, d: dict) -> None:
     task.rng.bit_generator.state = d["task"]
     expert.rng.bit_generator.state = d["expert"]
     torch.set_rng_state(d["torch"])
-
-
-def load_checkpoint(path: Path) -> dict:
-    torch = require_torch()
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # a truncated or foreign file
-        raise InputError(path, f"not a readable amp-data checkpoint ({type(e).__name__}: {e})") from None
 
 
 # ---------------------------------------------------------------------------------- training
@@ -307,9 +300,20 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
     if not (cfg.max_env_steps or cfg.minutes):
         raise InputError(None, "give a stopping rule: --steps N or --minutes M")
     bank_paths = [str(Path(p).resolve()) for p in bank_paths]
+    init = source_checkpoint(cfg.init_from) if cfg.init_from and state is None else None
 
     backend, task, expert, agent, _ = build(cfg, bank_paths, cfg.seed)
     progress = _restore(agent, task, expert, cfg, state, overrides) if state else Progress()
+    if init is not None:
+        init_path, init_state = init
+        try:
+            loaded = warm_start(agent, cfg.algo, init_state, cfg.init_parts, init_path)
+        except InputError:
+            backend.close()
+            raise
+        cfg.init_from = str(init_path.resolve())
+        say(f"warm start: {', '.join(loaded)} from {init_path} ({int(init_state['env_steps']):,} env steps); "
+            "optimisers, replays and counters start afresh")
     try:
         folder.claim()
     except InputError:

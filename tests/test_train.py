@@ -15,6 +15,7 @@ from typer.testing import CliRunner  # noqa: E402
 import cli  # noqa: E402
 from learner import config as C  # noqa: E402
 from learner import train as T  # noqa: E402
+from learner.run_folder import load_checkpoint  # noqa: E402
 from learner.task import amp_obs_of_state  # noqa: E402
 
 runner = CliRunner()
@@ -174,7 +175,7 @@ def test_cli_smoke_run_writes_a_complete_run_folder(banks, tmp_path, algo):
         task, style, total = (float(row[k]) for k in ("task_reward", "style_reward", "reward"))
         mixed = cfg.reward.w_task * task + cfg.reward.w_amp * cfg.reward.amp_reward_coef * style
         assert total == pytest.approx(mixed, rel=1e-4, abs=1e-5)
-    ckpt = T.load_checkpoint(out / "checkpoint.pt")
+    ckpt = load_checkpoint(out / "checkpoint.pt")
     assert ckpt["algo"] == algo and ckpt["env_steps"] >= 320
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final_eval"]["episodes"] == 16
@@ -185,7 +186,7 @@ def test_cli_smoke_run_writes_a_complete_run_folder(banks, tmp_path, algo):
 def test_resume_continues_counters_networks_and_rng(banks, tmp_path):
     out = tmp_path / "run"
     first = T.train(banks, tiny_cfg(steps=256), out, say=lambda m: None)
-    ckpt = T.load_checkpoint(out / "checkpoint.pt")
+    ckpt = load_checkpoint(out / "checkpoint.pt")
     assert ckpt["env_steps"] == first["env_steps"]
     # what --resume loads is what was saved: networks, optimiser, normalisers, temperature, RNG
     cfg = C.from_dict(ckpt["config"])
@@ -203,7 +204,7 @@ def test_resume_continues_counters_networks_and_rng(banks, tmp_path):
     r = runner.invoke(cli.app, ["train", "--resume", "--out", str(out), "--steps", "512"])
     assert r.exit_code == 0, r.output
     assert "resuming" in r.output
-    again = T.load_checkpoint(out / "checkpoint.pt")
+    again = load_checkpoint(out / "checkpoint.pt")
     assert again["env_steps"] >= 512 and again["updates"] > ckpt["updates"]
     steps = [int(r["env_steps"]) for r in csv.DictReader(open(out / "metrics.csv"))]
     assert steps == sorted(steps) and steps[-1] >= 512
@@ -217,7 +218,7 @@ def test_a_step_budget_reproduces_the_run_bit_for_bit(banks, tmp_path):
         cfg = tiny_cfg(steps=256)
         cfg.seed, cfg.log_every_s, cfg.checkpoint_every_min = seed, log_every_s, checkpoint_every_min
         T.train(banks, cfg, tmp_path / name, say=lambda m: None, eval_seconds=0.5)
-        return T.load_checkpoint(tmp_path / name / "checkpoint.pt")["agent"]
+        return load_checkpoint(tmp_path / name / "checkpoint.pt")["agent"]
 
     a = run("a", 3, 0.0, 100.0)
     b = run("b", 3, 1000.0, 0.003)   # no log rows in between, checkpoints and evaluations every 0.2 s
@@ -281,3 +282,77 @@ def test_show_config_prints_paper_values():
     for line in ("sac.batch_size = 16384", "sac.updates_per_step = 8", "sac.n_step = 3", "sac.tau = 0.05",
                  "reward.w_amp = 0.6", "amp.hidden = (1024, 512)", "env.num_envs = 4096"):
         assert line in r.output
+
+
+# ---------------------------------------------------------------------------------- warm starts
+
+def _weights(state: dict, net: str) -> dict:
+    return {k: v.clone() for k, v in state[net].items()}
+
+
+@pytest.mark.slow
+def test_init_from_starts_a_new_run_with_the_chosen_parts(banks, tmp_path):
+    """A run warm-started from another holds, before its first update, exactly the source's actor and
+    normaliser and not its critics; with all parts, the critics and discriminator too. Its counters start
+    at 0, and its config names the source checkpoint."""
+    source = tmp_path / "flat"
+    T.train(banks, tiny_cfg(steps=256), source, say=lambda m: None)
+    src = load_checkpoint(source / "checkpoint.pt")["agent"]
+
+    def warm(name, parts):
+        args = ["train", *banks, "--steps", "32", "--out", str(tmp_path / name), "--init-from", str(source),
+                "--init-parts", parts, "--seed", "9"]
+        for s in [*TINY, "sac.warmup_steps=1000"]:          # no update: the weights stay as loaded
+            args += ["--set", s]
+        r = runner.invoke(cli.app, args)
+        assert r.exit_code == 0, r.output
+        shown = "actor, norm, critics, disc, alpha" if parts == "all" else parts.replace(",", ", ")
+        assert "warm start: " + shown in r.output
+        return load_checkpoint(tmp_path / name / "checkpoint.pt")
+
+    ckpt = warm("actor", "actor,norm")
+    assert ckpt["env_steps"] == 32 and ckpt["updates"] == 0
+    for k, v in src["actor"].items():
+        assert torch.equal(ckpt["agent"]["actor"][k], v), k
+    # the normaliser keeps counting from the source's statistics
+    assert ckpt["agent"]["obs_norm"]["count"].item() > src["obs_norm"]["count"].item()
+    assert not torch.equal(ckpt["agent"]["q1"]["net.0.weight"], src["q1"]["net.0.weight"])
+    assert not torch.equal(ckpt["agent"]["disc"]["head.weight"], src["disc"]["head.weight"])
+    cfg = json.loads((tmp_path / "actor" / "config.json").read_text())
+    assert cfg["init_from"] == str((source / "checkpoint.pt").resolve()) and cfg["init_parts"] == ["actor", "norm"]
+
+    ckpt = warm("all", "all")
+    for net in ("actor", "q1", "q2", "q1_target", "disc"):
+        for k, v in src[net].items():
+            if not k.startswith("normalizer"):          # the discriminator's normaliser kept counting
+                assert torch.equal(ckpt["agent"][net][k], v), f"{net}.{k}"
+    assert ckpt["agent"]["log_alpha"].item() == pytest.approx(src["log_alpha"].item())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra,message", [
+    (["--set", "sac.hidden=16,16"], "actor.trunk.0.weight has shape (32, "),
+    (["--set", "amp.window_frames=3", "--init-parts", "disc"], "disc.trunk.0.weight has shape"),
+    (["--algo", "ppo"], "an AMP+SAC checkpoint cannot start an AMP+PPO run"),
+    (["--init-parts", "actor,brain"], "unknown part(s) brain"),
+    (["--resume"], "give one of them"),
+])
+def test_init_from_refuses_what_does_not_fit_in_one_line(banks, tmp_path, extra, message):
+    source = tmp_path / "flat"
+    T.train(banks, tiny_cfg(steps=64), source, say=lambda m: None)
+    out = tmp_path / "warm"
+    args = ["train", *banks, "--steps", "32", "--out", str(out), "--init-from", str(source)]
+    for s in TINY:
+        args += ["--set", s]
+    r = runner.invoke(cli.app, args + extra)
+    assert r.exit_code == 2, r.output
+    errors = [ln for ln in r.output.splitlines() if "error" in ln]
+    assert len(errors) == 1 and message in errors[0], r.output
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_init_from_a_missing_source_fails_before_training(banks, tmp_path):
+    r = runner.invoke(cli.app, ["train", *banks, "--out", str(tmp_path / "w"), "--init-from",
+                                str(tmp_path / "nope")])
+    assert r.exit_code == 2 and "no such run folder or checkpoint file" in r.output
+    assert not (tmp_path / "w").exists()
