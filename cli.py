@@ -654,20 +654,24 @@ def play_cmd(
                                    "(a path, or relative to RUN)."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write the rollout as a motion bank (.h5)."),
     video: Optional[Path] = typer.Option(None, "--video", help="Render the rollout: .gif, or .mp4 (needs ffmpeg)."),
-    seconds: float = typer.Option(10.0, "--seconds", help="Length of the rollout (s, at most 3600); it stops earlier on a fall."),
-    command: Optional[float] = typer.Option(
-        None, "--command", help="Forward speed command (m/s, base frame); default: the run's eval command."),
+    seconds: Optional[float] = typer.Option(None, "--seconds", help="Length of the rollout (s, at most 3600; "
+                                            "default 10); it stops earlier on a fall."),
+    command: Optional[str] = typer.Option(
+        None, "--command", help="Forward speed command (m/s, base frame), or a schedule SPEED@SECONDS,... "
+                                "(0.5@5,1.2@5: walk 5 s, then trot 5 s); default: the run's eval command."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of torch and the task (default: the run's); "
                                                             "the deterministic rollout does not depend on it."),
     banks: List[Path] = typer.Option(None, "--banks", help="The run's motion banks, when they have moved "
                                                            "(repeat: --banks A.h5 --banks B.h5)."),
 ) -> None:
-    """Replay a trained policy: one Go2 in MuJoCo from the default pose, deterministic actions, fixed command.
+    """Replay a trained policy: one Go2 in MuJoCo from the default pose, deterministic actions, a command or a schedule.
 
     \b
     Examples:
       amp-data play runs/sac-cpu-1                          # 10 s at the eval command, print a summary
       amp-data play runs/sac-cpu-1 --command 1.0 --seconds 20
+      amp-data play runs/sac-cpu-1 --command 0.5@5,1.2@5 -o rollout.h5   # walk, then trot: one clip each
+      amp-data inspect rollout.h5 --reference walk.h5 trot.h5 --plot figs/  # the paper's Figs. 3-7
       amp-data play runs/sac-cpu-1 -o rollout.h5 --video policy.gif
       amp-data play runs/sac-cpu-1 --checkpoint checkpoints/step_000000123456.pt
       amp-data inspect rollout.h5 walk.h5 --rom             # the policy's joint ROM beside the mocap's
@@ -677,7 +681,8 @@ def play_cmd(
     No domain randomisation, no resets: a fall (trunk contact, base too low or tilted) ends the rollout.
     Summary: seconds played, fall time, mean forward speed vs command, mean style reward (r_AMP, 0..1)
     and mean task reward per step. -o writes a schema v2 bank at the policy rate (50 fps) with the
-    simulator's states and foot contacts, one clip named after the run.
+    simulator's states and foot contacts, one clip named after the run (RUN@SPEED per command of a
+    schedule).
     """
     try:
         from learner.play import play

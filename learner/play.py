@@ -1,8 +1,9 @@
 """Replay a trained policy, the engine of `amp-data play`: one Go2 in MuJoCo, deterministic actions.
 
 The rollout is the setting of the training's evaluation (`learner.train.evaluate`), for one robot: it starts
-from the default pose (no reference state initialisation), without domain randomisation, at a fixed
-forward command, and takes the policy's mean action at every 0.02 s step. Nothing resets it: when the robot
+from the default pose (no reference state initialisation), without domain randomisation, at a forward
+command that is fixed or follows a schedule (`0.5@5,1.2@5`: 0.5 m/s for 5 s, then 1.2 m/s for 5 s, as the
+paper's walk-to-trot transition), and takes the policy's mean action at every 0.02 s step. Nothing resets it: when the robot
 falls (a termination of the task: trunk contact, base too low or too tilted, simulator blow-up), the
 rollout stops at that step.
 
@@ -18,7 +19,8 @@ It can be written as a motion bank (SCHEMA.md, v2) at the policy rate (50 fps), 
   simulator's joint velocities (the exact derivative of foot_pos_base);
 - contacts are the simulator's foot contacts (normal force on the foot above the backend's threshold,
   1 N), not `amp_data.motion.contacts` detection;
-- one `clamp` clip, named after the run; attributes `policy_*` say which checkpoint and command made it.
+- one `clamp` clip per command of the schedule, named after the run (`RUN@0.5`, `RUN@1.2` when the command
+  changes); attributes `policy_*` say which checkpoint and commands made it.
 """
 
 from __future__ import annotations
@@ -127,6 +129,63 @@ def bank_paths_to_use(state: dict, path: Path, banks: list[str | Path] | None) -
 
 # ---------------------------------------------------------------------------------- the rollout
 
+@dataclass(frozen=True)
+class CommandSchedule:
+    """Forward commands over a rollout: ((m/s, seconds), ...) in order."""
+    segments: tuple[tuple[float, float], ...]
+
+    @classmethod
+    def parse(cls, text: str, seconds: float | None = None) -> "CommandSchedule":
+        """'0.7' (for `seconds`) or '0.5@5,1.2@5' (speed m/s @ seconds, comma-separated); InputError naming
+        what is wrong."""
+        text = str(text).strip()
+        pieces = [p.strip() for p in text.split(",")]
+        if len(pieces) == 1 and "@" not in pieces[0]:
+            speed = _number(pieces[0], "a speed (m/s)", text)
+            return cls(((speed, DEFAULT_SECONDS if seconds is None else float(seconds)),))
+        if seconds is not None:
+            raise InputError(None, f"--command {text!r} is a schedule with its own durations; leave out --seconds")
+        segments = []
+        for piece in pieces:
+            if piece.count("@") != 1:
+                raise InputError(None, f"--command: {piece!r} in {text!r} is not SPEED@SECONDS (e.g. 0.5@5)")
+            speed, secs = piece.split("@")
+            segments.append((_number(speed, "a speed (m/s)", text), _number(secs, "a duration (s)", text)))
+        return cls(tuple(segments))
+
+    def __post_init__(self):
+        for speed, secs in self.segments:
+            if not abs(speed) <= MAX_COMMAND_M_S:
+                raise InputError(None, f"--command must be a speed within +-{MAX_COMMAND_M_S:g} m/s, got {speed}")
+            if not 0 < secs <= MAX_SECONDS:
+                raise InputError(None, f"--seconds must be in (0, {MAX_SECONDS:g}] s, got {secs}")
+        if self.seconds > MAX_SECONDS:
+            raise InputError(None, f"the rollout lasts {self.seconds:g} s in all, more than {MAX_SECONDS:g} s")
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(secs for _, secs in self.segments))
+
+    def per_step(self, dt_s: float) -> np.ndarray:
+        """The command of each policy step; each segment rounded to whole steps (at least one)."""
+        return np.concatenate([np.full(max(1, int(round(secs / dt_s))), speed) for speed, secs in self.segments])
+
+    def text(self) -> str:
+        if len(self.segments) == 1:
+            return f"{self.segments[0][0]:g}"
+        return ",".join(f"{speed:g}@{secs:g}" for speed, secs in self.segments)
+
+
+def _number(text: str, what: str, whole: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(None, f"--command: {text.strip()!r} in {whole!r} is not {what}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InputError(None, f"--command: {text.strip()!r} in {whole!r} is not {what}")
+    return value
+
+
 @dataclass
 class Rollout:
     """A deterministic rollout of one robot. Frames (T, ...) at the policy rate; steps (S,) per policy step.
@@ -136,7 +195,7 @@ class Rollout:
     the step's AMP pair, before the reward coefficient) and task_reward (Table III sum, dt-scaled).
     """
     dt_s: float
-    command_vx_m_s: float
+    command_per_step: np.ndarray   # (S requested,) m/s, the schedule's command of each step
     steps_requested: int
     fell: bool
     joint_pos: np.ndarray          # (T, 12) rad
@@ -155,6 +214,19 @@ class Rollout:
         return len(self.task_reward)
 
     @property
+    def segments(self) -> list[tuple[float, int, int]]:
+        """(command m/s, first step, end step) of each constant-command stretch that was played."""
+        played = self.command_per_step[:self.steps]
+        cuts = np.flatnonzero(np.diff(played)) + 1
+        bounds = np.r_[0, cuts, len(played)]
+        return [(float(played[a]), int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+    @property
+    def command_vx_m_s(self) -> float:
+        """The command, when it is one for the whole rollout (else the first)."""
+        return float(self.command_per_step[0])
+
+    @property
     def seconds(self) -> float:
         return self.steps * self.dt_s
 
@@ -164,26 +236,32 @@ class Rollout:
         return self.seconds if self.fell else None
 
 
-def roll_out(agent, task, seconds: float, command_vx_m_s: float) -> Rollout:
+def roll_out(agent, task, seconds: float, command_vx_m_s: "float | CommandSchedule") -> Rollout:
     """Play `agent` deterministically on a one-environment `task` for `seconds` (or until it falls), from
-    the default pose, without domain randomisation, at a fixed command. Leaves the task's settings as
-    they were. One Python iteration per policy step: there is one robot."""
+    the default pose, without domain randomisation, at a fixed command or a `CommandSchedule` (then
+    `seconds` is the schedule's). Leaves the task's settings as they were. One Python iteration per
+    policy step: there is one robot."""
     from learner.train import style_reward
     if task.num_envs != 1:
         raise ValueError(f"roll_out plays one environment, the task has {task.num_envs}")
-    steps = int(round(seconds / task.dt_s))
+    schedule = command_vx_m_s if isinstance(command_vx_m_s, CommandSchedule) else \
+        CommandSchedule(((float(command_vx_m_s), float(seconds)),))
+    commands = schedule.per_step(task.dt_s)
+    steps = len(commands)
     frames = {k: [] for k in ("joint_pos", "joint_vel", "root_pos", "root_quat", "base_lin_vel",
                               "base_ang_vel", "foot_contact")}
     vel, style, task_r = [], [], []
     fell = False
-    with task.evaluation_episodes(command_vx_m_s, steps):   # no time-out (and so no reset) inside
+    with task.evaluation_episodes(commands[0], steps):   # no time-out (and so no reset) inside
         obs = task.reset()
-        for _ in range(steps):
+        for k in range(steps):
+            if k and commands[k] != commands[k - 1]:
+                obs = task.set_command(commands[k])
             st = task.backend.state()             # the state this step starts from
-            for k, v in (("joint_pos", st.joint_pos), ("joint_vel", st.joint_vel), ("root_pos", st.base_pos_w),
-                         ("root_quat", st.base_quat_xyzw), ("base_lin_vel", st.base_lin_vel_b),
-                         ("base_ang_vel", st.base_ang_vel_b), ("foot_contact", st.foot_contact)):
-                frames[k].append(v[0])
+            for name, v in (("joint_pos", st.joint_pos), ("joint_vel", st.joint_vel), ("root_pos", st.base_pos_w),
+                            ("root_quat", st.base_quat_xyzw), ("base_lin_vel", st.base_lin_vel_b),
+                            ("base_ang_vel", st.base_ang_vel_b), ("foot_contact", st.foot_contact)):
+                frames[name].append(v[0])
             res = task.step(agent.act(obs, deterministic=True))
             style.append(float(style_reward(agent, res)[0]))
             vel.append(float(res.forward_vel_m_s[0]))
@@ -195,13 +273,14 @@ def roll_out(agent, task, seconds: float, command_vx_m_s: float) -> Rollout:
     from amp_data.motion.rotations import continuous_quat
     arrays = {k: np.stack(v) for k, v in frames.items()}
     arrays["root_quat"] = continuous_quat(arrays["root_quat"])
-    return Rollout(dt_s=task.dt_s, command_vx_m_s=float(command_vx_m_s), steps_requested=steps, fell=fell,
+    return Rollout(dt_s=task.dt_s, command_per_step=commands, steps_requested=steps, fell=fell,
                    forward_vel_m_s=np.array(vel), style_reward=np.array(style), task_reward=np.array(task_r),
                    **arrays)
 
 
 def rollout_bank(r: Rollout, name: str, attrs: dict | None = None):
-    """The rollout as a motion bank (in memory): one clamp clip `name`; extra `attrs` are stored too."""
+    """The rollout as a motion bank (in memory): one clamp clip `name` per command (`name@0.5` when the
+    command changes); extra `attrs` are stored too."""
     from amp_data.format.bank import Bank, ClipRange, go2_bank_attrs
     from robots.go2.kinematics import feet_fk
 
@@ -212,9 +291,12 @@ def rollout_bank(r: Rollout, name: str, attrs: dict | None = None):
             "foot_vel_base": foot_vel, "contacts": r.foot_contact.astype(bool)}
     base = go2_bank_attrs(1.0 / r.dt_s, **{
             "loop_mode": "clamp", "source_file": "", "contacts_source": "simulator foot normal force > 1 N",
-            "policy_command_vx_m_s": r.command_vx_m_s, "policy_fell": bool(r.fell)})
-    clip = ClipRange(name=name, start=0, stop=len(r.joint_pos), loop_mode="clamp")
-    return Bank(None, data, {**base, **(attrs or {})}, clips=[clip])
+            "policy_command_vx_m_s": r.command_vx_m_s, "policy_fell": bool(r.fell),
+            "policy_command_schedule": ",".join(f"{v:g}@{(b - a) * r.dt_s:g}" for v, a, b in r.segments)})
+    segments = r.segments
+    clips = [ClipRange(name=name if len(segments) == 1 else f"{name}@{v:g}", start=a, stop=b, loop_mode="clamp")
+             for v, a, b in segments]
+    return Bank(None, data, {**base, **(attrs or {})}, clips=clips)
 
 
 # ---------------------------------------------------------------------------------- the command
@@ -232,28 +314,36 @@ class PlayResult:
 
     def summary_lines(self) -> list[str]:
         r = self.rollout
-        ratio = r.forward_vel_m_s.mean() / r.command_vx_m_s if r.command_vx_m_s else float("nan")
+        segments = r.segments
+        commands = ", ".join(f"{v:.2f}" for v, _, _ in segments)
         lines = [f"played {self.source.run_name} ({self.source.checkpoint}; AMP+{self.algo.upper()}, "
-                 f"{self.env_steps:,} env steps) at command {r.command_vx_m_s:.2f} m/s"]
+                 f"{self.env_steps:,} env steps) at command {commands} m/s"]
         if r.fell:
             lines.append(f"fell at t = {r.fall_time_s:.2f} s (step {r.steps} of {r.steps_requested}): "
                          f"the rollout stops there")
         else:
             lines.append(f"{r.seconds:.2f} s without a fall")
-        lines.append(f"forward speed {r.forward_vel_m_s.mean():.2f} m/s of {r.command_vx_m_s:.2f} "
-                     f"({100 * ratio:.0f} %), style reward {r.style_reward.mean():.3f} (0..1), "
-                     f"task reward {r.task_reward.mean():.3f}/step")
+        for v, a, b in segments:
+            speed = r.forward_vel_m_s[a:b].mean()
+            ratio = speed / v if v else float("nan")
+            when = f"{a * r.dt_s:.1f}-{b * r.dt_s:.1f} s: " if len(segments) > 1 else ""
+            lines.append(f"{when}forward speed {speed:.2f} m/s of {v:.2f} ({100 * ratio:.0f} %), style reward "
+                         f"{r.style_reward[a:b].mean():.3f} (0..1), task reward {r.task_reward[a:b].mean():.3f}/step")
         lo, hi = self.trained_command_range_m_s
-        if not lo <= r.command_vx_m_s <= hi:
+        outside = [v for v, _, _ in segments if not lo <= v <= hi]
+        if outside:
             lines.append(f"note: the policy was trained on commands {lo:g}..{hi:g} m/s")
         if self.output is not None:
+            names = ", ".join(repr(self.source.run_name if len(segments) == 1 else f"{self.source.run_name}@{v:g}")
+                              for v, _, _ in segments)
             lines.append(f"wrote {self.output}: {len(r.joint_pos)} frames at {1 / r.dt_s:g} fps, "
-                         f"clip {self.source.run_name!r}")
+                         f"clip{'s' if len(segments) > 1 else ''} {names}")
         if self.video is not None:
             lines.append(f"wrote {self.video}: {self.video_frames} frames")
         return lines
 
 
+DEFAULT_SECONDS = 10.0
 MAX_SECONDS = 3600.0      # an hour of rollout at 50 Hz holds 180k frames (a 100 MB bank)
 MAX_COMMAND_M_S = 10.0
 
@@ -295,12 +385,14 @@ def check_bank_output(path: Path) -> None:
         raise InputError(path, f"cannot write: folder {folder} is not writable")
 
 
-def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float = 10.0,
-         command_vx_m_s: float | None = None, seed: int | None = None, banks: list | None = None,
-         output: str | Path | None = None, video: str | Path | None = None, video_fps: float = 25.0,
-         on_video_frame: Callable[[int, int], None] | None = None) -> PlayResult:
+def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float | None = None,
+         command_vx_m_s: "float | str | CommandSchedule | None" = None, seed: int | None = None,
+         banks: list | None = None, output: str | Path | None = None, video: str | Path | None = None,
+         video_fps: float = 25.0, on_video_frame: Callable[[int, int], None] | None = None) -> PlayResult:
     """Load a run's policy, roll it out (`roll_out`), optionally write the rollout as a bank and a video.
 
+    `command_vx_m_s`: a speed, a schedule text ('0.5@5,1.2@5', see `CommandSchedule.parse`) or a
+    CommandSchedule; default the run's eval command for `seconds` (default 10 s).
     `seed` seeds torch and the task's generator (default: the run's); the deterministic rollout from the
     default pose draws nothing, so it does not change the result. Outputs are checked before the rollout
     and written atomically: bad input leaves no file behind. `on_video_frame(done, total)` is called
@@ -308,10 +400,13 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float =
     """
     from learner.torch_dep import require_torch
     require_torch()
-    if not (isinstance(seconds, (int, float)) and 0 < seconds <= MAX_SECONDS):
+    if seconds is not None and not (isinstance(seconds, (int, float)) and 0 < seconds <= MAX_SECONDS):
         raise InputError(None, f"--seconds must be in (0, {MAX_SECONDS:g}] s, got {seconds}")
-    if command_vx_m_s is not None and not (abs(command_vx_m_s) <= MAX_COMMAND_M_S):
-        raise InputError(None, f"--command must be a speed within +-{MAX_COMMAND_M_S:g} m/s, got {command_vx_m_s}")
+    schedule = None
+    if isinstance(command_vx_m_s, CommandSchedule):
+        schedule = command_vx_m_s
+    elif command_vx_m_s is not None:
+        schedule = CommandSchedule.parse(str(command_vx_m_s), seconds)
     output = Path(output) if output is not None else None
     video = Path(video) if video is not None else None
     if output is not None:
@@ -331,12 +426,13 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float =
 
     policy = load_policy(run, checkpoint, banks, seed)
     source, state, cfg, task = policy.source, policy.state, policy.cfg, policy.task
-    command = cfg.eval_command_vx_m_s if command_vx_m_s is None else float(command_vx_m_s)
-    steps = int(round(seconds / task.dt_s))
+    if schedule is None:
+        schedule = CommandSchedule(((cfg.eval_command_vx_m_s, DEFAULT_SECONDS if seconds is None else seconds),))
     try:
-        if steps < 1:
-            raise InputError(None, f"--seconds {seconds:g} is shorter than one policy step ({task.dt_s:g} s)")
-        r = roll_out(policy.agent, task, steps * task.dt_s, command)
+        short = [secs for _, secs in schedule.segments if secs < task.dt_s / 2]
+        if short:
+            raise InputError(None, f"--seconds {short[0]:g} is shorter than one policy step ({task.dt_s:g} s)")
+        r = roll_out(policy.agent, task, schedule.seconds, schedule)
     finally:
         task.backend.close()
     result = PlayResult(source=source, algo=str(state["algo"]), env_steps=int(state.get("env_steps", 0)),
@@ -348,7 +444,7 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float =
         if video is not None:      # first: drawing is what can still fail (ffmpeg), the bank write cannot
             from amp_data.reports import view as v
             plan = v.plan_view(bank, v.ViewOptions(fps=min(video_fps, bank.fps), robot_label="Go2 policy rollout",
-                                                   no_source_note=f"policy rollout of {source.run_name} at {command:g} m/s"))
+                                                   no_source_note=f"policy rollout of {source.run_name} at {schedule.text()} m/s"))
             done = iter(range(1, plan.num_frames + 1))
             v.render_view(plan, video, on_frame=None if on_video_frame is None else
                           lambda: on_video_frame(next(done), plan.num_frames))

@@ -212,6 +212,15 @@ class Go2AmpTask:
         ring = (self._head - (self.history_steps - 1) + np.arange(self.history_steps)) % self.history_steps
         self._amp_history[ids[:, None], ring[None, :]] = history
 
+    def set_command(self, command_vx_m_s: float) -> np.ndarray:
+        """Every environment's forward command becomes `command_vx_m_s` now, mid-episode (a command schedule
+        of `amp-data play`); returns the current observations, which carry it from this step on."""
+        self.command_vx[:] = command_vx_m_s
+        if self.command_override is not None:
+            self.command_override = float(command_vx_m_s)     # so a reset keeps it too
+        self._obs[:, 0] = np.float32(command_vx_m_s * OBS_SCALES[0])
+        return self._obs.copy()
+
     def amp_window(self) -> np.ndarray:
         """(N, K * 43) the discriminator's window ending at the newest AMP observation, oldest frame first."""
         back = (self.window_frames - 1 - np.arange(self.window_frames)) * self.frame_stride

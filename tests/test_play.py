@@ -206,3 +206,61 @@ def test_bad_run_and_outputs_exit_2_without_files(tiny_run, tmp_path):
         one_line_error([run, "--video", tmp_path / "policy.mp4"], "ffmpeg", "--video policy.gif")
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert not (tmp_path / "missing").exists() and list((tmp_path / "empty").iterdir()) == []
+
+
+def test_command_schedule_parses_and_refuses_in_one_line():
+    from amp_data.errors import InputError
+    from learner.play import CommandSchedule
+
+    assert CommandSchedule.parse("0.7", 3.0).segments == ((0.7, 3.0),)
+    assert CommandSchedule.parse("0.7").seconds == 10.0
+    s = CommandSchedule.parse(" 0.5@5, 1.2@2.5 ")
+    assert s.segments == ((0.5, 5.0), (1.2, 2.5)) and s.seconds == 7.5 and s.text() == "0.5@5,1.2@2.5"
+    np.testing.assert_array_equal(s.per_step(0.02), np.r_[np.full(250, 0.5), np.full(125, 1.2)])
+    for text, seconds, message in (("0.5@5", 3.0, "leave out --seconds"), ("0.5@5,1.2", None, "SPEED@SECONDS"),
+                                   ("0.5@x", None, "not a duration"), ("nan", None, "not a speed"),
+                                   ("0.5@5,20@1", None, "within +-10"), ("0.5@0", None, "(0, 3600]"),
+                                   ("1@3000,1@3000", None, "more than 3600")):
+        with pytest.raises(InputError, match=re.escape(message)):
+            CommandSchedule.parse(text, seconds)
+
+
+def test_a_schedule_changes_the_command_the_policy_sees_at_its_step(tiny_run, tmp_path):
+    """The observation's command entry (scaled by 2) follows the schedule from the step it changes; the
+    bank gets one clip per command, and the summary a line per command."""
+    from learner.play import CommandSchedule, load_policy, roll_out
+
+    run, _ = tiny_run
+    policy = load_policy(run, EARLY)
+    seen = []
+
+    class Recording:
+        def __init__(self, agent):
+            self.agent = agent
+
+        def act(self, obs, deterministic=False):
+            seen.append(float(obs[0, 0]))
+            return self.agent.act(obs, deterministic=deterministic)
+
+        def __getattr__(self, name):
+            return getattr(self.agent, name)
+
+    schedule = CommandSchedule(((0.3, 0.4), (0.9, 0.6)))
+    try:
+        r = roll_out(Recording(policy.agent), policy.task, schedule.seconds, schedule)
+    finally:
+        policy.task.backend.close()
+    assert not r.fell and r.steps == 50
+    np.testing.assert_allclose(seen, 2.0 * np.r_[np.full(20, 0.3), np.full(30, 0.9)], atol=1e-6)
+    assert r.segments == [(0.3, 0, 20), (0.9, 20, 50)]
+
+    out = tmp_path / "sched.h5"
+    res = runner.invoke(cli.app, ["play", str(run), "--checkpoint", EARLY, "--command", "0.3@0.4,0.9@0.6",
+                                  "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    bank = read_bank(out)
+    assert [(c.name, c.start, c.stop) for c in bank.clips] == [("run@0.3", 0, 20), ("run@0.9", 20, 50)]
+    assert bank.attrs["policy_command_schedule"] == "0.3@0.4,0.9@0.6"
+    assert "0.0-0.4 s: forward speed" in res.output and "0.4-1.0 s: forward speed" in res.output
+    res = runner.invoke(cli.app, ["play", str(run), "--command", "0.3@1", "--seconds", "2"])
+    assert res.exit_code == 2 and "leave out --seconds" in res.output
