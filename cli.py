@@ -78,6 +78,10 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _hz(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _quality_table(outcomes) -> Table:
     table = Table(title="Retarget quality", title_justify="left", caption_justify="left", caption=(
         "IK med / max: foot centre to target, mm (a large max = a dog pose out of the Go2's reach). "
@@ -226,6 +230,9 @@ def inspect_banks(
     plot: Optional[Path] = typer.Option(
         None, "--plot", help="Folder to write figures into (PNG): rom.png, base_velocity.png, gait_diagram.png, "
                              "joint_cycle.png."),
+    reference: bool = typer.Option(False, "--reference", help="Policy against reference: rollouts of `amp-data "
+                                   "play` (else the first bank) against the other banks, paired by speed; with "
+                                   "--plot also policy_cycle.png, policy_rom.png, policy_velocity.png."),
 ) -> None:
     """Show what motion banks hold: clips, speed, duty factors, joint range of motion, gait; plot them.
 
@@ -237,12 +244,20 @@ def inspect_banks(
       amp-data inspect walk.h5 --rom --json     # {bank: {joint: {min, max, ...}}}
       amp-data inspect walk.h5 trot0.h5 --plot figs/
       amp-data inspect trot.h5 --phase          # gait cycles and the gait label
+      amp-data inspect rollout.h5 --reference walk.h5 trot.h5 --plot figs/   # a policy against its mocap
 
     \b
     Duty factor: the fraction of frames a foot is in contact.
     Forward speed: the mean base x velocity (base frame), m/s.
     --plot writes rom.png (left legs, mean +- std), base_velocity.png (x, z), gait_diagram.png (foot
     contacts over one normalised cycle) and joint_cycle.png (FL hip, thigh, calf over that cycle).
+
+    \b
+    --reference pairs each reference bank with the policy clip of the nearest mean speed (play --command
+    0.5@5,1.2@5 gives a clip per command) and prints their stride frequency and gait side by side. With
+    --plot, the paper's figures from them: policy_cycle.png (Fig. 3: contacts and FL joints over the
+    normalised cycle, reference dotted), policy_rom.png (Figs. 4, 5) and policy_velocity.png (Figs. 6, 7).
+    Cycles come from the banks' gait analysis; the rollout's first second (its start) is left out.
     """
     import json
 
@@ -264,18 +279,46 @@ def inspect_banks(
         loaded = report.load_banks(banks)
         options = report.ReportOptions(per_clip=per_clip, width=console.width)
         sections = (["rom"] if rom else []) + (["phase"] if phase else []) + (["quality"] if quality else [])
-        result = report.build_report(loaded, sections or ["summary"], options)
-        written = []
+        result = report.build_report(loaded, sections or ["summary"], options) if sections or not reference else None
+        if reference and len(loaded) < 2:
+            raise InputError(None, "--reference needs a policy bank and at least one reference bank: "
+                                   "amp-data inspect rollout.h5 --reference walk.h5 trot.h5")
+        written, pairs = [], []
         if plot is not None:
             from amp_data.reports.plots import write_figures
-            written = write_figures(loaded, plot)
+            written = write_figures(loaded, plot, reference_figures_only=reference)
+        if reference:
+            from amp_data.reports import policy_figures as pf
+            if plot is not None:
+                more, pairs = pf.write_policy_figures(loaded, plot)
+                written += more
+            else:
+                pairs = pf.pair_clips(*pf.split_policy_and_references(loaded))
     except InputError as e:
         fail(str(e))
+    rows = []
+    if pairs:
+        from amp_data.reports.policy_figures import pairing_rows
+        rows = pairing_rows(pairs)
     if json_out:
-        typer.echo(json.dumps(result.as_json(), indent=2))
+        doc = result.as_json() if result else None
+        typer.echo(json.dumps({"banks": doc, "policy_vs_reference": rows} if reference else doc, indent=2))
     else:
-        for r in result.renderables():
+        for r in result.renderables() if result else []:
             console.print(r)
+        if rows:
+            table = Table(title="policy against reference (cycles of the main gait; rollout's first second left "
+                                "out)", title_justify="left")
+            for col in ("reference", "policy clip", "speed m/s", "stride Hz", "gait", "cycles"):
+                table.add_column(col, overflow="fold")
+            for r in rows:
+                ref, pol = r["reference"], r["policy"]
+                table.add_row(r["reference_bank"], r["policy_clip"],
+                              f"{ref['speed_m_s']:.2f} / {pol['speed_m_s']:.2f}",
+                              f"{_hz(ref['stride_freq_hz'])} / {_hz(pol['stride_freq_hz'])}",
+                              f"{ref['gait']} / {pol['gait']}", f"{ref['cycles']} / {pol['cycles']}")
+            console.print(table)
+            console.print("(reference / policy)", markup=False, highlight=False)
     for path in written:
         (err_console if json_out else console).print(f"wrote {path}", markup=False, highlight=False)
 
