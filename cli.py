@@ -607,6 +607,9 @@ def train_cmd(
                                              "run (its folder: newest checkpoint; or a .pt file)."),
     init_parts: str = typer.Option("actor,norm", "--init-parts", help="What --init-from loads, comma-separated: "
                                    "actor, norm (observation normaliser), critics, disc, alpha, or all."),
+    terrain: Optional[str] = typer.Option(None, "--terrain", help="flat (default) or waves: wave ground whose "
+                                          "amplitude (to 3 cm) and frequency a curriculum raises; adds the "
+                                          "terrain to the observation and sets reward.dof_pos_limits=-2."),
     show_config: bool = typer.Option(False, "--show-config", help="Print the resolved config and exit."),
 ) -> None:
     """Train an AMP policy for the Go2 on motion banks (AMP+SAC or the AMP+PPO baseline).
@@ -619,6 +622,7 @@ def train_cmd(
       amp-data train --resume --out runs/sac-cpu-1 --steps 2000000  # continue to 2 M steps in all
       amp-data train walk.h5 trot.h5 --preset paper --set device=cuda --show-config
       amp-data train walk.h5 trot.h5 --init-from runs/sac-cpu-1 --out runs/warm  # start from its actor
+      amp-data train walk.h5 trot.h5 --terrain waves --init-from runs/sac-cpu-1   # the paper's terrain run
 
     \b
     The run folder gets config.json, metrics.csv (and tb/ for TensorBoard), eval.csv (a deterministic
@@ -646,7 +650,8 @@ def train_cmd(
     try:
         cfg = C.from_options(preset, algo, backend=backend, seed=seed, num_envs=num_envs, steps=steps,
                              minutes=minutes, overrides=overrides, resume=resume,
-                             init_from=str(init_from) if init_from else None, init_parts=init_parts)
+                             init_from=str(init_from) if init_from else None, init_parts=init_parts,
+                             terrain=terrain)
     except ValueError as e:
         fail(str(e))
     if show_config:
@@ -834,7 +839,8 @@ def curves_cmd(
       amp-data curves runs/sac-cpu-1 runs/ppo-cpu-1 -o curves.png
 
     Panels: style reward, task reward and episode length during training; forward speed over the command,
-    the share of episodes without a fall and the style reward of the deterministic evaluations.
+    the share of episodes without a fall and the style reward of the deterministic evaluations; for
+    --terrain waves runs also the curriculum's mean wave amplitude.
     """
     from learner.curves import final_table, plot_runs, read_run
 

@@ -8,7 +8,7 @@ Conventions at this API (the project's: the motion bank's SCHEMA.md, pinocchio's
 - N environments; every array's first axis is the environment. numpy float64 unless stated.
 - joints, joint targets and torques: (N, 12) in URDF order FL, FR, RL, RR x hip, thigh, calf
   (`robots.go2.JOINT_NAMES`); feet (N, 4, ...) in `robots.go2.FOOT_NAMES` order; units m, kg, s, rad, N, N m.
-- world frame: z up, floor at z = 0. Base frame: the trunk (x forward, y left, z up), origin at the trunk
+- world frame: z up, floor at z = 0 (with a `HeightField`: the ground heights set by `set_ground`). Base frame: the trunk (x forward, y left, z up), origin at the trunk
   centre (not its centre of mass).
 - qpos (19,) = base position in the world (3), base orientation quaternion **xyzw** (4), joint angles (12).
 - qvel (18,) = base linear velocity in the **base** frame (3), base angular velocity in the base frame (3),
@@ -78,6 +78,34 @@ class SimState:
         return self.base_pos_w[:, None, :] + np.einsum("nij,nkj->nki", self.base_rot_w, feet_fk(self.joint_pos))
 
 
+@dataclass(frozen=True)
+class HeightField:
+    """The extent and resolution of the height grid a backend holds (world frame, m).
+
+    The grid covers x in [centre_x - half_x, centre_x + half_x] and y in [-half_y, half_y]: robots start
+    at the origin heading +x, and a 10 s episode at 2 m/s stays on it. Heights lie within
+    +-max_abs_height_m."""
+    max_abs_height_m: float
+    half_x_m: float = 20.0
+    half_y_m: float = 4.0
+    centre_x_m: float = 16.0
+    resolution_m: float = 0.05
+
+    @property
+    def ncol(self) -> int:           # along x
+        return int(round(2 * self.half_x_m / self.resolution_m)) + 1
+
+    @property
+    def nrow(self) -> int:           # along y
+        return int(round(2 * self.half_y_m / self.resolution_m)) + 1
+
+    def grid_xy(self) -> tuple[np.ndarray, np.ndarray]:
+        """(nrow, ncol) world x and y of every grid point (row 0 at y = -half_y, as MuJoCo's hfield)."""
+        x = self.centre_x_m + np.linspace(-self.half_x_m, self.half_x_m, self.ncol)
+        y = np.linspace(-self.half_y_m, self.half_y_m, self.nrow)
+        return np.meshgrid(x, y)
+
+
 @runtime_checkable
 class Backend(Protocol):
     """N Go2 simulations driven and read as arrays (module docstring for frames and units)."""
@@ -102,6 +130,17 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release threads and memory."""
+
+
+class GroundBackend(Backend, Protocol):
+    """A backend built with `height_field=HeightField(...)`: every environment has its own ground."""
+
+    height_field: HeightField
+
+    def set_ground(self, env_ids, heights_m: np.ndarray) -> None:
+        """Ground heights (m) of environments `env_ids` (K,): (K, nrow, ncol) or one (nrow, ncol) grid for all,
+        within +-max_abs_height_m; from the next step on. Outside the grid the ground is flat, at
+        -max_abs_height_m."""
 
 
 # name -> (module, class, what to install): imported only when asked for

@@ -45,6 +45,10 @@ class EnvConfig:
     #                                       the rest standing still in the default pose (how play starts)
     fall_height_m: float = 0.12           # base origin below this: a fall
     fall_tilt_rad: float = 1.0            # base tilted more than this from upright: a fall
+    terrain: str = "flat"                 # "waves": wave ground with a curriculum (learner/terrain.py)
+    terrain_levels: int = 10              # curriculum levels, flat (0) to the hardest
+    terrain_max_amplitude_m: float = 0.03   # the paper's 3 cm undulation
+    terrain_wavelength_m: tuple[float, float] = (2.0, 0.6)   # wavelength at level 0 and at the hardest
 
 
 @dataclass
@@ -355,6 +359,17 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     lo, hi = e.command_vx_range_m_s
     if not lo <= hi:
         raise ValueError(f"env.command_vx_range_m_s must be (low, high) with low <= high, got {e.command_vx_range_m_s}")
+    if e.terrain not in ("flat", "waves"):
+        raise ValueError(f"env.terrain must be flat or waves, got {e.terrain!r}")
+    if e.terrain == "waves":
+        if isinstance(e.terrain_levels, bool) or not isinstance(e.terrain_levels, int) or e.terrain_levels < 2:
+            raise ValueError(f"env.terrain_levels must be a whole number >= 2, got {e.terrain_levels!r}")
+        if not 0 < e.terrain_max_amplitude_m <= 0.2:
+            raise ValueError(f"env.terrain_max_amplitude_m must be in (0, 0.2] m, got {e.terrain_max_amplitude_m}")
+        longest, shortest = e.terrain_wavelength_m
+        if not 0.1 <= shortest <= longest:
+            raise ValueError("env.terrain_wavelength_m must be (longest, shortest) with shortest >= 0.1 m, got "
+                             f"{e.terrain_wavelength_m}")
     if e.command_source not in COMMAND_SOURCES:
         raise ValueError(f"env.command_source must be one of {', '.join(COMMAND_SOURCES)}, got {e.command_source!r}")
     if not 0 <= e.command_bank_jitter < 1:
@@ -396,7 +411,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
 
 def from_options(preset: str, algo: str, *, backend: str = "mujoco", seed: int = 1, num_envs: int | None = None,
                  steps: int | None = None, minutes: float | None = None, overrides: list[str] | None = None,
-                 resume: bool = False, init_from: str | None = None, init_parts: str = "actor,norm") -> TrainConfig:
+                 resume: bool = False, init_from: str | None = None, init_parts: str = "actor,norm",
+                 terrain: str | None = None) -> TrainConfig:
     """The config `amp-data train` runs: the preset's, then the options, then `--set` overrides (on --resume
     only checked: the run's own config is restored from its checkpoint). ValueError names the bad option."""
     cfg = make_config(preset, algo)
@@ -409,6 +425,12 @@ def from_options(preset: str, algo: str, *, backend: str = "mujoco", seed: int =
         raise ValueError(f"--minutes must be >= 0, got {minutes}")
     if steps is not None or minutes is not None:
         cfg.max_env_steps, cfg.minutes = steps or 0, minutes or 0.0
+    if terrain is not None:
+        if resume:
+            raise ValueError("--terrain cannot change on --resume (the observation has the terrain's parameters)")
+        cfg.env.terrain = terrain
+        if terrain == "waves":
+            cfg.reward.dof_pos_limits = -2.0     # the paper's terrain runs: a milder joint-limit penalty
     if init_from:
         if resume:
             raise ValueError("--init-from starts a new run from another run's weights; --resume continues this "

@@ -21,6 +21,7 @@ PANELS = (
 )
 
 
+TERRAIN_PANEL = ("metrics", "terrain_amplitude_m", "wave terrain: curriculum's mean amplitude", "m")
 REQUIRED_METRICS = ("env_steps", "time_s")
 
 
@@ -65,8 +66,15 @@ def plot_runs(runs: list[Path], out_png: Path, smooth: int = 5, loaded: list[dic
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 3, figsize=(15, 7.5))
-    for ax, (kind, col, title, ylabel) in zip(axes.ravel(), PANELS):
+    panels = PANELS
+    if any("terrain_amplitude_m" in d["metrics"] and d["metrics"]["terrain_amplitude_m"].notna().any()
+           for _, d in data):
+        panels = PANELS + (TERRAIN_PANEL,)
+    rows = -(-len(panels) // 3)
+    fig, axes = plt.subplots(rows, 3, figsize=(15, 3.75 * rows), squeeze=False)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for ax, (kind, col, title, ylabel) in zip(axes.ravel(), panels):
         for name, d in data:
             df = d[kind]
             if col not in df or df[col].dropna().empty:

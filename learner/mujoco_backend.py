@@ -35,7 +35,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 from mujoco import rollout
 
-from learner.backend import SimState, pd_torques  # noqa: F401 (pd_torques: part of this module's API)
+from learner.backend import HeightField, SimState, pd_torques  # noqa: F401 (pd_torques: part of this module's API)
 from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
 from robots.go2.build_mjcf import MJCF_PATH
 
@@ -61,12 +61,14 @@ class MujocoBackend:
     """
 
     def __init__(self, num_envs: int, threads: int | None = None, mjcf_path: str | Path = MJCF_PATH,
-                 contact_threshold_n: float = 1.0, cone: str | None = None):
+                 contact_threshold_n: float = 1.0, cone: str | None = None, height_field: HeightField | None = None):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         if not hasattr(rollout, "Rollout"):
             raise ImportError(f"mujoco {mujoco.__version__} has no rollout.Rollout: pip install 'mujoco>=3.3'")
-        base_model = mujoco.MjModel.from_xml_path(str(mjcf_path))
+        self.height_field = height_field
+        base_model = (mujoco.MjModel.from_xml_path(str(mjcf_path)) if height_field is None
+                      else _model_with_height_field(mjcf_path, height_field))
         if cone is not None:
             if cone not in CONES:
                 raise ValueError(f"cone must be one of {sorted(CONES)}, got {cone!r}")
@@ -248,6 +250,21 @@ class MujocoBackend:
         for i, m in zip(env_ids, mu):
             self.models[i].geom_friction[:, 0] = m
 
+    def set_ground(self, env_ids, heights_m: np.ndarray) -> None:
+        """Ground heights (m) per environment on the `height_field` grid (see `GroundBackend`)."""
+        hf = self.height_field
+        if hf is None:
+            raise ValueError("set_ground needs a backend built with height_field=HeightField(...)")
+        env_ids = np.atleast_1d(np.asarray(env_ids, dtype=int))
+        heights_m = np.asarray(heights_m, dtype=float)
+        heights_m = np.broadcast_to(heights_m, (len(env_ids), hf.nrow, hf.ncol))
+        if np.any(np.abs(heights_m) > hf.max_abs_height_m + 1e-9):
+            raise ValueError(f"ground heights must lie within +-{hf.max_abs_height_m} m")
+        # MuJoCo's elevation: hfield data in [0, 1] times size z, above the geom at z = -max_abs_height_m
+        normalised = (heights_m + hf.max_abs_height_m) / (2 * hf.max_abs_height_m)
+        for i, grid in zip(env_ids, normalised):
+            self.models[i].hfield_data[:] = grid.ravel()
+
     @property
     def base_mass_kg(self) -> np.ndarray:
         return np.array([mj.body_mass[self._base_body] for mj in self.models])
@@ -255,6 +272,25 @@ class MujocoBackend:
     @property
     def friction(self) -> np.ndarray:
         return np.array([mj.geom_friction[self._floor, 0] for mj in self.models])
+
+
+def _model_with_height_field(mjcf_path, hf: HeightField) -> mujoco.MjModel:
+    """The MJCF with a height field `terrain` (flat at z = 0 until `set_ground`), the floor plane lowered
+    under it to -max_abs_height_m (the ground beyond the grid's edges). The terrain copies the floor's
+    friction, solver parameters and material."""
+    spec = mujoco.MjSpec.from_file(str(mjcf_path))
+    floor = spec.geom("floor")
+    h = hf.max_abs_height_m
+    spec.add_hfield(name="terrain", size=[hf.half_x_m, hf.half_y_m, 2 * h, 0.1], nrow=hf.nrow, ncol=hf.ncol,
+                    userdata=[0.5] * (hf.nrow * hf.ncol))
+    g = spec.worldbody.add_geom(name="terrain", type=mujoco.mjtGeom.mjGEOM_HFIELD, hfieldname="terrain",
+                                pos=[hf.centre_x_m, 0.0, -h])
+    for attr in ("friction", "material", "condim", "solref", "solimp", "margin", "priority"):
+        setattr(g, attr, getattr(floor, attr))
+    floor.pos = [0.0, 0.0, -h]
+    model = spec.compile()
+    model.hfield_data[:] = 0.5
+    return model
 
 
 def _check_model(mj: mujoco.MjModel) -> None:

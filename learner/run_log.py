@@ -20,7 +20,9 @@ METRIC_COLUMNS = ("time_s", "env_steps", "iterations", "env_steps_per_s", "updat
                   # PPO
                   "surrogate", "value_loss", "kl", "lr", "action_std",
                   # discriminator
-                  "disc_loss", "grad_pen", "disc_expert", "disc_policy")
+                  "disc_loss", "grad_pen", "disc_expert", "disc_policy",
+                  # wave terrain: the curriculum's mean amplitude
+                  "terrain_amplitude_m")
 EVAL_COLUMNS = ("time_s", "env_steps", "episodes", "command_vx_m_s", "forward_vel_m_s", "speed_ratio",
                 "no_fall_rate", "style_reward", "task_reward", "episode_length_s")
 
@@ -28,7 +30,10 @@ EVAL_COLUMNS = ("time_s", "env_steps", "episodes", "command_vx_m_s", "forward_ve
 class CsvLog:
     def __init__(self, path: Path, columns):
         self.path, self.columns = path, columns
-        new = not path.exists()
+        new = not path.exists() or path.stat().st_size == 0
+        if not new:   # a resumed run keeps its file's columns (one written by an older version may lack some)
+            with open(path, newline="") as f:
+                columns = next(csv.reader(f), None) or columns
         self.f = open(path, "a", newline="")
         self.w = csv.DictWriter(self.f, fieldnames=columns, extrasaction="ignore")
         if new:
@@ -91,7 +96,8 @@ class TrainingLog:
                        "command_vx_m_s": []}
         self.finished_len, self.finished_ret, self.finished_fall = [], [], []
 
-    def record_step(self, res, agent_stats: dict, command_vx: np.ndarray, dt_s: float) -> None:
+    def record_step(self, res, agent_stats: dict, command_vx: np.ndarray, dt_s: float,
+                    terrain_amplitude_m: np.ndarray | None = None) -> None:
         """One step of all envs: the step's means, and the episodes it ended."""
         self.ep_return += res.task_reward
         self.ep_len += 1
@@ -106,6 +112,8 @@ class TrainingLog:
         self.window["task_reward"].append(float(res.task_reward.mean()))
         self.window["forward_vel_m_s"].append(float(res.forward_vel_m_s.mean()))
         self.window["command_vx_m_s"].append(float(command_vx.mean()))
+        if terrain_amplitude_m is not None:
+            self.window.setdefault("terrain_amplitude_m", []).append(float(terrain_amplitude_m.mean()))
 
     def metrics_row(self, time_s: float, env_steps: int, iterations: int, env_steps_per_s: float,
                     updates_per_s: float, left: str = "") -> None:
@@ -126,6 +134,7 @@ class TrainingLog:
                  f"| v {row.get('forward_vel_m_s', float('nan')):.2f}/{row.get('command_vx_m_s', float('nan')):.2f} m/s | "
                  + (f"alpha {u.get('alpha', float('nan')):.3g}" if self.algo == "sac"
                     else f"kl {u.get('kl', float('nan')):.4f} lr {u.get('lr', float('nan')):.2g}")
+                 + (f" | waves {100 * row['terrain_amplitude_m']:.1f} cm" if "terrain_amplitude_m" in row else "")
                  + (f" | {left}" if left else ""))
         self._reset_window()
 

@@ -15,6 +15,11 @@ Policy observation (31 values, legged_gym scales):
 | 25:28 | gravity direction in the base frame (unit; (0, 0, -1) upright) | 1.0 |
 | 28:31 | base angular velocity (rad/s, base frame) | 0.25 |
 
+With `env.terrain = "waves"` two values follow (33 in all): the wave amplitude / 3 cm and its spatial
+frequency / the highest (`learner/terrain.py`), as the paper adds the terrain's parameters. Heights (the
+base-height reward, the AMP observation's base height, the fall check, the feet at a reset) are then above
+the ground under the point, not above z = 0.
+
 Action (12,): joint target = default pose + `action_scale` * action, clipped to the soft joint limits.
 """
 
@@ -25,14 +30,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
 from learner import rewards
 from learner.backend import pd_torques
+from learner.terrain import WaveCurriculum
 from robots.go2.kinematics import feet_fk
 from robots.go2 import model as go2
 
 OBS_DIM = 31
+TERRAIN_OBS_DIM = 2
 ACT_DIM = 12
 OBS_SCALES = np.concatenate([[2.0], np.ones(12), np.full(12, 0.05), np.ones(3), np.full(3, 0.25)])
 
@@ -74,10 +82,10 @@ def projected_gravity(base_quat_xyzw: np.ndarray) -> np.ndarray:
     return -np.stack([r20, r21, r22], axis=-1)
 
 
-def amp_obs_of_state(st) -> np.ndarray:
-    """AMP observation (N, 43) of a SimState, by the banks' own function."""
+def amp_obs_of_state(st, ground_z_m=0.0) -> np.ndarray:
+    """AMP observation (N, 43) of a SimState, by the banks' own function; base height above `ground_z_m`."""
     return amp_observation(st.joint_pos, feet_fk(st.joint_pos), st.base_lin_vel_b, st.base_ang_vel_b,
-                           st.joint_vel, st.base_pos_w[:, 2])
+                           st.joint_vel, st.base_pos_w[:, 2] - ground_z_m)
 
 
 class Go2AmpTask:
@@ -110,7 +118,12 @@ class Go2AmpTask:
         self.command_override: float | None = None   # evaluation: a fixed command
         self._clip_speed_m_s, self._bank_clip_cdf = self._bank_command_tables(expert)
         self._prev_joint_vel = np.zeros((n, 12))
-        self._obs = np.zeros((n, OBS_DIM))
+        self.terrain = None
+        if self.env_cfg.terrain == "waves":
+            self.terrain = WaveCurriculum(n, self.env_cfg.terrain_levels, self.env_cfg.terrain_max_amplitude_m,
+                                          tuple(self.env_cfg.terrain_wavelength_m), backend.height_field)
+        self.obs_dim = OBS_DIM + (TERRAIN_OBS_DIM if self.terrain is not None else 0)
+        self._obs = np.zeros((n, self.obs_dim))
         # AMP observations of the last `history_steps` policy steps, a ring buffer over axis 1 (newest at
         # `_head`); the discriminator's window is every `frame_stride`-th of them
         amp = cfg.amp
@@ -147,10 +160,34 @@ class Go2AmpTask:
 
     # ------------------------------------------------------------------ observations
 
-    def observation(self, st, command_vx) -> np.ndarray:
+    def observation(self, st, command_vx, env_ids=None) -> np.ndarray:
         obs = np.concatenate([command_vx[:, None], st.joint_pos - self.default_pose, st.joint_vel,
                               projected_gravity(st.base_quat_xyzw), st.base_ang_vel_b], axis=1)
-        return (obs * OBS_SCALES).astype(np.float32)
+        obs = (obs * OBS_SCALES).astype(np.float32)
+        if self.terrain is None:
+            return obs
+        return np.concatenate([obs, self.terrain.observation(env_ids).astype(np.float32)], axis=1)
+
+    def ground_z_m(self, env_ids, x_m, y_m) -> np.ndarray:
+        """Ground height (m) under world points of environments `env_ids`; 0 on flat ground."""
+        if self.terrain is None:
+            return np.zeros(np.shape(x_m))
+        return self.terrain.height_m(env_ids, x_m, y_m)
+
+    def _height_above_ground_m(self, st, env_ids=None) -> np.ndarray:
+        ids = np.arange(self.num_envs) if env_ids is None else env_ids
+        return st.base_pos_w[:, 2] - self.ground_z_m(ids, st.base_pos_w[:, 0], st.base_pos_w[:, 1])
+
+    def set_terrain_level(self, level: int, env_ids=None) -> None:
+        """Put environments (default all) on one wave level, from their next reset on (evaluation)."""
+        ids = np.arange(self.num_envs) if env_ids is None else np.asarray(env_ids)
+        self.terrain.level[ids] = level
+        self.backend.set_ground(ids, self.terrain.grid(int(level)))
+
+    @property
+    def terrain_amplitude_m(self) -> np.ndarray | None:
+        """(N,) each environment's wave amplitude (the curriculum's state), or None without terrain."""
+        return None if self.terrain is None else self.terrain.amplitude_m(self.terrain.level)
 
     # ------------------------------------------------------------------ resets
 
@@ -159,7 +196,7 @@ class Go2AmpTask:
         self._reset_envs(np.arange(self.num_envs))
         return self._obs.copy()
 
-    def _initial_states(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _initial_states(self, n: int, env_ids=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """qpos (n, 19) xyzw and qvel (n, 18) base-frame: random bank frames (RSI, a share `rsi_fraction`)
         or standing still in the default pose; and the AMP history before them (n, history_steps, 43),
         the reference's own for RSI starts, NaN for standing starts."""
@@ -177,10 +214,12 @@ class Go2AmpTask:
             z[ids] = ref["root_pos"][:, 2]
             if len(ids):
                 history[ids] = self.expert.amp_history_at(ref["clip"], ref["time_s"], self.history_steps)
-        # lift so that no foot sphere starts inside the floor
-        rot_z_row = -projected_gravity(qpos[:, 3:7])            # third row of R: world z of base axes
-        foot_z = z[:, None] + np.einsum("nj,nkj->nk", rot_z_row, feet_fk(qpos[:, 7:]))
-        qpos[:, 2] = z + np.clip(go2.FOOT_RADIUS_M + 0.002 - foot_z.min(axis=1), 0.0, None)
+        # lift so that no foot sphere starts inside the ground (bank heights are above flat ground)
+        rot = Rotation.from_quat(qpos[:, 3:7]).as_matrix()
+        foot_w = np.einsum("nij,nkj->nki", rot, feet_fk(qpos[:, 7:]))          # relative to the base origin
+        foot_z = z[:, None] + foot_w[..., 2]
+        ground = self.ground_z_m(env_ids, foot_w[..., 0], foot_w[..., 1]) if env_ids is not None else 0.0
+        qpos[:, 2] = z + np.clip(go2.FOOT_RADIUS_M + 0.002 - (foot_z - ground).min(axis=1), 0.0, None)
         return qpos, qvel, history
 
     def _reset_envs(self, ids: np.ndarray) -> None:
@@ -193,7 +232,7 @@ class Go2AmpTask:
             self.backend.set_friction(ids, self.rng.uniform(*dr.friction, n))
             self.kp[ids, 0] = self.env_cfg.kp_nm_rad * self.rng.uniform(*dr.pd_gain_factor, n)
             self.kd[ids, 0] = self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n)
-        qpos, qvel, history = self._initial_states(n)
+        qpos, qvel, history = self._initial_states(n, ids)
         self.backend.reset(ids, qpos, qvel)
         if self.command_override is None:
             self.command_vx[ids] = self.sample_commands(n)
@@ -203,8 +242,8 @@ class Go2AmpTask:
         full = self.backend.state()
         st = type(full)(**{f.name: getattr(full, f.name)[ids] for f in dataclasses.fields(full)})
         self._prev_joint_vel[ids] = st.joint_vel
-        self._obs[ids] = self.observation(st, self.command_vx[ids])
-        amp_now = amp_obs_of_state(st)
+        self._obs[ids] = self.observation(st, self.command_vx[ids], ids)
+        amp_now = amp_obs_of_state(st, self.ground_z_m(ids, st.base_pos_w[:, 0], st.base_pos_w[:, 1]))
         # the history ends at the state actually reached (lifted, clipped to the limits); standing starts
         # (NaN rows) repeat it
         history[:, -1] = amp_now
@@ -220,6 +259,16 @@ class Go2AmpTask:
             self.command_override = float(command_vx_m_s)     # so a reset keeps it too
         self._obs[:, 0] = np.float32(command_vx_m_s * OBS_SCALES[0])
         return self._obs.copy()
+
+    def _terrain_curriculum(self, done_ids, st, terminated) -> None:
+        """Episode ends move environments a wave level up or down (`WaveCurriculum.episode_end`); the
+        backend gets the new ground before their reset."""
+        distance = st.base_pos_w[done_ids, 0]                   # every episode starts at x = 0
+        commanded = self.command_vx[done_ids] * self.episode_step[done_ids] * self.dt_s
+        changed = self.terrain.episode_end(done_ids, distance, commanded, terminated[done_ids])
+        for level in np.unique(self.terrain.level[changed]):
+            ids = changed[self.terrain.level[changed] == level]
+            self.backend.set_ground(ids, self.terrain.grid(int(level)))
 
     def amp_window(self) -> np.ndarray:
         """(N, K * 43) the discriminator's window ending at the newest AMP observation, oldest frame first."""
@@ -260,9 +309,10 @@ class Go2AmpTask:
         self.episode_step += 1
 
         tau = pd_torques(q_target, st.joint_pos, st.joint_vel, self.kp, self.kd, self.torque_limit)
+        height = self._height_above_ground_m(st)
         terms = rewards.reward_terms(
             self.rew_cfg, command_vx_m_s=self.command_vx, base_lin_vel_b=st.base_lin_vel_b,
-            base_ang_vel_b=st.base_ang_vel_b, base_height_m=st.base_pos_w[:, 2],
+            base_ang_vel_b=st.base_ang_vel_b, base_height_m=height,
             base_height_target_m=self.base_height_target_m, body_contact=st.body_contact,
             foot_force_n=st.foot_force_n, joint_pos=st.joint_pos, joint_vel=st.joint_vel,
             prev_joint_vel=self._prev_joint_vel, torques_nm=tau, soft_limits_rad=self.soft_limits,
@@ -273,12 +323,12 @@ class Go2AmpTask:
 
         gravity_b = projected_gravity(st.base_quat_xyzw)
         tilt = np.arccos(np.clip(-gravity_b[:, 2], -1.0, 1.0))
-        terminated = (st.base_contact | st.sim_unstable | (st.base_pos_w[:, 2] < self.env_cfg.fall_height_m)
+        terminated = (st.base_contact | st.sim_unstable | (height < self.env_cfg.fall_height_m)
                       | (tilt > self.env_cfg.fall_tilt_rad))
         timed_out = (self.episode_step >= self.max_episode_steps) & ~terminated
 
         next_obs = self.observation(st, self.command_vx)
-        next_amp = amp_obs_of_state(st)
+        next_amp = amp_obs_of_state(st, st.base_pos_w[:, 2] - height)
         amp_obs = self._amp_history[:, self._head].copy()     # the newest before this step: s
         self._obs = next_obs.copy()
         self._head = (self._head + 1) % self.history_steps
@@ -287,6 +337,8 @@ class Go2AmpTask:
         self._prev_joint_vel = st.joint_vel
         forward = st.base_lin_vel_b[:, 0].copy()
         done_ids = np.flatnonzero(terminated | timed_out)
+        if self.terrain is not None and len(done_ids) and self.command_override is None:
+            self._terrain_curriculum(done_ids, st, terminated)
         self._reset_envs(done_ids)
         return StepResult(obs=self._obs.copy(), next_obs=next_obs, amp_obs=amp_obs,
                           next_amp_obs=next_amp, amp_window=amp_window, task_reward=task_reward, terms=terms,

@@ -39,6 +39,9 @@ def make_backend(cfg):
     options = {}
     if cfg.env.backend == "mujoco":
         options = {"threads": cfg.env.sim_threads or None, "cone": cfg.env.friction_cone}
+    if cfg.env.terrain != "flat":
+        from learner.backend import HeightField
+        options["height_field"] = HeightField(max_abs_height_m=cfg.env.terrain_max_amplitude_m)
     return by_name(cfg.env.backend, cfg.env.num_envs, **options)
 
 
@@ -50,12 +53,12 @@ def make_expert(bank_paths, cfg, seed: int):
 
 
 def make_agent(cfg, task, expert):
-    from learner.task import ACT_DIM, OBS_DIM
+    from learner.task import ACT_DIM
     if cfg.algo == "sac":
         from learner.sac import AmpSac
-        return AmpSac(cfg, OBS_DIM, ACT_DIM, task.action_low, task.action_high, expert, cfg.device)
+        return AmpSac(cfg, task.obs_dim, ACT_DIM, task.action_low, task.action_high, expert, cfg.device)
     from learner.ppo import AmpPpo
-    return AmpPpo(cfg, OBS_DIM, ACT_DIM, task.action_low, task.action_high, expert, cfg.device)
+    return AmpPpo(cfg, task.obs_dim, ACT_DIM, task.action_low, task.action_high, expert, cfg.device)
 
 
 def build(cfg, bank_paths, seed: int, num_envs: int | None = None):
@@ -236,6 +239,8 @@ class Evaluator:
             ecfg = C.from_dict(C.to_dict(self.cfg))
             ecfg.env.num_envs = self.eval_envs
             self.task = Go2AmpTask(ecfg, make_backend(ecfg), self.expert, np.random.default_rng(self.cfg.seed + 1))
+            if self.task.terrain is not None:
+                self.task.set_terrain_level(self.task.terrain.levels - 1)   # evaluate on the hardest waves
         return evaluate(agent, self.task, self.seconds, self.cfg.eval_command_vx_m_s)
 
     def close(self) -> None:
@@ -307,7 +312,7 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
     if init is not None:
         init_path, init_state = init
         try:
-            loaded = warm_start(agent, cfg.algo, init_state, cfg.init_parts, init_path)
+            loaded = warm_start(agent, cfg.algo, init_state, cfg.init_parts, init_path, task.obs_dim)
         except InputError:
             backend.close()
             raise
@@ -356,7 +361,8 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
             actions = agent.act(obs)
             res = task.step(actions)
             t1 = time.time()
-            log.record_step(res, agent.observe(obs, actions, res), task.command_vx, task.dt_s)
+            log.record_step(res, agent.observe(obs, actions, res), task.command_vx, task.dt_s,
+                            task.terrain_amplitude_m)
             obs = res.obs
             progress.env_steps += cfg.env.num_envs
             progress.iteration += 1

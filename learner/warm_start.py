@@ -13,6 +13,10 @@ The paper warm-starts its wave-terrain policy from the flat-terrain one. What is
 Optimiser states, replays, counters and RNG states are not carried over: the new run starts at step 0 with
 fresh optimisers (that is what distinguishes a warm start from `--resume`). Every tensor's shape is checked
 before anything is loaded, so a mismatch changes nothing.
+
+One mismatch is bridged on purpose: a flat-ground source for a `--terrain waves` run, whose observation has
+the terrain's values appended. The input layers get zero weights for the new inputs (the loaded policy
+acts as before until it learns to use them) and the normaliser mean 0, variance 1 for them.
 """
 
 from __future__ import annotations
@@ -64,7 +68,31 @@ def source_checkpoint(source: str | Path) -> tuple[Path, dict]:
     return path, state
 
 
-def _tensors(agent, state: dict, algo: str, parts: tuple[str, ...], path: Path):
+def _obs_dim(config: dict) -> int:
+    from learner.task import OBS_DIM, TERRAIN_OBS_DIM
+    return OBS_DIM + (TERRAIN_OBS_DIM if config.get("env", {}).get("terrain", "flat") != "flat" else 0)
+
+
+def _widened(name: str, src, shape: tuple, dims: tuple[int, int]):
+    """`src` fitted to `shape` when the observation grew from dims[0] to dims[1] values at its end: input
+    columns inserted after the old observation (zeros), normaliser entries appended (mean 0, var 1).
+    None if the mismatch is not that."""
+    import torch
+
+    old, new = dims
+    grow = new - old
+    if grow <= 0:
+        return None
+    if src.ndim == 2 and src.shape[0] == shape[0] and shape[1] - src.shape[1] == grow and src.shape[1] >= old:
+        zeros = torch.zeros(src.shape[0], grow, dtype=src.dtype)
+        return torch.cat([src[:, :old], zeros, src[:, old:]], dim=1)
+    if src.ndim == 1 and src.shape[0] == old and shape == (new,) and name.split(".")[-1] in ("mean", "var"):
+        fill = torch.ones if name.endswith("var") else torch.zeros
+        return torch.cat([src, fill(grow, dtype=src.dtype)])
+    return None
+
+
+def _tensors(agent, state: dict, algo: str, parts: tuple[str, ...], path: Path, dims: tuple[int, int]):
     """[(module or tensor owner, attribute, {name: tensor})] to load; InputError on the first mismatch."""
     plan = []
     for part in parts:
@@ -80,28 +108,34 @@ def _tensors(agent, state: dict, algo: str, parts: tuple[str, ...], path: Path):
                 plan.append((agent, attr, {None: src}))
                 continue
             own = {n: t for n, t in target.state_dict().items() if n.startswith(prefix)}
+            loaded = {}
             for name, tensor in own.items():
                 if name not in src:
                     raise InputError(path, f"--init-from: {key}.{name} is missing from the checkpoint "
                                      f"(part {part}: a different network layout)")
+                loaded[name] = src[name]
                 if tuple(src[name].shape) != tuple(tensor.shape):
-                    raise InputError(path, f"--init-from: {key}.{name} has shape {tuple(src[name].shape)}, "
-                                     f"this run's {tuple(tensor.shape)} (part {part}: different network "
-                                     "sizes, observations or AMP windows)")
-            plan.append((target, None, {n: src[n] for n in own}))
+                    widened = None if key == "disc" else _widened(name, src[name], tuple(tensor.shape), dims)
+                    if widened is None:
+                        raise InputError(path, f"--init-from: {key}.{name} has shape {tuple(src[name].shape)}, "
+                                         f"this run's {tuple(tensor.shape)} (part {part}: different network "
+                                         "sizes, observations or AMP windows)")
+                    loaded[name] = widened
+            plan.append((target, None, loaded))
     return plan
 
 
-def warm_start(agent, algo: str, state: dict, parts: tuple[str, ...], path: Path) -> list[str]:
-    """Load `parts` of the checkpoint `state` (from `path`) into `agent`; all shapes are checked first.
-    Returns one description per loaded part."""
+def warm_start(agent, algo: str, state: dict, parts: tuple[str, ...], path: Path, obs_dim: int) -> list[str]:
+    """Load `parts` of the checkpoint `state` (from `path`) into `agent`, whose observation has `obs_dim`
+    values; all shapes are checked first. Returns the parts loaded."""
     import torch
 
     if state["algo"] != algo:
         raise InputError(path, f"--init-from: an AMP+{str(state['algo']).upper()} checkpoint cannot start an "
                          f"AMP+{algo.upper()} run (different networks)")
     parts = tuple(p for p in parts if _SOURCES[algo][p])
-    plan = _tensors(agent, state, algo, parts, path)
+    dims = (_obs_dim(state.get("config", {})), int(obs_dim))
+    plan = _tensors(agent, state, algo, parts, path, dims)
     with torch.no_grad():
         for owner, attr, tensors in plan:
             if attr is not None:

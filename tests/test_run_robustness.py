@@ -208,3 +208,18 @@ def test_sigkill_of_train_leaves_a_checkpoint_that_resumes(banks, tmp_path):
     steps = [int(r["env_steps"]) for r in csv.DictReader(open(out / "metrics.csv"))]
     assert steps == sorted(steps)
     assert not list(out.glob(".*.tmp*")) and not list((out / "checkpoints").glob(".*.tmp*"))
+
+
+def test_a_resumed_log_keeps_its_columns_when_newer_code_logs_more(tmp_path):
+    """metrics.csv written before a column existed: rows appended later line up under its own header."""
+    import csv
+
+    from learner.run_log import CsvLog
+
+    path = tmp_path / "metrics.csv"
+    path.write_text("time_s,env_steps,style_reward\n1,100,0.5\n")
+    log = CsvLog(path, ("time_s", "env_steps", "style_reward", "terrain_amplitude_m"))
+    log.row({"time_s": 2.0, "env_steps": 200, "style_reward": 0.25, "terrain_amplitude_m": 0.01})
+    log.close()
+    rows = list(csv.reader(open(path)))
+    assert rows == [["time_s", "env_steps", "style_reward"], ["1", "100", "0.5"], ["2", "200", "0.25"]]
