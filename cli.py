@@ -459,6 +459,10 @@ def view(
     seconds: Optional[str] = typer.Option(
         None, "--seconds", help="Time range of the clip in s, START:END, or END alone for 0:END."),
     size: str = typer.Option("960x480", "--size", help="Video size WIDTHxHEIGHT in pixels."),
+    renderer: str = typer.Option("auto", "--renderer", help="mujoco (the Go2 model, offscreen EGL/OSMesa), "
+                                 "matplotlib (stick figures), or auto: MuJoCo where it can render."),
+    ghost: Optional[Path] = typer.Option(None, "--ghost", help="A reference bank drawn as a translucent Go2 "
+                                         "beside the robot (MuJoCo renderer)."),
 ) -> None:
     """Render a bank as a video: the source dog skeleton beside the retargeted Go2, to check a retarget.
 
@@ -473,9 +477,12 @@ def view(
     Left limbs blue, right limbs red, in both panels: a mirrored retarget shows at once.
     Go2 feet: filled = in contact (the bank's `contacts`), open = swing; grey dots: feet on the floor.
     Each camera follows its root; the dog is drawn at its own size (unscaled), at the nearest source frame.
+    With MuJoCo's renderer the Go2 is its model, the dog capsules to its right, --ghost a second Go2 to
+    its left; without an offscreen OpenGL context, matplotlib draws and a note says why.
     """
     from amp_data.format.bank import read_bank
     from amp_data.reports import view as v
+    from amp_data.reports.mujoco_view import render_video
 
     try:
         options = v.ViewOptions(
@@ -483,16 +490,21 @@ def view(
             frames=v.parse_range(frames, "--frames") if frames is not None else None,
             seconds=v.parse_range(seconds, "--seconds", seconds=True) if seconds is not None else None)
         v.check_output(output, options.size_px)
-        plan = v.plan_view(read_bank(bank), options)
+        loaded = read_bank(bank)
+        ghost_bank = read_bank(ghost) if ghost is not None else None
+        plan = v.plan_view(loaded, options)
         t0 = time.perf_counter()
         with Progress(TextColumn("[bold]view"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True, disable=plan.num_frames < 50) as progress:
             task = progress.add_task("", total=plan.num_frames)
-            v.render_view(plan, output, on_frame=lambda: progress.advance(task))
+            _, used, note = render_video(plan, loaded, output, renderer, ghost_bank,
+                                         on_frame=lambda: progress.advance(task))
     except InputError as e:
         fail(str(e))
+    if note:
+        err_console.print(f"amp-data: note: {note}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"wrote {output}: {plan.num_frames} frames at {fps:g} fps, {plan.size_px[0]}x{plan.size_px[1]}, "
-                  f"in {time.perf_counter() - t0:.1f} s", markup=False, highlight=False)
+                  f"{used}, in {time.perf_counter() - t0:.1f} s", markup=False, highlight=False)
 
 
 @app.command("export")
@@ -711,6 +723,12 @@ def play_cmd(
                                                             "the deterministic rollout does not depend on it."),
     banks: List[Path] = typer.Option(None, "--banks", help="The run's motion banks, when they have moved "
                                                            "(repeat: --banks A.h5 --banks B.h5)."),
+    renderer: str = typer.Option("auto", "--renderer", help="Video renderer: mujoco, matplotlib, or auto (MuJoCo "
+                                 "where it can render offscreen)."),
+    ghost: Optional[Path] = typer.Option(None, "--ghost", help="With --video: a reference bank (e.g. walk.h5) "
+                                         "drawn as a translucent Go2 beside the policy."),
+    viewer: bool = typer.Option(False, "--viewer", help="Show the rollout in MuJoCo's interactive viewer "
+                                "(needs a display), looping until the window is closed."),
 ) -> None:
     """Replay a trained policy: one Go2 in MuJoCo from the default pose, deterministic actions, a command or a schedule.
 
@@ -721,6 +739,8 @@ def play_cmd(
       amp-data play runs/sac-cpu-1 --command 0.5@5,1.2@5 -o rollout.h5   # walk, then trot: one clip each
       amp-data inspect rollout.h5 --reference walk.h5 trot.h5 --plot figs/  # the paper's Figs. 3-7
       amp-data play runs/sac-cpu-1 -o rollout.h5 --video policy.gif
+      amp-data play runs/sac-cpu-1 --video policy.gif --ghost walk.h5   # the mocap beside it
+      amp-data play runs/sac-cpu-1 --viewer                  # MuJoCo's viewer (with a display)
       amp-data play runs/sac-cpu-1 --checkpoint checkpoints/step_000000123456.pt
       amp-data inspect rollout.h5 walk.h5 --rom             # the policy's joint ROM beside the mocap's
       amp-data inspect rollout.h5 --phase                   # its gait cycles and gait label
@@ -750,15 +770,24 @@ def play_cmd(
         progress.update(bar[0], completed=done)
 
     try:
+        from amp_data.reports.mujoco_view import viewer_problem
+        if viewer and viewer_problem():
+            raise InputError(None, f"--viewer: {viewer_problem()}")
         result = play(run, checkpoint=checkpoint, seconds=seconds, command_vx_m_s=command, seed=seed,
                       banks=[str(b) for b in banks] if banks else None, output=output, video=video,
-                      on_video_frame=on_video_frame)
+                      on_video_frame=on_video_frame, renderer=renderer, ghost=ghost)
     except InputError as e:
         fail(str(e))
     finally:
         if bar:
             progress.stop()
+    if result.note:
+        err_console.print(f"amp-data: note: {result.note}", markup=False, highlight=False, soft_wrap=True)
     console.print("\n".join(result.summary_lines()), markup=False, highlight=False, soft_wrap=True)
+    if viewer:
+        from amp_data.reports.mujoco_view import show_in_viewer
+        from learner.play import rollout_bank
+        show_in_viewer(rollout_bank(result.rollout, result.source.run_name))
 
 
 @app.command("eval")

@@ -311,6 +311,8 @@ class PlayResult:
     output: Path | None = None
     video: Path | None = None
     video_frames: int = 0
+    video_renderer: str = ""
+    note: str | None = None
 
     def summary_lines(self) -> list[str]:
         r = self.rollout
@@ -339,7 +341,7 @@ class PlayResult:
             lines.append(f"wrote {self.output}: {len(r.joint_pos)} frames at {1 / r.dt_s:g} fps, "
                          f"clip{'s' if len(segments) > 1 else ''} {names}")
         if self.video is not None:
-            lines.append(f"wrote {self.video}: {self.video_frames} frames")
+            lines.append(f"wrote {self.video}: {self.video_frames} frames ({self.video_renderer})")
         return lines
 
 
@@ -388,7 +390,8 @@ def check_bank_output(path: Path) -> None:
 def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float | None = None,
          command_vx_m_s: "float | str | CommandSchedule | None" = None, seed: int | None = None,
          banks: list | None = None, output: str | Path | None = None, video: str | Path | None = None,
-         video_fps: float = 25.0, on_video_frame: Callable[[int, int], None] | None = None) -> PlayResult:
+         video_fps: float = 25.0, on_video_frame: Callable[[int, int], None] | None = None,
+         renderer: str = "auto", ghost: str | Path | None = None) -> PlayResult:
     """Load a run's policy, roll it out (`roll_out`), optionally write the rollout as a bank and a video.
 
     `command_vx_m_s`: a speed, a schedule text ('0.5@5,1.2@5', see `CommandSchedule.parse`) or a
@@ -396,7 +399,8 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float |
     `seed` seeds torch and the task's generator (default: the run's); the deterministic rollout from the
     default pose draws nothing, so it does not change the result. Outputs are checked before the rollout
     and written atomically: bad input leaves no file behind. `on_video_frame(done, total)` is called
-    after each video frame drawn (a progress bar).
+    after each video frame drawn (a progress bar). `renderer` and `ghost` (a reference bank drawn beside
+    the robot) as in `amp_data.reports.mujoco_view.render_video`.
     """
     from learner.torch_dep import require_torch
     require_torch()
@@ -409,6 +413,7 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float |
         schedule = CommandSchedule.parse(str(command_vx_m_s), seconds)
     output = Path(output) if output is not None else None
     video = Path(video) if video is not None else None
+    ghost_bank, result_note = None, None
     if output is not None:
         check_bank_output(output)
     if video is not None:
@@ -423,6 +428,12 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float |
         v.check_output(video)
         if output is not None and video.resolve() == output.resolve():
             raise InputError(video, "-o and --video name the same file")
+        from amp_data.format.bank import read_bank
+        from amp_data.reports.mujoco_view import pick_renderer
+        ghost_bank = read_bank(ghost) if ghost is not None else None
+        renderer, result_note = pick_renderer(renderer, ghost is not None)   # before mujoco is imported
+    elif ghost is not None:
+        raise InputError(None, "--ghost goes with --video")
 
     policy = load_policy(run, checkpoint, banks, seed)
     source, state, cfg, task = policy.source, policy.state, policy.cfg, policy.task
@@ -446,9 +457,12 @@ def play(run: str | Path, checkpoint: str | Path | None = None, seconds: float |
             plan = v.plan_view(bank, v.ViewOptions(fps=min(video_fps, bank.fps), robot_label="Go2 policy rollout",
                                                    no_source_note=f"policy rollout of {source.run_name} at {schedule.text()} m/s"))
             done = iter(range(1, plan.num_frames + 1))
-            v.render_view(plan, video, on_frame=None if on_video_frame is None else
-                          lambda: on_video_frame(next(done), plan.num_frames))
+            from amp_data.reports.mujoco_view import render_video
+            _, used, note = render_video(plan, bank, video, renderer, ghost_bank,
+                                         on_frame=None if on_video_frame is None else
+                                         lambda: on_video_frame(next(done), plan.num_frames))
             result.video, result.video_frames = video, plan.num_frames
+            result.video_renderer, result.note = used, note or result_note
         if output is not None:
             from amp_data.format.bank import write_bank
             write_bank(output, bank)

@@ -7,6 +7,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT), str(TESTS)]
 
+# Before any test imports mujoco: pick an offscreen OpenGL context (EGL without a display) where one works,
+# so MuJoCo's renderer can be tested in this process; None, or why not (tests/test_mujoco_view.py skips).
+from amp_data.reports.mujoco_view import renderer_problem  # noqa: E402
+
+RENDER_PROBLEM = renderer_problem()
+
 
 @pytest.fixture(scope="session")
 def mocap():

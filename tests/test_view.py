@@ -32,7 +32,12 @@ def _runner() -> CliRunner:
 
 
 def run_view(*args: str):
-    result = _runner().invoke(app, ["view", *map(str, args)])
+    """`amp-data view` with matplotlib's drawing (this file checks its geometry; MuJoCo's renderer is
+    tests/test_mujoco_view.py's)."""
+    args = tuple(map(str, args))
+    if "--renderer" not in args:
+        args += ("--renderer", "matplotlib")
+    result = _runner().invoke(app, ["view", *args])
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result
