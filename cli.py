@@ -706,6 +706,65 @@ def train_cmd(
                   f"style reward {fe['style_reward']:.3f}. Run folder: {out}", markup=False, highlight=False)
 
 
+@app.command("pretrain")
+def pretrain_cmd(
+    banks: List[Path] = typer.Argument(..., help="Motion banks (.h5): reference-state starts for the exploration."),
+    output: Path = typer.Option(Path("pretrain.pt"), "-o", "--output", help="Weights to write (.pt)."),
+    algo: str = typer.Option("sac", "--algo", help="The learner the weights are for: sac or ppo."),
+    preset: str = typer.Option("cpu", "--preset", help="Network sizes and task of this preset (cpu or paper)."),
+    steps: int = typer.Option(200_000, "--steps", help="Environment steps of task-agnostic exploration."),
+    epochs: int = typer.Option(20, "--epochs", help="Passes over the exploration data."),
+    seed: int = typer.Option(1, "--seed", help="Seed of the exploration and the model."),
+    terrain: Optional[str] = typer.Option(None, "--terrain", help="flat or waves (as the train run will use)."),
+    overrides: List[str] = typer.Option(None, "--set", help="Config field overrides, as for train (network sizes "
+                                                            "must match the train run's)."),
+) -> None:
+    """Pretrain actor and critics on an inverse-dynamics model of random exploration (Fan et al. 2025).
+
+    \b
+    Examples:
+      amp-data pretrain walk.h5 trot.h5 -o pretrain.pt
+      amp-data train walk.h5 trot.h5 --init-from pretrain.pt --init-parts actor,norm,critics
+
+    \b
+    Drives the task's environments with random joint targets (no reward), trains a model (s, s') -> a of
+    the actor's shape, and writes its weights into a checkpoint of the agent: the actor gets all its
+    layers (the first for s only), the critics its hidden layers. The share of held-out action variance
+    it explains is printed. Whether it helps a learner is measured in the README, not assumed.
+    """
+    from learner import config as C
+
+    try:
+        cfg = C.from_options(preset, algo, seed=seed, overrides=overrides, terrain=terrain)
+    except ValueError as e:
+        fail(str(e))
+    try:
+        from learner.pretrain import pretrain
+    except ImportError as e:
+        fail(f"pretraining needs the learn extra ({e}): pip install 'amp-data[learn]'")
+    try:
+        if steps < cfg.env.num_envs or epochs < 1:
+            raise InputError(None, f"--steps must be at least the {cfg.env.num_envs} environments and --epochs "
+                                   f"at least 1, got {steps} and {epochs}")
+        from amp_data.expert.sampler import load_consistent_banks
+        load_consistent_banks([str(b) for b in banks])
+        with Progress(TextColumn("[bold]explore"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True) as progress:
+            task = progress.add_task("", total=steps)
+            result = pretrain([str(b) for b in banks], cfg, output, env_steps=steps, epochs=epochs,
+                              say=lambda m: console.print(m, markup=False, highlight=False),
+                              on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    except InputError as e:
+        fail(str(e))
+    joints = " ".join(f"{x:.2f}" for x in result.heldout_explained_per_joint)
+    console.print(f"inverse dynamics: training loss {result.train_loss[0]:.3f} -> {result.train_loss[-1]:.3f}; "
+                  f"held-out actions explained {100 * result.heldout_explained:.0f} % (per joint: {joints}); "
+                  f"{result.explore_s:.0f} s exploring, {result.train_s:.0f} s training", markup=False,
+                  highlight=False)
+    console.print(f"wrote {result.output}: load it with amp-data train ... --init-from {result.output} "
+                  "--init-parts actor,norm,critics", markup=False, highlight=False)
+
+
 @app.command("play")
 def play_cmd(
     run: Path = typer.Argument(..., help="Run folder (from `amp-data train --out`) or a checkpoint file (.pt)."),

@@ -40,6 +40,16 @@ class NonFiniteState(RuntimeError):
     """The agent's state holds NaN or infinite values; the message names where."""
 
 
+def save_state_file(path: Path, state: dict) -> Path:
+    """A checkpoint-format file outside a run folder (pretrained weights), atomically; NonFiniteState,
+    writing nothing, if any agent tensor is not finite."""
+    bad = non_finite_entries(state.get("agent", {}), "agent")
+    if bad:
+        raise NonFiniteState(f"the agent's {', '.join(bad[:3])} hold NaN or inf; nothing was saved")
+    RunFolder._atomic_save(state, Path(path))
+    return Path(path)
+
+
 def non_finite_entries(obj, prefix: str = "") -> list[str]:
     """Names of the tensors (or floats) in a nested dict/list state that hold NaN or inf."""
     torch = require_torch()
