@@ -1008,7 +1008,7 @@ def compare_cmd(
     table = Table(title=f"{100 * confidence:g} % bootstrap CI of the mean over seeds, at {at_text}",
                   title_justify="left")
     table.add_column("group", overflow="fold", min_width=24)
-    for col in ("seeds", "r_AMP/step", "task return", "speed/cmd", "no fall"):
+    for col in ("n", "r_AMP/step", "task return", "speed/cmd", "no fall"):
         table.add_column(col, justify="right")
 
     def cell(m, scale=1.0, fmt="{:.2f}"):
@@ -1020,10 +1020,12 @@ def compare_cmd(
         return text
 
     for row in cmp.final():
-        table.add_row(row["group"], f"{row['n_seeds']} ({', '.join(map(str, row['seeds']))})",
+        table.add_row(row["group"], str(row["n_seeds"]),
                       cell(row["style_reward"], fmt="{:.3f}"), cell(row["task_return"], fmt="{:.0f}"),
                       cell(row["speed_ratio"]), cell(row["no_fall_rate"]))
     console.print(table)
+    console.print("seeds: " + "; ".join(f"{row['group']} {', '.join(map(str, row['seeds']))}" for row in cmp.final()),
+                  markup=False, highlight=False, soft_wrap=True)
     for path in written:
         console.print(f"wrote {path}", markup=False, highlight=False)
 

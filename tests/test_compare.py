@@ -104,7 +104,7 @@ def test_the_command_writes_figures_csv_and_json(tmp_path):
     out = tmp_path / "figs"
     r = CliRunner().invoke(cli.app, ["compare", *runs, "-o", str(out), "--points", "21", "--resamples", "500"])
     assert r.exit_code == 0, r.output
-    assert "sac.n_step=3" in r.output and "3 (1, 2, 3)" in r.output
+    assert "sac.n_step=3" in r.output and "sac.n_step=3 1, 2, 3" in r.output
     for name in ("style_reward.png", "task_return.png", "eval.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
     curves = pd.read_csv(out / "curves.csv")
