@@ -209,6 +209,11 @@ class Go2AmpTask:
             ids = np.flatnonzero(self.rng.random(n) < self.env_cfg.rsi_fraction)
             ref = self.expert.reference_states(len(ids), self.rng)
             qpos[ids, 3:7] = ref["root_quat"]
+            if self.terrain is not None and len(ids):
+                # face +x, along the height field, whatever way the dog faced in the mocap: the observations
+                # do not depend on the heading, the ground does (the grid runs along +x from the origin)
+                rot = Rotation.from_quat(qpos[ids, 3:7])
+                qpos[ids, 3:7] = (Rotation.from_euler("z", -rot.as_euler("ZYX")[:, :1]) * rot).as_quat()
             qpos[ids, 7:] = np.clip(ref["joint_pos"], self.soft_limits[:, 0], self.soft_limits[:, 1])
             qvel[ids, 0:3], qvel[ids, 3:6], qvel[ids, 6:] = ref["base_lin_vel"], ref["base_ang_vel"], ref["joint_vel"]
             z[ids] = ref["root_pos"][:, 2]

@@ -101,6 +101,13 @@ def test_task_on_waves_observes_the_terrain_and_measures_heights_above_the_groun
         task.set_terrain_level(top)
         obs = task.reset()
         np.testing.assert_allclose(obs[:, 31:], [[1.0, 1.0]] * 4, atol=1e-6)
+        # starts from bank frames face +x, along the height field (the mocap's heading is dropped)
+        task.env_cfg.rsi_fraction = 1.0
+        task.reset()
+        from scipy.spatial.transform import Rotation
+        heading = Rotation.from_quat(backend.state().base_quat_xyzw).as_euler("ZYX")[:, 0]
+        np.testing.assert_allclose(heading, 0.0, atol=1e-9)
+        obs = task.reset()
         st = backend.state()
         # every foot starts on or above the waves, the lowest just touching (2 mm clearance)
         feet = st.foot_pos_w
