@@ -141,6 +141,26 @@ def cases() -> list[tuple[str, list[str]]]:
         *[["compare", "{d}/run", "-o", "{d}/cmp", opt, v] for opt, v in (
             ("--x", "episodes"), ("--points", "1"), ("--ci", "1.5"), ("--ci", "nan"), ("--resamples", "5"),
             ("--smooth", "0"))])
+    add("pretrain",
+        ["pretrain", "{d}/nope.h5"], ["pretrain", "{d}/bank.h5", "-o", "{d}/p.h5"],
+        ["pretrain", "{d}/bank.h5", "-o", "{d}/folder.h5"], ["pretrain", "{d}/bank.h5", "--algo", "dqn"],
+        ["pretrain", "{d}/bank.h5", "--terrain", "hills"],
+        *[["pretrain", "{d}/bank.h5", "-o", "{d}/p.pt", opt, v] for opt in ("--steps", "--epochs")
+          for v in ("-1", "0", "abc")])
+    add("warm starts and terrain",
+        ["train", "{d}/bank.h5", "--out", "{d}/t2", "--init-from", "{d}/nope"],
+        ["train", "{d}/bank.h5", "--out", "{d}/t2", "--init-from", "{d}/notes.txt", "--steps", "8"],
+        ["train", "{d}/bank.h5", "--out", "{d}/t2", "--init-from", "{d}/run", "--init-parts", "brain"],
+        ["train", "{d}/bank.h5", "--out", "{d}/t2", "--terrain", "hills"],
+        ["train", "{d}/bank.h5", "--out", "{d}/t2", "--terrain", "waves", "--set", "env.terrain_levels=1"])
+    add("play schedules and rendering",
+        *[["play", "{d}/run", "--command", v] for v in ("0.5@", "a@1", "0.5@1,", "0.5@1,2", "1@-1", "99@1")],
+        ["play", "{d}/run", "--command", "0.5@1", "--seconds", "2"],
+        ["play", "{d}/run", "--ghost", "{d}/bank.h5"], ["play", "{d}/run", "--video", "{d}/v.gif", "--renderer", "vulkan"],
+        ["play", "{d}/run", "--video", "{d}/v.gif", "--ghost", "{d}/nope.h5"],
+        ["view", "{d}/bank.h5", "-o", "{d}/v.gif", "--renderer", "vulkan"],
+        ["view", "{d}/bank.h5", "-o", "{d}/v.gif", "--ghost", "{d}/text.h5"],
+        ["inspect", "{d}/bank.h5", "--reference"])
     add("clips", ["clips", "extra"])
     return out
 
