@@ -123,6 +123,7 @@ class Go2AmpTask:
             self.terrain = WaveCurriculum(n, self.env_cfg.terrain_levels, self.env_cfg.terrain_max_amplitude_m,
                                           tuple(self.env_cfg.terrain_wavelength_m), backend.height_field)
         self.obs_dim = OBS_DIM + (TERRAIN_OBS_DIM if self.terrain is not None else 0)
+        self._path_m = np.zeros(n)          # horizontal path length of each episode so far (terrain curriculum)
         self._obs = np.zeros((n, self.obs_dim))
         # AMP observations of the last `history_steps` policy steps, a ring buffer over axis 1 (newest at
         # `_head`); the discriminator's window is every `frame_stride`-th of them
@@ -244,6 +245,7 @@ class Go2AmpTask:
         else:
             self.command_vx[ids] = self.command_override
         self.episode_step[ids] = 0
+        self._path_m[ids] = 0.0
         full = self.backend.state()
         st = type(full)(**{f.name: getattr(full, f.name)[ids] for f in dataclasses.fields(full)})
         self._prev_joint_vel[ids] = st.joint_vel
@@ -268,7 +270,8 @@ class Go2AmpTask:
     def _terrain_curriculum(self, done_ids, st, terminated) -> None:
         """Episode ends move environments a wave level up or down (`WaveCurriculum.episode_end`); the
         backend gets the new ground before their reset."""
-        distance = st.base_pos_w[done_ids, 0]                   # every episode starts at x = 0
+        # the path walked, not the displacement: nothing commands the heading, and policies drift and turn
+        distance = self._path_m[done_ids]
         commanded = self.command_vx[done_ids] * self.episode_step[done_ids] * self.dt_s
         changed = self.terrain.episode_end(done_ids, distance, commanded, terminated[done_ids])
         for level in np.unique(self.terrain.level[changed]):
@@ -315,6 +318,7 @@ class Go2AmpTask:
 
         tau = pd_torques(q_target, st.joint_pos, st.joint_vel, self.kp, self.kd, self.torque_limit)
         height = self._height_above_ground_m(st)
+        self._path_m += np.linalg.norm(st.base_lin_vel_w[:, :2], axis=1) * self.dt_s
         terms = rewards.reward_terms(
             self.rew_cfg, command_vx_m_s=self.command_vx, base_lin_vel_b=st.base_lin_vel_b,
             base_ang_vel_b=st.base_ang_vel_b, base_height_m=height,

@@ -125,7 +125,7 @@ def test_task_on_waves_observes_the_terrain_and_measures_heights_above_the_groun
         task.terrain.level[:] = 3
         task.command_vx[:] = 0.5
         task.episode_step[:] = task.max_episode_steps
-        st.base_pos_w[:, 0] = [5.0, 0.0, 5.0, 5.0]
+        task._path_m[:] = [5.0, 0.0, 5.0, 5.0]
         task._terrain_curriculum(np.arange(4), st, np.array([False, False, True, False]))
         np.testing.assert_array_equal(task.terrain.level, [4, 2, 2, 4])
         expected = (task.terrain.grid(4) + 0.03) / 0.06
