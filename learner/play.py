@@ -369,6 +369,8 @@ def load_policy(run: str | Path, checkpoint: str | Path | None = None, banks=Non
     cfg = playback_config(state, source.checkpoint)
     bank_paths = bank_paths_to_use(state, source.checkpoint, banks)
     backend, task, _, agent, _ = build(cfg, bank_paths, cfg.seed if seed is None else seed, num_envs=1)
+    if task.terrain is not None:
+        task.set_terrain_level(task.terrain.levels - 1)     # a terrain run plays on its hardest waves
     try:
         agent.load_state_dict(state["agent"])
     except (RuntimeError, KeyError, ValueError) as e:

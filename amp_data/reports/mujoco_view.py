@@ -7,7 +7,7 @@ matplotlib (`view.py`) and say why. What is drawn, for each output frame of a `V
 - the Go2 at the bank frame's qpos (root position, root quaternion xyzw -> MuJoCo's wxyz, joint angles),
   feet dark in contact and light in swing (the bank's `contacts`);
 - a ghost: a second Go2, translucent, at a reference bank's frames (looped) `GHOST_OFFSET_M` to its left,
-  following the robot's path, so a policy and its mocap move side by side;
+  on the robot's path and heading, so a policy and its mocap move side by side;
 - the source dog (a retarget bank's keypoints), as capsules between keypoints, to the robot's right at its
   own (unscaled) size, left limbs blue and right limbs red as in the matplotlib view.
 
@@ -171,9 +171,15 @@ def render_mujoco(plan: ViewPlan, bank: Bank, output: str | Path, ghost: Bank | 
         clip = ghost.clips[0]
         t = plan.times_s
         rows = clip.start + np.round(t * ghost.fps).astype(int) % clip.num_frames
-        g = _qpos_wxyz(ghost["root_pos"][rows], ghost["root_quat"][rows], ghost["joint_pos"][rows])
-        # the ghost walks beside the robot: its own heading and height, the robot's path in x and y
-        g[:, :2] = qpos[:, :2] + GHOST_OFFSET_M[:2]
+        from scipy.spatial.transform import Rotation
+
+        # the ghost walks beside the robot: its own gait and height, the robot's path and heading
+        robot_yaw = Rotation.from_quat(bank["root_quat"][frames]).as_euler("ZYX")[:, :1]
+        ghost_rot = Rotation.from_quat(ghost["root_quat"][rows])
+        turned = Rotation.from_euler("z", robot_yaw - ghost_rot.as_euler("ZYX")[:, :1]) * ghost_rot
+        g = _qpos_wxyz(ghost["root_pos"][rows], turned.as_quat(), ghost["joint_pos"][rows])
+        side = Rotation.from_euler("z", robot_yaw).apply(GHOST_OFFSET_M)
+        g[:, :2] = qpos[:, :2] + side[:, :2]
         ghost_qpos = g
     dog = None
     if plan.dog_points is not None:
