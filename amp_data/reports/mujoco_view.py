@@ -25,7 +25,6 @@ from typing import Callable
 import numpy as np
 
 from amp_data.errors import InputError
-from amp_data.format.atomic import atomic_output
 from amp_data.format.bank import Bank
 from amp_data.reports.view import VIEW_AZIM_DEG, VIEW_ELEV_DEG, ViewPlan, check_output
 
@@ -159,8 +158,9 @@ def render_mujoco(plan: ViewPlan, bank: Bank, output: str | Path, ghost: Bank | 
                   on_frame: Callable[[], None] | None = None) -> Path:
     """Render `plan` (from `view.plan_view(bank)`) with MuJoCo into `output` (.gif or .mp4), atomically;
     `ghost`: a reference bank whose first clip is drawn beside the robot, looped at its own frame rate."""
-    from amp_data.reports.view import _GifWriter, _Mp4Writer
     from PIL import Image
+
+    from amp_data.reports.view import write_video
 
     path = Path(output)
     check_output(path, plan.size_px)
@@ -191,25 +191,13 @@ def render_mujoco(plan: ViewPlan, bank: Bank, output: str | Path, ghost: Bank | 
         scene = MujocoScene(plan.size_px)
     except Exception as e:
         raise InputError(path, f"MuJoCo's renderer failed to start ({type(e).__name__}: {e})") from None
+    frames = (Image.fromarray(scene.frame(qpos[i], plan.contacts[i], None if ghost_qpos is None else ghost_qpos[i],
+                                          None if dog is None else dog[i], plan.dog_bones, plan.dog_sides))
+              for i in range(plan.num_frames))
     try:
-        with atomic_output(path, suffix=path.suffix) as tmp:
-            writer = (_Mp4Writer if path.suffix.lower() == ".mp4" else _GifWriter)(tmp, plan.out_fps, plan.size_px)
-            try:
-                for i in range(plan.num_frames):
-                    rgb = scene.frame(qpos[i], plan.contacts[i], None if ghost_qpos is None else ghost_qpos[i],
-                                      None if dog is None else dog[i], plan.dog_bones, plan.dog_sides)
-                    image = Image.fromarray(rgb)
-                    writer.add(image if path.suffix.lower() == ".gif" else image.convert("RGBA"))
-                    if on_frame is not None:
-                        on_frame()
-                writer.finish()
-                writer = None
-            finally:
-                if writer is not None:
-                    writer.abort()
+        return write_video(path, frames, plan.out_fps, plan.size_px, on_frame)
     finally:
         scene.close()
-    return path
 
 
 RENDERERS = ("auto", "mujoco", "matplotlib")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 from PIL import Image
@@ -435,7 +435,7 @@ class _Mp4Writer:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def add(self, frame) -> None:
-        self.proc.stdin.write(frame.tobytes())
+        self.proc.stdin.write((frame if frame.mode == "RGBA" else frame.convert("RGBA")).tobytes())
 
     def finish(self) -> None:
         self.proc.stdin.close()
@@ -448,16 +448,15 @@ class _Mp4Writer:
         self.proc.wait()
 
 
-def render_view(plan: ViewPlan, output: str | Path, on_frame: Callable[[], None] | None = None) -> Path:
-    """Draw every frame of `plan` into `output` (.gif or .mp4), atomically. InputError if unwritable."""
-    path = Path(output)
-    check_output(path, plan.size_px)
-    scene = _Scene(plan)
+def write_video(path: Path, frames: Iterable, fps: float, size_px: tuple[int, int],
+                on_frame: Callable[[], None] | None = None) -> Path:
+    """Write PIL images (`frames`, drawn one at a time) to `path` (.gif or .mp4), atomically: a failure
+    while drawing or writing leaves no partial file and keeps an old one."""
     with atomic_output(path, suffix=path.suffix) as tmp:   # writers pick the format by suffix
-        writer = (_Mp4Writer if path.suffix.lower() == ".mp4" else _GifWriter)(tmp, plan.out_fps, plan.size_px)
+        writer = (_Mp4Writer if path.suffix.lower() == ".mp4" else _GifWriter)(tmp, fps, size_px)
         try:
-            for i in range(plan.num_frames):
-                writer.add(scene.frame(i))
+            for frame in frames:
+                writer.add(frame)
                 if on_frame is not None:
                     on_frame()
             writer.finish()
@@ -466,3 +465,12 @@ def render_view(plan: ViewPlan, output: str | Path, on_frame: Callable[[], None]
             if writer is not None:
                 writer.abort()
     return path
+
+
+def render_view(plan: ViewPlan, output: str | Path, on_frame: Callable[[], None] | None = None) -> Path:
+    """Draw every frame of `plan` into `output` (.gif or .mp4), atomically. InputError if unwritable."""
+    path = Path(output)
+    check_output(path, plan.size_px)
+    scene = _Scene(plan)
+    return write_video(path, (scene.frame(i) for i in range(plan.num_frames)), plan.out_fps, plan.size_px,
+                       on_frame)
