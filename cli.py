@@ -1019,12 +1019,13 @@ def compare_cmd(
             text += f" [{fmt.format(scale * m['ci_low'])}, {fmt.format(scale * m['ci_high'])}]"
         return text
 
-    for row in cmp.final():
+    final = cmp.final()
+    for row in final:
         table.add_row(row["group"], str(row["n_seeds"]),
                       cell(row["style_reward"], fmt="{:.3f}"), cell(row["task_return"], fmt="{:.0f}"),
                       cell(row["speed_ratio"]), cell(row["no_fall_rate"]))
     console.print(table)
-    console.print("seeds: " + "; ".join(f"{row['group']} {', '.join(map(str, row['seeds']))}" for row in cmp.final()),
+    console.print("seeds: " + "; ".join(f"{row['group']} {', '.join(map(str, row['seeds']))}" for row in final),
                   markup=False, highlight=False, soft_wrap=True)
     for path in written:
         console.print(f"wrote {path}", markup=False, highlight=False)

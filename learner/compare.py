@@ -93,10 +93,9 @@ def _preset_defaults(config: dict) -> dict[str, object]:
         return {}
 
 
-def _experiment(config: dict) -> dict[str, str]:
-    """What makes a run's experiment: algo, preset and every field set away from that preset's default,
+def _experiment(config: dict, defaults: dict) -> dict[str, str]:
+    """What makes a run's experiment: algo, preset and every field set away from its preset's `defaults`,
     fields of the other algorithm's section and bookkeeping fields aside."""
-    defaults = _preset_defaults(config)
     other = {"sac": "ppo.", "ppo": "sac."}.get(str(config.get("algo")), "")
     out = {k: _show(config[k]) for k in ("algo", "preset") if k in config}
     for k, v in config.items():
@@ -112,10 +111,11 @@ def group_runs(runs: list[Path], configs: list[dict], by: str = "auto") -> dict[
     if by == "name":
         keys = [_SEED_SUFFIX.sub("", Path(r).resolve().name) for r in runs]
     elif by == "auto":
-        exps = [_experiment(c) for c in configs]
+        defaults = [_preset_defaults(c) for c in configs]
+        exps = [_experiment(c, d) for c, d in zip(configs, defaults)]
         fields = list(dict.fromkeys(k for e in exps for k in e))
         # a field a run leaves at its preset's default counts as that default
-        value = [{k: e.get(k, _show(_preset_defaults(c).get(k, "-"))) for k in fields} for e, c in zip(exps, configs)]
+        value = [{k: e.get(k, _show(d.get(k, "-"))) for k in fields} for e, d in zip(exps, defaults)]
         differ = [k for k in fields if len({v[k] for v in value}) > 1]
         keys = []
         for v in value:
@@ -155,16 +155,21 @@ class Comparison:
     notes: list[str]
     confidence: float
     n_resamples: int
+    _bands: dict = field(default_factory=dict, repr=False)   # (group, metric, normalised) -> band
 
     def band(self, group: GroupCurves, key: str, normalised: bool = False):
-        """(mean, low, high) over the grid; `normalised`: after global min-max scaling of this metric."""
+        """(mean, low, high) over the grid; `normalised`: after global min-max scaling of this metric.
+        Each band is bootstrapped once (the table, figures and curves.csv share them)."""
         v = group.values.get(key)
         if v is None:
             return None
-        if normalised:
-            lo, hi = self.global_range(key)
-            v = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
-        return bootstrap_mean_ci(v, self.confidence, self.n_resamples)
+        memo = (group.label, key, normalised)
+        if memo not in self._bands:
+            if normalised:
+                lo, hi = self.global_range(key)
+                v = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+            self._bands[memo] = bootstrap_mean_ci(v, self.confidence, self.n_resamples)
+        return self._bands[memo]
 
     def global_range(self, key: str) -> tuple[float, float]:
         """Min and max of a metric over every group, seed and grid point: the paper's global normalisation."""
