@@ -284,16 +284,15 @@ def inspect_banks(
             raise InputError(None, "--reference needs a policy bank and at least one reference bank: "
                                    "amp-data inspect rollout.h5 --reference walk.h5 trot.h5")
         written, pairs = [], []
-        if plot is not None:
-            from amp_data.reports.plots import write_figures
-            written = write_figures(loaded, plot, reference_figures_only=reference)
         if reference:
             from amp_data.reports import policy_figures as pf
             if plot is not None:
-                more, pairs = pf.write_policy_figures(loaded, plot)
-                written += more
+                written, pairs = pf.write_policy_figures(loaded, plot)
             else:
                 pairs = pf.pair_clips(*pf.split_policy_and_references(loaded))
+        elif plot is not None:
+            from amp_data.reports.plots import write_figures
+            written = write_figures(loaded, plot)
     except InputError as e:
         fail(str(e))
     rows = []

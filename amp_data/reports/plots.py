@@ -174,11 +174,8 @@ def save_png(fig: Figure, path: Path) -> Path:
     return path
 
 
-def write_figures(banks: dict[str, Bank], out_dir: str | Path, figures=None,
-                  reference_figures_only: bool = False) -> list[Path]:
-    """Write every figure of `figures` (default FIGURES) into `out_dir` (created if missing); their paths.
-    `reference_figures_only`: only create the folder (`policy_figures` draws the policy against its
-    references instead)."""
+def plot_folder(out_dir: str | Path) -> Path:
+    """`out_dir`, created if missing; InputError naming it if it is a file or cannot be made."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(out_dir, "is a file; --plot needs a folder")
@@ -186,6 +183,10 @@ def write_figures(banks: dict[str, Bank], out_dir: str | Path, figures=None,
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(out_dir, f"cannot create plot folder ({e.strerror})") from None
-    if reference_figures_only:
-        return []
+    return out_dir
+
+
+def write_figures(banks: dict[str, Bank], out_dir: str | Path, figures=None) -> list[Path]:
+    """Write every figure of `figures` (default FIGURES) into `out_dir` (created if missing); their paths."""
+    out_dir = plot_folder(out_dir)
     return [save_png(make(banks), out_dir / name) for name, make in (figures or FIGURES).items()]

@@ -20,6 +20,7 @@ averages over all its clips' cycles the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from amp_data.format.bank import Bank, ClipRange
 from amp_data.motion.gait import analyze_clip
 from amp_data.motion.rom import joint_rom
 from amp_data.reports.inspect_report import short_labels
-from amp_data.reports.plots import CYCLE_JOINTS, DPI, LEFT_SIDE_JOINTS, save_png
+from amp_data.reports.plots import CYCLE_JOINTS, DPI, LEFT_SIDE_JOINTS, plot_folder, save_png
 
 POLICY, REFERENCE = "tab:blue", "tab:red"
 PHASE_POINTS = 101          # 0, 1, ..., 100 % of the cycle
@@ -58,6 +59,14 @@ class Pairing:
     clip: ClipRange
     reference_speed_m_s: float
     policy_speed_m_s: float
+
+    @cached_property
+    def reference_cycles(self) -> "CycleStats | None":
+        return cycle_stats(self.reference, list(self.reference.clips))
+
+    @cached_property
+    def policy_cycles(self) -> "CycleStats | None":
+        return cycle_stats(self.policy, [self.clip], skip_s=SKIP_S)
 
 
 def is_rollout(bank: Bank) -> bool:
@@ -145,8 +154,7 @@ def pairing_rows(pairs: list[Pairing]) -> list[dict]:
     """Per pair: speeds, stride frequency, gait and cycles of reference and policy (JSON-ready)."""
     rows = []
     for p in pairs:
-        ref = cycle_stats(p.reference, list(p.reference.clips))
-        pol = cycle_stats(p.policy, [p.clip], skip_s=SKIP_S)
+        ref, pol = p.reference_cycles, p.policy_cycles
 
         def side(stats, speed):
             return {"speed_m_s": speed, "stride_freq_hz": stats.stride_freq_hz if stats else None,
@@ -167,8 +175,7 @@ def cycle_figure(pairs: list[Pairing], joints=CYCLE_JOINTS) -> Figure:
     axes = np.array(fig.subplots(1 + len(joints), len(pairs), sharex=True, squeeze=False))
     pct = np.linspace(0.0, 100.0, PHASE_POINTS)
     for col, p in enumerate(pairs):
-        pol = cycle_stats(p.policy, [p.clip], skip_s=SKIP_S)
-        ref = cycle_stats(p.reference, list(p.reference.clips))
+        pol, ref = p.policy_cycles, p.reference_cycles
         top = axes[0, col]
         feet = [f.removesuffix("_foot") for f in p.reference.foot_names]
         for stats, colour, offset, height in ((ref, REFERENCE, -0.3, 0.2), (pol, POLICY, -0.05, 0.35)):
@@ -258,8 +265,8 @@ def velocity_figure(policy: dict[str, Bank], references: dict[str, Bank]) -> Fig
 
 
 def write_policy_figures(banks: dict[str, Bank], out_dir: str | Path) -> tuple[list[Path], list[Pairing]]:
-    """The three figures into `out_dir` (which `write_figures` has created); their paths and the pairing."""
-    out_dir = Path(out_dir)
+    """The three figures into `out_dir` (created if missing); their paths and the pairing."""
+    out_dir = plot_folder(out_dir)
     policy, references = split_policy_and_references(banks)
     pairs = pair_clips(policy, references)
     written = [save_png(cycle_figure(pairs), out_dir / "policy_cycle.png"),
