@@ -42,6 +42,7 @@ m = mujoco.MjModel.from_xml_string("<mujoco><worldbody><geom size='1'/></worldbo
 r = mujoco.Renderer(m, 8, 8)
 r.update_scene(mujoco.MjData(m))
 assert r.render().shape == (8, 8, 3)
+r.close()
 """
 _probed: dict[str, str | None] = {}
 
@@ -62,11 +63,7 @@ def renderer_problem() -> str | None:
     imported its GL backend is fixed, so the probe runs in-process."""
     if "mujoco" in sys.modules:
         try:
-            import mujoco
-            m = mujoco.MjModel.from_xml_string("<mujoco><worldbody><geom size='1'/></worldbody></mujoco>")
-            with mujoco.Renderer(m, 8, 8) as r:
-                r.update_scene(mujoco.MjData(m))
-                r.render()
+            exec(_PROBE, {})       # the subprocess's probe, here
             return None
         except Exception as e:   # no context on this GL backend: any failure means "fall back"
             return f"MuJoCo cannot render offscreen here ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
