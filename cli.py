@@ -600,7 +600,9 @@ def train_cmd(
     algo: str = typer.Option("sac", "--algo", help="sac (AMP+SAC, the paper's method) or ppo (AMP+PPO baseline)."),
     preset: str = typer.Option("cpu", "--preset", help="cpu: sizes that learn on a laptop-class CPU; "
                                                        "paper: the paper's tables (4096 envs, GPU)."),
-    backend: str = typer.Option("mujoco", "--backend", help="Simulator: mujoco (CPU, pip-installable)."),
+    backend: str = typer.Option("mujoco", "--backend", help="Simulator: mujoco (CPU MuJoCo, the default) or warp "
+                                                      "(MuJoCo Warp on a CUDA GPU, or on the CPU for tests; pip install "
+                                                      "'amp-data[gpu]'; --set env.sim_device=cuda:1 picks a GPU)."),
     num_envs: Optional[int] = typer.Option(None, "--num-envs", help="Parallel environments (default: the preset's)."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Stop after this many environment steps (all envs). "
                                                              "Default: the preset's; cpu: 1.28 M for sac, 1.5 M "

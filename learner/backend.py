@@ -146,9 +146,9 @@ class GroundBackend(Backend, Protocol):
 # name -> (module, class, what to install): imported only when asked for
 BACKENDS = {
     "mujoco": ("learner.mujoco_backend", "MujocoBackend", "pip install 'amp-data[learn]' (mujoco>=3.3)"),
+    "warp": ("learner.warp_backend", "WarpBackend", "pip install 'amp-data[gpu]' (mujoco-warp>=4.0, warp-lang)"),
 }
-PLANNED = {"isaacgym": "not implemented yet (Isaac Gym is NVIDIA's preview download); use --backend mujoco",
-           "warp": "not implemented yet; use --backend mujoco"}
+PLANNED = {"isaacgym": "not implemented yet (Isaac Gym is NVIDIA's preview download); use --backend mujoco"}
 
 
 def make_backend(name: str, num_envs: int, **options) -> Backend:
@@ -162,4 +162,6 @@ def make_backend(name: str, num_envs: int, **options) -> Backend:
         backend_class = getattr(importlib.import_module(module), cls)
     except ImportError as e:
         raise InputError(None, f"the {name} backend needs its simulator ({e}): {install}") from None
+    if options.get("height_field") is not None and not getattr(backend_class, "supports_height_field", False):
+        raise InputError(None, f"the {name} backend has no per-environment terrain; use --backend mujoco for --terrain")
     return backend_class(num_envs, **options)

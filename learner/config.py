@@ -27,6 +27,7 @@ class EnvConfig:
     num_envs: int = 4096
     backend: str = "mujoco"
     sim_threads: int = 0                  # MuJoCo rollout threads; 0: one per CPU core
+    sim_device: str = "auto"              # warp backend: "cpu", "cuda", "cuda:1"; auto: a CUDA GPU if Warp sees one
     friction_cone: str = "pyramidal"      # "elliptic" (Unitree's model) costs about twice per sim step
     sim_dt_s: float = 0.005
     decimation: int = 4                   # policy step = 4 sim steps = 0.02 s (50 Hz)
@@ -316,6 +317,8 @@ RESUMABLE_FIELDS = (
     "sac.actor_lr", "sac.critic_lr", "sac.alpha_lr", "sac.max_grad_norm", "sac.target_entropy_scale",
     "ppo.lr", "ppo.entropy_coef", "ppo.value_coef", "ppo.max_grad_norm", "ppo.desired_kl",
     "amp.loss_coef", "amp.grad_pen_coef", "reward.w_task", "reward.w_amp", "reward.amp_reward_coef",
+    # the same physics on another simulator (tests/test_backend_contract.py): a run moves between machines
+    "env.backend", "env.sim_device", "env.sim_threads",
 )
 DEVICES = ("auto", "cpu", "cuda", "mps")
 

@@ -60,6 +60,8 @@ class MujocoBackend:
     creep a little more under load.
     """
 
+    supports_height_field = True
+
     def __init__(self, num_envs: int, threads: int | None = None, mjcf_path: str | Path = MJCF_PATH,
                  contact_threshold_n: float = 1.0, cone: str | None = None, height_field: HeightField | None = None):
         if num_envs < 1:

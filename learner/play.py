@@ -104,6 +104,7 @@ def playback_config(state: dict, path: Path):
         raise InputError(path, f"checkpoint's config is not one this amp-data reads ({e})") from None
     cfg.device = "cpu"
     cfg.torch_threads = 1
+    cfg.env.backend = "mujoco"          # whichever simulator trained it: same physics, one CPU env is plenty
     cfg.env.sim_threads = 1
     cfg.env.num_envs = 1
     cfg.sac.replay_size = 1024

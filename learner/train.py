@@ -39,6 +39,9 @@ def make_backend(cfg):
     options = {}
     if cfg.env.backend == "mujoco":
         options = {"threads": cfg.env.sim_threads or None, "cone": cfg.env.friction_cone}
+    elif cfg.env.backend == "warp":
+        options = {"device": None if cfg.env.sim_device == "auto" else cfg.env.sim_device,
+                   "cone": cfg.env.friction_cone}
     if cfg.env.terrain != "flat":
         from learner.backend import HeightField
         options["height_field"] = HeightField(max_abs_height_m=cfg.env.terrain_max_amplitude_m)

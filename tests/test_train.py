@@ -356,3 +356,44 @@ def test_init_from_a_missing_source_fails_before_training(banks, tmp_path):
                                 str(tmp_path / "nope")])
     assert r.exit_code == 2 and "no such run folder or checkpoint file" in r.output
     assert not (tmp_path / "w").exists()
+
+
+# ---------------------------------------------------------------------------------- other backends
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("mujoco_warp") is None,
+                    reason="mujoco-warp is not installed (pip install '.[gpu]')")
+def test_the_task_on_warp_matches_the_task_on_cpu_mujoco(banks):
+    """The same seed, resets (bank frames, Table IV randomisation) and actions give the same observations,
+    AMP observations and rewards on MuJoCo Warp (float32) as on CPU MuJoCo, step after step."""
+    runs = {}
+    for name in ("mujoco", "warp"):
+        cfg = tiny_cfg()
+        cfg.env.backend, cfg.env.sim_device = name, "cpu"
+        backend, task, _, _, _ = T.build(cfg, banks, seed=5)
+        actions = np.random.default_rng(0).uniform(-0.5, 0.5, (12, 4, 12))
+        obs, amp, reward = [task.reset()], [], []
+        for a in actions:
+            r = task.step(a)
+            obs.append(r.next_obs), amp.append(r.next_amp_obs), reward.append(r.task_reward)
+        runs[name] = [np.array(x) for x in (obs, amp, reward)]
+        backend.close()
+    for cpu, warp in zip(runs["mujoco"], runs["warp"]):
+        np.testing.assert_allclose(warp, cpu, atol=2e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("importlib").util.find_spec("mujoco_warp") is None,
+                    reason="mujoco-warp is not installed (pip install '.[gpu]')")
+def test_a_run_trained_on_warp_resumes_on_cpu_mujoco_and_plays_there(banks, tmp_path):
+    out = tmp_path / "warp"
+    tiny = [a for s in [*TINY, "env.sim_device=cpu"] for a in ("--set", s)]
+    r = runner.invoke(cli.app, ["train", *banks, "--backend", "warp", "--steps", "96", "--out", str(out), *tiny])
+    assert r.exit_code == 0, r.output
+    assert "4 envs on warp" in r.output
+    assert json.loads((out / "config.json").read_text())["env"]["backend"] == "warp"
+    r = runner.invoke(cli.app, ["train", "--resume", "--out", str(out), "--steps", "160", "--set", "env.backend=mujoco"])
+    assert r.exit_code == 0, r.output
+    assert "4 envs on mujoco" in r.output and load_checkpoint(out / "checkpoint.pt")["env_steps"] >= 160
+    r = runner.invoke(cli.app, ["play", str(out), "--seconds", "1", "-o", str(tmp_path / "rollout.h5")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rollout.h5").exists()

@@ -1,0 +1,275 @@
+"""Batched MuJoCo Warp backend for the Go2: N worlds of the same MJCF stepped by MuJoCo Warp's kernels.
+
+It implements the contract of `learner/backend.py` (`Backend`, `SimState`), like `learner/mujoco_backend.py`
+and with the same MJCF, touch sensors and conventions; what differs is where the physics runs. MuJoCo Warp
+(`pip install 'amp-data[gpu]'`) compiles its kernels for a CUDA GPU or for the CPU: on a GPU it is the
+backend for thousands of worlds, on a CPU it is slow and serves tests and development.
+
+How it steps: one `mujoco_warp.Data` holds all N worlds. A policy step at decimation k is k times a small
+Warp kernel (the PD law `learner.backend.pd_torques`, float32, into `ctrl`) and `mujoco_warp.step`. On a
+CUDA device the k sim steps are captured once as a CUDA graph per k and replayed. Mass and friction are per
+world (`put_model(..., batch_sizes=...)`); the ground's height field is one grid shared by all worlds in
+MuJoCo Warp, so per-environment terrain (`GroundBackend`) is not offered here.
+
+Numbers are float32 in the simulator (MuJoCo's CPU engine: float64); `tests/test_backend_conformance.py`
+holds both to the same physics and to each other. Contacts and constraints live in buffers sized when the
+backend is built (`contacts_per_world`, `constraints_per_world`): when a step overflows one, the backend
+stops with `BufferOverflowError` naming the buffer, instead of MuJoCo Warp's printed warning and dropped
+contacts.
+
+Warp caches compiled kernels in `warp.config.kernel_cache_dir` (default `~/.cache/warp/<version>`; set
+`WARP_CACHE_PATH` to move it): the first backend on a machine compiles for about 20-60 s, later ones load
+in about a second.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mujoco
+import mujoco_warp as mjw
+import numpy as np
+import warp as wp
+from scipy.spatial.transform import Rotation
+
+from learner.backend import HeightField, SimState
+from learner.mujoco_backend import CONES, NJ, NQ, NV, _check_model
+from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
+from robots.go2.build_mjcf import MJCF_PATH
+
+wp.config.quiet = True
+
+# Overflows of buffers sized at construction (dropped contacts or constraints); solver iteration limits are
+# not errors.
+_BUFFER_OVERFLOWS = {
+    mjw.OverflowType.NEFC: "constraints (constraints_per_world)",
+    mjw.OverflowType.BROADPHASE: "broadphase contact pairs (contacts_per_world)",
+    mjw.OverflowType.NARROWPHASE: "contacts (contacts_per_world)",
+    mjw.OverflowType.CCD: "convex-collision contacts (contacts_per_world)",
+    mjw.OverflowType.HFIELD: "height-field contacts",
+    mjw.OverflowType.NVMAX: "active degrees of freedom",
+}
+# The free joint: [pos 3, quat wxyz 4] in qpos, [linear velocity (world) 3, angular (body) 3] in qvel.
+JOINT_QPOS, JOINT_QVEL = 7, 6
+# a world whose state leaves this range (or is not finite) has diverged; MuJoCo's CPU engine uses 1e10
+MAX_ABS_STATE = 1e6
+
+
+class BufferOverflowError(RuntimeError):
+    """A MuJoCo Warp step needed more contacts or constraints than were allocated."""
+
+
+@wp.kernel
+def _pd_ctrl_kernel(q_target: wp.array2d(dtype=wp.float32), qpos: wp.array2d(dtype=wp.float32),
+                    qvel: wp.array2d(dtype=wp.float32), kp: wp.array2d(dtype=wp.float32),
+                    kd: wp.array2d(dtype=wp.float32), limit: wp.array2d(dtype=wp.float32),
+                    ctrl: wp.array2d(dtype=wp.float32)):
+    world, j = wp.tid()
+    tau = kp[world, j] * (q_target[world, j] - qpos[world, JOINT_QPOS + j]) - kd[world, j] * qvel[world, JOINT_QVEL + j]
+    ctrl[world, j] = wp.clamp(tau, -limit[world, j], limit[world, j])
+
+
+def default_device() -> str:
+    """"cuda:0" where Warp sees a CUDA GPU, else "cpu"."""
+    return "cuda:0" if wp.is_cuda_available() else "cpu"
+
+
+class WarpBackend:
+    """N Go2 worlds in MuJoCo Warp on `device` ("cpu", "cuda", "cuda:1"; None: `default_device()`).
+
+    `contact_threshold_n` and `cone` as in `MujocoBackend`. `contacts_per_world` / `constraints_per_world`:
+    buffer sizes (a Go2 lying on its side has about 12 contacts, 4-6 constraint rows each).
+    `cuda_graph`: replay the decimated step as a CUDA graph (default: on CUDA devices).
+    """
+
+    supports_height_field = False     # MuJoCo Warp's height fields are shared by all worlds
+
+    def __init__(self, num_envs: int, device: str | None = None, mjcf_path: str | Path = MJCF_PATH,
+                 contact_threshold_n: float = 1.0, cone: str | None = None,
+                 height_field: HeightField | None = None, contacts_per_world: int = 48,
+                 constraints_per_world: int = 256, cuda_graph: bool | None = None):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if height_field is not None:
+            raise ValueError("the warp backend has no per-environment terrain (MuJoCo Warp shares one height "
+                             "field among all worlds); train with --backend mujoco for --terrain")
+        mj = mujoco.MjModel.from_xml_path(str(mjcf_path))
+        if cone is not None:
+            if cone not in CONES:
+                raise ValueError(f"cone must be one of {sorted(CONES)}, got {cone!r}")
+            mj.opt.cone = CONES[cone]
+        _check_model(mj)
+        self.mj_model = mj
+        self.device = wp.get_device(device or default_device())
+        self.num_envs = num_envs
+        self.sim_dt = float(mj.opt.timestep)
+        self.contact_threshold_n = float(contact_threshold_n)
+        self.joint_names, self.foot_names = JOINT_NAMES, FOOT_NAMES
+        self.cuda_graph = self.device.is_cuda if cuda_graph is None else bool(cuda_graph and self.device.is_cuda)
+
+        def touch_adr(body: str) -> int:
+            return int(mj.sensor_adr[mujoco.mj_name2id(mj, mujoco.mjtObj.mjOBJ_SENSOR, f"{body}_touch")])
+
+        self._foot_touch = np.array([touch_adr(f) for f in FOOT_NAMES])
+        self._base_touch = touch_adr("base")
+        legs = [f"{leg}_{part}" for leg in LEGS for part in ("hip", "thigh", "calf")]
+        self._body_touch = np.array([touch_adr(b) for b in ["base", *legs]])
+        self._base_body = mujoco.mj_name2id(mj, mujoco.mjtObj.mjOBJ_BODY, "base")
+        self.torque_limit_nm = mj.actuator_ctrlrange[:, 1].copy()
+        self.nominal_base_mass_kg = float(mj.body_mass[self._base_body])
+        key = mujoco.mj_name2id(mj, mujoco.mjtObj.mjOBJ_KEY, "home")
+        home = mj.key_qpos[key]
+        self.default_qpos = np.concatenate([home[:3], home[[4, 5, 6, 3]], home[7:]])
+
+        with wp.ScopedDevice(self.device):
+            self.model = mjw.put_model(mj, batch_sizes={"body_mass": num_envs, "geom_friction": num_envs})
+            self.model.opt.warn_overflow = 0      # checked after every step instead (BufferOverflowError)
+            self.data = mjw.make_data(mj, nworld=num_envs, nconmax=contacts_per_world, njmax=constraints_per_world)
+            zeros = np.zeros((num_envs, NJ), dtype=np.float32)
+            self._q_target, self._kp, self._kd, self._limit = (wp.array(zeros, dtype=wp.float32) for _ in range(4))
+        self._graphs: dict[int, wp.Graph] = {}
+        self._unstable = np.zeros(num_envs, dtype=bool)
+        self.reset(np.arange(num_envs), np.tile(self.default_qpos, (num_envs, 1)), np.zeros((num_envs, NV)))
+
+    def close(self) -> None:
+        self._graphs.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ reset and step
+
+    def reset(self, env_ids, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        """Put worlds `env_ids` (n,) into qpos (n, 19), qvel (n, 18) (conventions of the module doc of
+        `learner/backend.py`); contacts and sensors are computed at the new state; other worlds keep their
+        state and sensor readings."""
+        env_ids = np.atleast_1d(np.asarray(env_ids, dtype=int))
+        qpos, qvel = np.asarray(qpos, dtype=float), np.asarray(qvel, dtype=float)
+        n = len(env_ids)
+        if qpos.shape != (n, NQ) or qvel.shape != (n, NV):
+            raise ValueError(f"reset of {n} envs needs qpos ({n}, {NQ}) and qvel ({n}, {NV}), "
+                             f"got {qpos.shape} and {qvel.shape}")
+        norm = np.linalg.norm(qpos[:, 3:7], axis=1, keepdims=True)
+        if np.any(norm < 1e-9) or not np.all(np.isfinite(qpos)) or not np.all(np.isfinite(qvel)):
+            raise ValueError("reset state has a zero quaternion or non-finite values")
+        quat_xyzw = qpos[:, 3:7] / norm
+        lin_vel_w = Rotation.from_quat(quat_xyzw).apply(qvel[:, :3])
+        mask = np.zeros(self.num_envs, dtype=bool)
+        mask[env_ids] = True
+        d = self.data
+        sensors_before = d.sensordata.numpy().copy()
+        with wp.ScopedDevice(self.device):
+            mjw.reset_data(self.model, d, reset=wp.array(mask, dtype=bool))
+            all_qpos, all_qvel = d.qpos.numpy().copy(), d.qvel.numpy().copy()
+            all_qpos[env_ids] = np.concatenate([qpos[:, :3], quat_xyzw[:, [3, 0, 1, 2]], qpos[:, 7:]], axis=1)
+            all_qvel[env_ids] = np.concatenate([lin_vel_w, qvel[:, 3:]], axis=1)
+            d.qpos.assign(all_qpos)
+            d.qvel.assign(all_qvel)
+            mjw.forward(self.model, d)
+            sensors = d.sensordata.numpy().copy()
+            sensors[~mask] = sensors_before[~mask]
+            d.sensordata.assign(sensors)
+        self._unstable[env_ids] = False
+
+    def step_pd(self, q_target_rad: np.ndarray, kp, kd, substeps: int = 1, torque_limit_nm=None) -> None:
+        """Track joint targets (N, 12) rad with the PD law `pd_torques`, recomputed at every sim step
+        (arguments as `MujocoBackend.step_pd`)."""
+        if int(substeps) != substeps or substeps < 1:
+            raise ValueError(f"substeps must be a positive integer, got {substeps}")
+        q_target_rad = np.asarray(q_target_rad, dtype=float)
+        if q_target_rad.shape != (self.num_envs, NJ):
+            raise ValueError(f"q_target_rad must be ({self.num_envs}, {NJ}), got {q_target_rad.shape}")
+        limit = self.torque_limit_nm if torque_limit_nm is None else torque_limit_nm
+        shape = (self.num_envs, NJ)
+        for dst, src in ((self._q_target, q_target_rad), (self._kp, kp), (self._kd, kd), (self._limit, limit)):
+            dst.assign(np.ascontiguousarray(np.broadcast_to(np.asarray(src, dtype=np.float32), shape)))
+        if self.cuda_graph:
+            if substeps not in self._graphs:
+                with wp.ScopedCapture(device=self.device) as capture:
+                    self._substeps(substeps)
+                self._graphs[substeps] = capture.graph
+            wp.capture_launch(self._graphs[substeps])
+        else:
+            self._substeps(substeps)
+        self._check_after_step()
+
+    def _substeps(self, substeps: int) -> None:
+        d = self.data
+        with wp.ScopedDevice(self.device):
+            for _ in range(substeps):
+                wp.launch(_pd_ctrl_kernel, dim=(self.num_envs, NJ),
+                          inputs=[self._q_target, d.qpos, d.qvel, self._kp, self._kd, self._limit], outputs=[d.ctrl])
+                mjw.step(self.model, d)
+
+    def _check_after_step(self) -> None:
+        overflow = self.data.overflow.numpy()
+        for bit, what in _BUFFER_OVERFLOWS.items():
+            worlds = np.flatnonzero(overflow & int(bit))
+            if len(worlds):
+                raise BufferOverflowError(
+                    f"MuJoCo Warp ran out of {what} in {len(worlds)} of {self.num_envs} worlds (first: {worlds[0]}); "
+                    f"build WarpBackend with a larger buffer")
+        qpos, qvel = self.data.qpos.numpy(), self.data.qvel.numpy()
+        diverged = ~(np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1)
+                     & (np.abs(qpos).max(axis=1) < MAX_ABS_STATE) & (np.abs(qvel).max(axis=1) < MAX_ABS_STATE))
+        if diverged.any():
+            # as MuJoCo's CPU engine does: back to the default state, flagged until the env's next reset
+            ids = np.flatnonzero(diverged)
+            self.reset(ids, np.tile(self.default_qpos, (len(ids), 1)), np.zeros((len(ids), NV)))
+            self._unstable[ids] = True
+
+    # ------------------------------------------------------------------ reading the state
+
+    def state(self) -> SimState:
+        """The snapshot after the last reset/step (see `SimState`); float64 copies on the host."""
+        qpos = self.data.qpos.numpy().astype(float)
+        qvel = self.data.qvel.numpy().astype(float)
+        sensors = self.data.sensordata.numpy().astype(float)
+        foot_force = sensors[:, self._foot_touch]
+        pressing = sensors > self.contact_threshold_n
+        return SimState(
+            base_pos_w=qpos[:, :3],
+            base_quat_xyzw=qpos[:, [4, 5, 6, 3]],
+            base_lin_vel_w=qvel[:, :3],
+            base_ang_vel_b=qvel[:, 3:6],
+            joint_pos=qpos[:, 7:],
+            joint_vel=qvel[:, 6:],
+            foot_force_n=foot_force,
+            foot_contact=foot_force > self.contact_threshold_n,
+            base_contact=pressing[:, self._base_touch],
+            body_contact=pressing[:, self._body_touch].any(axis=1),
+            sim_unstable=self._unstable.copy(),
+        )
+
+    # ------------------------------------------------------------------ domain randomisation
+
+    def set_base_mass_offset(self, env_ids, offset_kg) -> None:
+        """Trunk mass = nominal + offset_kg, per world (inertia tensor and centre of mass kept)."""
+        env_ids = np.atleast_1d(np.asarray(env_ids, dtype=int))
+        offset_kg = np.broadcast_to(np.asarray(offset_kg, dtype=float), env_ids.shape)
+        if np.any(self.nominal_base_mass_kg + offset_kg <= 0):
+            raise ValueError("base mass offset would make the trunk mass non-positive")
+        mass = self.model.body_mass.numpy().copy()
+        mass[env_ids, self._base_body] = self.nominal_base_mass_kg + offset_kg
+        self.model.body_mass.assign(mass)
+
+    def set_friction(self, env_ids, mu) -> None:
+        """Sliding friction coefficient of every geom, per world (see `MujocoBackend.set_friction`)."""
+        env_ids = np.atleast_1d(np.asarray(env_ids, dtype=int))
+        mu = np.broadcast_to(np.asarray(mu, dtype=float), env_ids.shape)
+        if np.any(mu < 0):
+            raise ValueError("friction coefficients must be >= 0")
+        friction = self.model.geom_friction.numpy().copy()
+        friction[env_ids, :, 0] = mu[:, None]
+        self.model.geom_friction.assign(friction)
+
+    @property
+    def base_mass_kg(self) -> np.ndarray:
+        return self.model.body_mass.numpy()[:, self._base_body].astype(float)
+
+    @property
+    def friction(self) -> np.ndarray:
+        return self.model.geom_friction.numpy()[:, 0, 0].astype(float)
