@@ -34,6 +34,9 @@ class EnvConfig:
     kp_nm_rad: float = 20.0
     kd_nm_s_rad: float = 0.5
     action_scale: float = 0.25            # joint target = default pose + 0.25 * action
+    # > 0: the actions pass a first-order low-pass filter with this cutoff (Hz) before they become joint
+    # targets, and the filtered action (the joint target's offset, rad) joins the observation (12 values)
+    action_filter_hz: float = 0.0
     episode_length_s: float = 20.0
     command_vx_range_m_s: tuple[float, float] = (0.4, 1.0)   # forward command, base frame, per episode
     # "range": uniform in command_vx_range_m_s; "banks": the mean forward speed of a reference clip (each bank
@@ -359,6 +362,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     positive("env.decimation", e.decimation, integer=True)
     for name in ("sim_dt_s", "episode_length_s", "action_scale"):
         positive(f"env.{name}", getattr(e, name))
+    policy_hz = 1.0 / (e.sim_dt_s * e.decimation)
+    if not (isinstance(e.action_filter_hz, (int, float)) and 0 <= e.action_filter_hz < policy_hz / 2):
+        raise ValueError(f"env.action_filter_hz must be 0 (off) or a cutoff below the policy's Nyquist "
+                         f"frequency {policy_hz / 2:g} Hz, got {e.action_filter_hz!r}")
     lo, hi = e.command_vx_range_m_s
     if not lo <= hi:
         raise ValueError(f"env.command_vx_range_m_s must be (low, high) with low <= high, got {e.command_vx_range_m_s}")

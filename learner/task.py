@@ -41,6 +41,7 @@ from robots.go2 import model as go2
 
 OBS_DIM = 31
 TERRAIN_OBS_DIM = 2
+FILTER_OBS_DIM = 12      # with env.action_filter_hz: the filtered action as a joint-target offset (rad)
 ACT_DIM = 12
 OBS_SCALES = np.concatenate([[2.0], np.ones(12), np.full(12, 0.05), np.ones(3), np.full(3, 0.25)])
 
@@ -122,7 +123,13 @@ class Go2AmpTask:
         if self.env_cfg.terrain == "waves":
             self.terrain = WaveCurriculum(n, self.env_cfg.terrain_levels, self.env_cfg.terrain_max_amplitude_m,
                                           tuple(self.env_cfg.terrain_wavelength_m), backend.height_field)
-        self.obs_dim = OBS_DIM + (TERRAIN_OBS_DIM if self.terrain is not None else 0)
+        # first-order low-pass of the actions (Peng et al. 2020 filter their imitation policy's actions the
+        # same way): y += alpha (a - y) each policy step, alpha = 1 - exp(-2 pi f_c dt)
+        f_c = self.env_cfg.action_filter_hz
+        self.filter_alpha = 1.0 - np.exp(-2 * np.pi * f_c * self.dt_s) if f_c > 0 else None
+        self._filtered_action = np.zeros((n, 12))
+        self.obs_dim = (OBS_DIM + (FILTER_OBS_DIM if self.filter_alpha is not None else 0)
+                        + (TERRAIN_OBS_DIM if self.terrain is not None else 0))
         self._path_m = np.zeros(n)          # horizontal path length of each episode so far (terrain curriculum)
         self._obs = np.zeros((n, self.obs_dim))
         # AMP observations of the last `history_steps` policy steps, a ring buffer over axis 1 (newest at
@@ -164,10 +171,13 @@ class Go2AmpTask:
     def observation(self, st, command_vx, env_ids=None) -> np.ndarray:
         obs = np.concatenate([command_vx[:, None], st.joint_pos - self.default_pose, st.joint_vel,
                               projected_gravity(st.base_quat_xyzw), st.base_ang_vel_b], axis=1)
-        obs = (obs * OBS_SCALES).astype(np.float32)
-        if self.terrain is None:
-            return obs
-        return np.concatenate([obs, self.terrain.observation(env_ids).astype(np.float32)], axis=1)
+        parts = [(obs * OBS_SCALES).astype(np.float32)]
+        if self.filter_alpha is not None:
+            filtered = self._filtered_action if env_ids is None else self._filtered_action[env_ids]
+            parts.append((self.env_cfg.action_scale * filtered).astype(np.float32))
+        if self.terrain is not None:
+            parts.append(self.terrain.observation(env_ids).astype(np.float32))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def ground_z_m(self, env_ids, x_m, y_m) -> np.ndarray:
         """Ground height (m) under world points of environments `env_ids`; 0 on flat ground."""
@@ -240,6 +250,9 @@ class Go2AmpTask:
             self.kd[ids, 0] = self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n)
         qpos, qvel, history = self._initial_states(n, ids)
         self.backend.reset(ids, qpos, qvel)
+        # the filter starts where the joints are: no jump of the targets at the first step
+        self._filtered_action[ids] = np.clip((qpos[:, 7:] - self.default_pose) / self.env_cfg.action_scale,
+                                             self.action_low, self.action_high)
         if self.command_override is None:
             self.command_vx[ids] = self.sample_commands(n)
         else:
@@ -311,6 +324,10 @@ class Go2AmpTask:
         actions = np.asarray(actions, dtype=np.float64)
         if not np.all(np.isfinite(actions)):
             raise FloatingPointError("the policy produced non-finite actions")
+        if self.filter_alpha is not None:
+            a = np.clip(actions, self.action_low, self.action_high)
+            self._filtered_action += self.filter_alpha * (a - self._filtered_action)
+            actions = self._filtered_action
         q_target = self.joint_targets(actions)
         self.backend.step_pd(q_target, self.kp, self.kd, substeps=self.env_cfg.decimation)
         st = self.backend.state()

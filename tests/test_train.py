@@ -397,3 +397,34 @@ def test_a_run_trained_on_warp_resumes_on_cpu_mujoco_and_plays_there(banks, tmp_
     r = runner.invoke(cli.app, ["play", str(out), "--seconds", "1", "-o", str(tmp_path / "rollout.h5")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "rollout.h5").exists()
+
+
+# ---------------------------------------------------------------------------------- action filter
+
+def test_the_action_filter_is_a_first_order_low_pass_seen_in_the_observation(banks):
+    """env.action_filter_hz: the joint targets follow y += alpha (a - y); a sinusoidal action comes out with
+    the discrete first-order filter's gain |alpha / (1 - (1 - alpha) e^{-i w})|, and the observation's last 12
+    values are the filtered joint-target offsets."""
+    cfg = tiny_cfg()
+    cfg.env.action_filter_hz, cfg.env.reference_state_init = 2.0, False
+    cfg.randomization.enabled = False
+    backend, task, _, _, _ = T.build(cfg, banks, seed=1)
+    obs = task.reset()
+    assert task.obs_dim == 31 + 12 and obs.shape == (4, 43)
+    np.testing.assert_allclose(obs[:, 31:], 0.0, atol=1e-7)          # standing starts: targets at the default pose
+    dt, f_hz = task.dt_s, 5.0
+    alpha = 1 - np.exp(-2 * np.pi * 2.0 * dt)
+    targets = []
+    sent = []
+    real_step_pd = backend.step_pd
+    backend.step_pd = lambda q, *a, **k: (sent.append(q.copy()), real_step_pd(q, *a, **k))[1]
+    for k in range(200):
+        r = task.step(np.full((4, 12), 0.4 * np.sin(2 * np.pi * f_hz * k * dt)))
+        assert not (r.terminated | r.timed_out).any()
+        targets.append(r.next_obs[:, 31:])
+    targets = np.array(targets)[100:] / cfg.env.action_scale      # back to action units, steady state
+    gain = abs(alpha / (1 - (1 - alpha) * np.exp(-2j * np.pi * f_hz * dt)))
+    assert np.ptp(targets, axis=0).mean() / 2 == pytest.approx(0.4 * gain, rel=0.02)
+    assert 0.3 < gain < 0.45                                       # 5 Hz through a 2 Hz first-order filter
+    np.testing.assert_allclose(np.array(sent)[100:] - task.default_pose, cfg.env.action_scale * targets, atol=1e-6)
+    backend.close()
