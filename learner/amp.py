@@ -73,14 +73,19 @@ def gradient_penalty(disc: Discriminator, x: torch.Tensor) -> torch.Tensor:
     return g.square().sum(-1).mean()
 
 
-def discriminator_loss(disc: Discriminator, expert_windows, policy_windows, grad_pen_coef: float):
+def discriminator_loss(disc: Discriminator, expert_windows, policy_windows, grad_pen_coef: float,
+                       input_noise_std: float = 0.0):
     """Eq. 2 on raw AMP windows: (L_AMP, L_grad, stats).
 
     L_AMP = 0.5 (E_expert (D - 1)^2 + E_policy (D + 1)^2) (AMP_for_hardware's halving);
     L_grad = grad_pen_coef * E_expert ||grad_x D||^2. Both differentiable w.r.t. the discriminator.
-    The expert and policy batches go through the network as one batch.
+    The expert and policy batches go through the network as one batch. `input_noise_std` > 0: instance
+    noise, N(0, std^2) added to every normalised input of both batches while training (the style reward
+    scores clean windows), so that the two distributions overlap and D cannot separate them perfectly.
     """
     x = disc.normalize(torch.cat([expert_windows, policy_windows]))
+    if input_noise_std > 0:
+        x = x + input_noise_std * torch.randn_like(x)
     n_e = expert_windows.shape[0]
     d = disc(x)
     d_expert, d_policy = d[:n_e], d[n_e:]
@@ -91,7 +96,7 @@ def discriminator_loss(disc: Discriminator, expert_windows, policy_windows, grad
 
 
 def discriminator_batch_loss(disc: Discriminator, expert, negatives: "PolicyWindows", batch_size: int,
-                             grad_pen_coef: float):
+                             grad_pen_coef: float, input_noise_std: float = 0.0):
     """One discriminator batch, as both algorithms train it: `batch_size` expert windows from `expert`
     (an `ExpertSampler`) and as many policy windows from `negatives`; the normaliser is fed both, then
     eq. 2 is evaluated. Returns `discriminator_loss`'s (L_AMP, L_grad, stats)."""
@@ -99,7 +104,7 @@ def discriminator_batch_loss(disc: Discriminator, expert, negatives: "PolicyWind
     e = torch.as_tensor(expert.sample_windows(batch_size), dtype=torch.float32, device=dev)
     p = negatives.sample(batch_size)
     disc.update_normalizer(torch.cat([e, p]))
-    return discriminator_loss(disc, e, p, grad_pen_coef)
+    return discriminator_loss(disc, e, p, grad_pen_coef, input_noise_std)
 
 
 class WindowReplay:

@@ -101,6 +101,7 @@ class AMPConfig:
     history_size: int = 0                 # > 0: also a uniform reservoir of this many pairs from the whole run
     history_fraction: float = 0.5         # share of each negative batch drawn from that reservoir
     min_std: float = 0.01                 # running normaliser's std floor
+    input_noise_std: float = 0.0          # > 0: instance noise on D's normalised inputs in training (amp.py)
     trunk_weight_decay: float = 1e-3      # AMP_for_hardware's weight decay of the trunk and of the head
     head_weight_decay: float = 1e-2
 
@@ -362,6 +363,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     positive("env.decimation", e.decimation, integer=True)
     for name in ("sim_dt_s", "episode_length_s", "action_scale"):
         positive(f"env.{name}", getattr(e, name))
+    non_negative("amp.input_noise_std", cfg.amp.input_noise_std)
     policy_hz = 1.0 / (e.sim_dt_s * e.decimation)
     if not (isinstance(e.action_filter_hz, (int, float)) and 0 <= e.action_filter_hz < policy_hz / 2):
         raise ValueError(f"env.action_filter_hz must be 0 (off) or a cutoff below the policy's Nyquist "

@@ -687,3 +687,27 @@ def test_kl_adaptive_learning_rate_falls_and_rises_by_1_5():
     out = agent.update()
     assert out["lr"] == pytest.approx(1e-7 * 1.5 ** rounds, rel=1e-6)
     assert 0 < out["kl"] < p.desired_kl / 2
+
+
+def test_instance_noise_keeps_the_discriminator_off_its_targets_as_lsgan_theory_says():
+    """Expert at x = 0, policy at x = 2 (normalised units, one feature). Without noise D separates them
+    (D -> +1 / -1); with N(0, 1) instance noise the least-squares optimum at the policy's point is
+    D* = (p_e - p_pi) / (p_e + p_pi) with p = N(0, 1), N(2, 1) densities there: (phi(2) - phi(0)) / (phi(2) + phi(0))."""
+    from learner.amp import discriminator_loss
+
+    def trained_d_at_policy(noise_std):
+        torch.manual_seed(0)
+        disc = Discriminator(1, (32, 32), window_frames=1)
+        opt = torch.optim.Adam(disc.parameters(), lr=3e-3)
+        expert, policy = torch.zeros(256, 1), torch.full((256, 1), 2.0)
+        for _ in range(300):
+            l_amp, _, _ = discriminator_loss(disc, expert, policy, grad_pen_coef=0.0, input_noise_std=noise_std)
+            opt.zero_grad()
+            l_amp.backward()
+            opt.step()
+        with torch.no_grad():
+            return disc.score(torch.tensor([[2.0]])).item()
+
+    phi = lambda x: math.exp(-x * x / 2)
+    assert trained_d_at_policy(0.0) == pytest.approx(-1.0, abs=0.03)
+    assert trained_d_at_policy(1.0) == pytest.approx((phi(2) - phi(0)) / (phi(2) + phi(0)), abs=0.08)
