@@ -889,7 +889,10 @@ def eval_cmd(
         table.add_column(col, no_wrap=col in ("bank", "", "strides", "freq Hz", "legs Hz"),
                          min_width=10 if col == "" else None)
     for name, g in report.gaits.items():
-        for who, f in (("dog", g["reference"]), ("policy", g["policy"])):
+        rows = [("dog", g["reference"]), ("policy", g["policy"])]
+        if g.get("policy_detected") is not None:
+            rows.append(("policy, feet*", g["policy_detected"]))
+        for who, f in rows:
             if f is None:
                 table.add_row(name, who, "fell" if g["fell"] else "no stride", *[""] * 6)
                 continue
@@ -909,7 +912,9 @@ def eval_cmd(
         console.print(f"{name}: policy at {g['command_vx_m_s']:.2f} m/s (the bank's mean speed)"
                       f"{', fell' if g['fell'] else ''}; targets met: {met}", markup=False, highlight=False)
     console.print("freq: median stride frequency (from foot contacts); legs: dominant frequency of the thigh "
-                  "angles (independent of contacts); duty: share of the stride each foot is down; phase: footfall "
+                  "angles (independent of contacts); *feet: the same rollout with contacts detected as in the banks "
+                  "(foot height and speed) instead of foot force > 1 N, blind to feet that bounce in stance; "
+                  "duty: share of the stride each foot is down; phase: footfall "
                   "after FL as a share of the stride; FL ROM: range of hip, thigh, calf. Targets: freq within "
                   "+-25 %, mean duty within +-0.10, the bank's gait in most strides.", markup=False,
                   highlight=False)

@@ -13,6 +13,11 @@ rollout's gait (amp_data.motion.gait, contacts from the simulator's foot forces)
 - the FL hip, thigh and calf range of motion (rad) and the ratio of the ranges;
 - forward speed.
 
+Beside the simulator's contacts, the same rollout's gait with contacts found as the banks find them
+(`amp_data.motion.contacts.bank_contacts`: foot height and speed, with hysteresis), `policy_detected`: a
+stance foot that bounces on the floor flickers the simulator's contacts (force > 1 N) at 10 Hz and more
+while the detector sees one stance; where the two disagree, the policy's feet chatter.
+
 The targets of the imitation issue: stride frequency within +-25 %, mean duty within +-0.10, the bank's label
 in most strides (`ImitationReport.meets_targets`).
 """
@@ -110,6 +115,18 @@ def compare(policy: GaitFigures, reference: GaitFigures) -> dict:
     }
 
 
+def _with_detected_contacts(bank):
+    """A copy of a rollout bank whose contacts are the banks' detector's on its own foot positions."""
+    import copy
+
+    from amp_data.motion.contacts import bank_contacts
+
+    out = copy.copy(bank)
+    out.data = dict(bank.data)
+    out.data["contacts"] = bank_contacts(bank["root_pos"], bank["root_quat"], bank["foot_pos_base"], bank.fps)
+    return out
+
+
 def meets_targets(cmp: dict) -> dict[str, bool]:
     return {"stride_freq": bool(abs(cmp["stride_freq_ratio"] - 1) <= FREQ_TOL),
             "duty": bool(abs(cmp["mean_duty_diff"]) <= DUTY_TOL),
@@ -156,9 +173,11 @@ def evaluate_imitation(run, checkpoint=None, seconds: float = 12.0, settle_s: fl
                 bank.clips[0].stop = len(bank.data["joint_pos"])
                 pol = gait_figures(bank)
             cmp = compare(pol, ref) if pol is not None and pol.strides else None
+            detected = None if pol is None else gait_figures(_with_detected_contacts(bank))
             report.gaits[Path(path).stem] = {
                 "command_vx_m_s": ref.forward_speed_m_s, "fell": bool(r.fell),
                 "policy": None if pol is None else pol.as_dict(), "reference": ref.as_dict(), "compare": cmp,
+                "policy_detected": None if detected is None else detected.as_dict(),
                 "targets": meets_targets(cmp) if cmp else {"stride_freq": False, "duty": False, "label": False}}
     finally:
         task.backend.close()

@@ -76,6 +76,7 @@ def test_eval_command_on_a_run(walk_trot_cycle_banks, tmp_path):
     for g in report["gaits"].values():
         assert g["reference"]["strides"] >= 1 and g["command_vx_m_s"] == pytest.approx(g["reference"]["forward_speed_m_s"])
         assert set(g["targets"]) == {"stride_freq", "duty", "label"}
+        assert g["fell"] or g["policy_detected"] is not None
     r = runner.invoke(cli.app, ["eval", str(out), "--seconds", "1"])
     assert r.exit_code == 2 and "--seconds" in r.output
 
@@ -108,3 +109,22 @@ def test_leg_swing_frequency_of_the_gathered_walk_is_its_stride_frequency(walk_t
     for path in walk_trot_cycle_banks:
         f = gait_figures(read_bank(path))
         assert f.leg_swing_freq_hz == pytest.approx(f.stride_freq_hz, rel=0.1), path
+
+
+def test_detected_contacts_see_through_feet_that_bounce_in_stance(walk_trot_cycle_banks):
+    """Flicker the walk bank's contacts off every third frame of each stance (a bouncing foot): the simulator-
+    style contacts then show many short strides, the banks' detector on the same foot positions the walk."""
+    from amp_data.format.bank import read_bank
+    from learner.imitation import _with_detected_contacts
+
+    walk = read_bank(walk_trot_cycle_banks[0])
+    true = gait_figures(walk)
+    bouncing = _with_detected_contacts(walk)          # a copy; the bank itself is untouched
+    flicker = walk["contacts"].copy()
+    flicker[::3] = False
+    bouncing.data["contacts"] = flicker
+    assert gait_figures(bouncing).stride_freq_hz > 3 * true.stride_freq_hz
+    detected = gait_figures(_with_detected_contacts(bouncing))
+    assert detected.stride_freq_hz == pytest.approx(true.stride_freq_hz, rel=0.1)
+    assert abs(np.mean(detected.duty) - np.mean(true.duty)) < 0.1
+    np.testing.assert_array_equal(walk["contacts"], read_bank(walk_trot_cycle_banks[0])["contacts"])
