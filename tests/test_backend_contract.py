@@ -6,6 +6,7 @@ CPU MuJoCo backend from the same states; the registry answers unknown or planned
 from __future__ import annotations
 
 import importlib
+import os
 
 import numpy as np
 import pytest
@@ -29,9 +30,13 @@ def available():
 G_M_S2 = 9.81
 
 
+WARP_DEVICE = os.environ.get("AMP_DATA_WARP_DEVICE", "cpu")    # benchmarks/gpu_check.sh sets cuda:0
+
+
 def build(name: str, num_envs: int, **options):
-    """A backend on this machine's CPU (one MuJoCo thread; Warp's CPU device)."""
-    options = {"threads": 1, **options} if name == "mujoco" else {"device": "cpu", **options} if name == "warp" else options
+    """A backend on this machine's CPU (one MuJoCo thread), Warp's on `AMP_DATA_WARP_DEVICE` (default its CPU)."""
+    options = ({"threads": 1, **options} if name == "mujoco" else {"device": WARP_DEVICE, **options} if name == "warp"
+               else options)
     return make_backend(name, num_envs, **options)
 
 
