@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import os
+from dataclasses import dataclass
 
 from pathlib import Path
 
@@ -69,13 +70,7 @@ class MujocoBackend:
         if not hasattr(rollout, "Rollout"):
             raise ImportError(f"mujoco {mujoco.__version__} has no rollout.Rollout: pip install 'mujoco>=3.3'")
         self.height_field = height_field
-        base_model = (mujoco.MjModel.from_xml_path(str(mjcf_path)) if height_field is None
-                      else _model_with_height_field(mjcf_path, height_field))
-        if cone is not None:
-            if cone not in CONES:
-                raise ValueError(f"cone must be one of {sorted(CONES)}, got {cone!r}")
-            base_model.opt.cone = CONES[cone]
-        _check_model(base_model)
+        base_model = load_go2_model(mjcf_path, cone, height_field)
         self.num_envs = num_envs
         self.sim_dt = float(base_model.opt.timestep)
         self.contact_threshold_n = float(contact_threshold_n)
@@ -85,23 +80,12 @@ class MujocoBackend:
         self._thread_datas = [mujoco.MjData(base_model) for _ in range(self.threads)]
         self._rollout = rollout.Rollout(nthread=self.threads if self.threads > 1 else 0)
         self._scratch = mujoco.MjData(base_model)
-
-        def touch_adr(body: str) -> int:
-            return int(base_model.sensor_adr[mujoco.mj_name2id(base_model, mujoco.mjtObj.mjOBJ_SENSOR,
-                                                                f"{body}_touch")])
-
-        self._foot_touch = np.array([touch_adr(f) for f in FOOT_NAMES])
-        self._base_touch = touch_adr("base")
-        legs = [f"{leg}_{part}" for leg in LEGS for part in ("hip", "thigh", "calf")]
-        self._body_touch = np.array([touch_adr(b) for b in ["base", *legs]])  # every body but the feet
-        self._base_body = mujoco.mj_name2id(base_model, mujoco.mjtObj.mjOBJ_BODY, "base")
+        self.layout = Go2Layout.of(base_model)
+        self._base_body = self.layout.base_body
         self._floor = mujoco.mj_name2id(base_model, mujoco.mjtObj.mjOBJ_GEOM, "floor")
-        self.torque_limit_nm = base_model.actuator_ctrlrange[:, 1].copy()
-        self.nominal_base_mass_kg = float(base_model.body_mass[self._base_body])
-        key = mujoco.mj_name2id(base_model, mujoco.mjtObj.mjOBJ_KEY, "home")
-        home = base_model.key_qpos[key]
-        # (19,) qpos (xyzw) of the MJCF's `home` key: default pose, level base, lowest feet on the floor
-        self.default_qpos = np.concatenate([home[:3], home[[4, 5, 6, 3]], home[7:]])
+        self.torque_limit_nm = self.layout.torque_limit_nm.copy()
+        self.nominal_base_mass_kg = self.layout.nominal_base_mass_kg
+        self.default_qpos = self.layout.default_qpos
 
         self._state = np.zeros((num_envs, mujoco.mj_stateSize(base_model, FULLPHYSICS)))
         self._sensors = np.zeros((num_envs, base_model.nsensordata))
@@ -130,18 +114,7 @@ class MujocoBackend:
         friction) are kept.
         """
         env_ids = np.atleast_1d(np.asarray(env_ids, dtype=int))
-        qpos, qvel = np.asarray(qpos, dtype=float), np.asarray(qvel, dtype=float)
-        n = len(env_ids)
-        if qpos.shape != (n, NQ) or qvel.shape != (n, NV):
-            raise ValueError(f"reset of {n} envs needs qpos ({n}, {NQ}) and qvel ({n}, {NV}), "
-                             f"got {qpos.shape} and {qvel.shape}")
-        norm = np.linalg.norm(qpos[:, 3:7], axis=1, keepdims=True)
-        if np.any(norm < 1e-9) or not np.all(np.isfinite(qpos)) or not np.all(np.isfinite(qvel)):
-            raise ValueError("reset state has a zero quaternion or non-finite values")
-        quat_xyzw = qpos[:, 3:7] / norm
-        lin_vel_w = Rotation.from_quat(quat_xyzw).apply(qvel[:, :3])
-        mj_qpos = np.concatenate([qpos[:, :3], quat_xyzw[:, [3, 0, 1, 2]], qpos[:, 7:]], axis=1)
-        mj_qvel = np.concatenate([lin_vel_w, qvel[:, 3:]], axis=1)
+        mj_qpos, mj_qvel = to_mujoco_state(qpos, qvel, len(env_ids))
         d = self._scratch
         for k, i in enumerate(env_ids):
             mj = self.models[i]
@@ -200,22 +173,8 @@ class MujocoBackend:
 
     def state(self) -> SimState:
         """The snapshot after the last reset/step (see `SimState`)."""
-        qpos, qvel = self._state[:, QPOS], self._state[:, QVEL]
-        foot_force = self._sensors[:, self._foot_touch].copy()
-        pressing = self._sensors > self.contact_threshold_n
-        return SimState(
-            base_pos_w=qpos[:, :3].copy(),
-            base_quat_xyzw=qpos[:, [4, 5, 6, 3]],
-            base_lin_vel_w=qvel[:, :3].copy(),
-            base_ang_vel_b=qvel[:, 3:6].copy(),
-            joint_pos=qpos[:, 7:].copy(),
-            joint_vel=qvel[:, 6:].copy(),
-            foot_force_n=foot_force,
-            foot_contact=foot_force > self.contact_threshold_n,
-            base_contact=pressing[:, self._base_touch].copy(),
-            body_contact=pressing[:, self._body_touch].any(axis=1),
-            sim_unstable=self._unstable.copy(),
-        )
+        return sim_state_of_mujoco(self._state[:, QPOS], self._state[:, QVEL], self._sensors, self.layout,
+                                   self.contact_threshold_n, self._unstable)
 
     def mj_data(self, env_id: int) -> mujoco.MjData:
         """A new MjData holding environment env_id's current state, after mj_forward (for rendering or
@@ -274,6 +233,86 @@ class MujocoBackend:
     @property
     def friction(self) -> np.ndarray:
         return np.array([mj.geom_friction[self._floor, 0] for mj in self.models])
+
+
+# ---------------------------------------------------------------------------------- shared by the MuJoCo backends
+# (this one and learner/warp_backend.py: the same MJCF, sensors and conventions)
+
+def load_go2_model(mjcf_path, cone: str | None = None, height_field: HeightField | None = None) -> mujoco.MjModel:
+    """The Go2 MJCF (with a height field if given), the friction cone set (None: the MJCF's), checked."""
+    model = (mujoco.MjModel.from_xml_path(str(mjcf_path)) if height_field is None
+             else _model_with_height_field(mjcf_path, height_field))
+    if cone is not None:
+        if cone not in CONES:
+            raise ValueError(f"cone must be one of {sorted(CONES)}, got {cone!r}")
+        model.opt.cone = CONES[cone]
+    _check_model(model)
+    return model
+
+
+@dataclass(frozen=True)
+class Go2Layout:
+    """Where the Go2's sensors, base body, motor limits and home pose sit in an MjModel."""
+    foot_touch: np.ndarray          # (4,) sensordata addresses of the feet's touch sensors, FOOT_NAMES order
+    base_touch: int
+    body_touch: np.ndarray          # every body but the feet: trunk, hips, thighs, calves
+    base_body: int
+    torque_limit_nm: np.ndarray     # (12,)
+    nominal_base_mass_kg: float
+    default_qpos: np.ndarray        # (19,) xyzw: the MJCF's `home` key (default pose, level, feet on the floor)
+
+    @classmethod
+    def of(cls, model: mujoco.MjModel) -> "Go2Layout":
+        def touch_adr(body: str) -> int:
+            return int(model.sensor_adr[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SENSOR, f"{body}_touch")])
+
+        legs = [f"{leg}_{part}" for leg in LEGS for part in ("hip", "thigh", "calf")]
+        base_body = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "base")
+        home = model.key_qpos[mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_KEY, "home")]
+        return cls(foot_touch=np.array([touch_adr(f) for f in FOOT_NAMES]), base_touch=touch_adr("base"),
+                   body_touch=np.array([touch_adr(b) for b in ["base", *legs]]), base_body=base_body,
+                   torque_limit_nm=model.actuator_ctrlrange[:, 1].copy(),
+                   nominal_base_mass_kg=float(model.body_mass[base_body]),
+                   default_qpos=np.concatenate([home[:3], home[[4, 5, 6, 3]], home[7:]]))
+
+
+def to_mujoco_state(qpos: np.ndarray, qvel: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reset states of n envs in the contract's conventions (qpos (n, 19) xyzw, base velocities in the base
+    frame) -> MuJoCo's (quaternion wxyz, normalised; free-joint linear velocity in the world). ValueError
+    for wrong shapes, a zero quaternion or non-finite values."""
+    qpos, qvel = np.asarray(qpos, dtype=float), np.asarray(qvel, dtype=float)
+    if qpos.shape != (n, NQ) or qvel.shape != (n, NV):
+        raise ValueError(f"reset of {n} envs needs qpos ({n}, {NQ}) and qvel ({n}, {NV}), "
+                         f"got {qpos.shape} and {qvel.shape}")
+    norm = np.linalg.norm(qpos[:, 3:7], axis=1, keepdims=True)
+    if np.any(norm < 1e-9) or not np.all(np.isfinite(qpos)) or not np.all(np.isfinite(qvel)):
+        raise ValueError("reset state has a zero quaternion or non-finite values")
+    quat_xyzw = qpos[:, 3:7] / norm
+    lin_vel_w = Rotation.from_quat(quat_xyzw).apply(qvel[:, :3])
+    return (np.concatenate([qpos[:, :3], quat_xyzw[:, [3, 0, 1, 2]], qpos[:, 7:]], axis=1),
+            np.concatenate([lin_vel_w, qvel[:, 3:]], axis=1))
+
+
+def sim_state_of_mujoco(qpos, qvel, sensors, layout: Go2Layout, contact_threshold_n: float,
+                        unstable: np.ndarray) -> SimState:
+    """A `SimState` (new float64 arrays) from MuJoCo's qpos (N, 19) wxyz, qvel (N, 18) and sensordata."""
+    qpos, qvel = np.asarray(qpos, dtype=float), np.asarray(qvel, dtype=float)
+    sensors = np.asarray(sensors, dtype=float)
+    foot_force = sensors[:, layout.foot_touch]
+    pressing = sensors > contact_threshold_n
+    return SimState(
+        base_pos_w=qpos[:, :3].copy(),
+        base_quat_xyzw=qpos[:, [4, 5, 6, 3]],
+        base_lin_vel_w=qvel[:, :3].copy(),
+        base_ang_vel_b=qvel[:, 3:6].copy(),
+        joint_pos=qpos[:, 7:].copy(),
+        joint_vel=qvel[:, 6:].copy(),
+        foot_force_n=foot_force,
+        foot_contact=foot_force > contact_threshold_n,
+        base_contact=pressing[:, layout.base_touch],
+        body_contact=pressing[:, layout.body_touch].any(axis=1),
+        sim_unstable=np.array(unstable, dtype=bool),
+    )
 
 
 def _model_with_height_field(mjcf_path, hf: HeightField) -> mujoco.MjModel:

@@ -26,15 +26,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mujoco
 import mujoco_warp as mjw
 import numpy as np
 import warp as wp
-from scipy.spatial.transform import Rotation
 
-from learner.backend import HeightField, SimState
-from learner.mujoco_backend import CONES, NJ, NQ, NV, _check_model
-from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
+from learner.backend import HeightField, SimState  # noqa: F401 (SimState: what state() returns)
+from learner.mujoco_backend import NJ, NV, Go2Layout, load_go2_model, sim_state_of_mujoco, to_mujoco_state
+from robots.go2 import FOOT_NAMES, JOINT_NAMES
 from robots.go2.build_mjcf import MJCF_PATH
 
 wp.config.quiet = True
@@ -93,12 +91,7 @@ class WarpBackend:
         if height_field is not None:
             raise ValueError("the warp backend has no per-environment terrain (MuJoCo Warp shares one height "
                              "field among all worlds); train with --backend mujoco for --terrain")
-        mj = mujoco.MjModel.from_xml_path(str(mjcf_path))
-        if cone is not None:
-            if cone not in CONES:
-                raise ValueError(f"cone must be one of {sorted(CONES)}, got {cone!r}")
-            mj.opt.cone = CONES[cone]
-        _check_model(mj)
+        mj = load_go2_model(mjcf_path, cone)
         self.mj_model = mj
         self.device = wp.get_device(device or default_device())
         self.num_envs = num_envs
@@ -107,19 +100,11 @@ class WarpBackend:
         self.joint_names, self.foot_names = JOINT_NAMES, FOOT_NAMES
         self.cuda_graph = self.device.is_cuda if cuda_graph is None else bool(cuda_graph and self.device.is_cuda)
 
-        def touch_adr(body: str) -> int:
-            return int(mj.sensor_adr[mujoco.mj_name2id(mj, mujoco.mjtObj.mjOBJ_SENSOR, f"{body}_touch")])
-
-        self._foot_touch = np.array([touch_adr(f) for f in FOOT_NAMES])
-        self._base_touch = touch_adr("base")
-        legs = [f"{leg}_{part}" for leg in LEGS for part in ("hip", "thigh", "calf")]
-        self._body_touch = np.array([touch_adr(b) for b in ["base", *legs]])
-        self._base_body = mujoco.mj_name2id(mj, mujoco.mjtObj.mjOBJ_BODY, "base")
-        self.torque_limit_nm = mj.actuator_ctrlrange[:, 1].copy()
-        self.nominal_base_mass_kg = float(mj.body_mass[self._base_body])
-        key = mujoco.mj_name2id(mj, mujoco.mjtObj.mjOBJ_KEY, "home")
-        home = mj.key_qpos[key]
-        self.default_qpos = np.concatenate([home[:3], home[[4, 5, 6, 3]], home[7:]])
+        self.layout = Go2Layout.of(mj)
+        self._base_body = self.layout.base_body
+        self.torque_limit_nm = self.layout.torque_limit_nm.copy()
+        self.nominal_base_mass_kg = self.layout.nominal_base_mass_kg
+        self.default_qpos = self.layout.default_qpos
 
         with wp.ScopedDevice(self.device):
             self.model = mjw.put_model(mj, batch_sizes={"body_mass": num_envs, "geom_friction": num_envs})
@@ -128,6 +113,7 @@ class WarpBackend:
             zeros = np.zeros((num_envs, NJ), dtype=np.float32)
             self._q_target, self._kp, self._kd, self._limit = (wp.array(zeros, dtype=wp.float32) for _ in range(4))
         self._graphs: dict[int, wp.Graph] = {}
+        self._host = None        # (qpos, qvel, sensordata) on the host since the last step, or None
         self._unstable = np.zeros(num_envs, dtype=bool)
         self.reset(np.arange(num_envs), np.tile(self.default_qpos, (num_envs, 1)), np.zeros((num_envs, NV)))
 
@@ -147,16 +133,7 @@ class WarpBackend:
         `learner/backend.py`); contacts and sensors are computed at the new state; other worlds keep their
         state and sensor readings."""
         env_ids = np.atleast_1d(np.asarray(env_ids, dtype=int))
-        qpos, qvel = np.asarray(qpos, dtype=float), np.asarray(qvel, dtype=float)
-        n = len(env_ids)
-        if qpos.shape != (n, NQ) or qvel.shape != (n, NV):
-            raise ValueError(f"reset of {n} envs needs qpos ({n}, {NQ}) and qvel ({n}, {NV}), "
-                             f"got {qpos.shape} and {qvel.shape}")
-        norm = np.linalg.norm(qpos[:, 3:7], axis=1, keepdims=True)
-        if np.any(norm < 1e-9) or not np.all(np.isfinite(qpos)) or not np.all(np.isfinite(qvel)):
-            raise ValueError("reset state has a zero quaternion or non-finite values")
-        quat_xyzw = qpos[:, 3:7] / norm
-        lin_vel_w = Rotation.from_quat(quat_xyzw).apply(qvel[:, :3])
+        mj_qpos, mj_qvel = to_mujoco_state(qpos, qvel, len(env_ids))
         mask = np.zeros(self.num_envs, dtype=bool)
         mask[env_ids] = True
         d = self.data
@@ -164,8 +141,7 @@ class WarpBackend:
         with wp.ScopedDevice(self.device):
             mjw.reset_data(self.model, d, reset=wp.array(mask, dtype=bool))
             all_qpos, all_qvel = d.qpos.numpy().copy(), d.qvel.numpy().copy()
-            all_qpos[env_ids] = np.concatenate([qpos[:, :3], quat_xyzw[:, [3, 0, 1, 2]], qpos[:, 7:]], axis=1)
-            all_qvel[env_ids] = np.concatenate([lin_vel_w, qvel[:, 3:]], axis=1)
+            all_qpos[env_ids], all_qvel[env_ids] = mj_qpos, mj_qvel
             d.qpos.assign(all_qpos)
             d.qvel.assign(all_qvel)
             mjw.forward(self.model, d)
@@ -173,6 +149,7 @@ class WarpBackend:
             sensors[~mask] = sensors_before[~mask]
             d.sensordata.assign(sensors)
         self._unstable[env_ids] = False
+        self._host = None
 
     def step_pd(self, q_target_rad: np.ndarray, kp, kd, substeps: int = 1, torque_limit_nm=None) -> None:
         """Track joint targets (N, 12) rad with the PD law `pd_torques`, recomputed at every sim step
@@ -212,7 +189,9 @@ class WarpBackend:
                 raise BufferOverflowError(
                     f"MuJoCo Warp ran out of {what} in {len(worlds)} of {self.num_envs} worlds (first: {worlds[0]}); "
                     f"build WarpBackend with a larger buffer")
-        qpos, qvel = self.data.qpos.numpy(), self.data.qvel.numpy()
+        # one copy of the state to the host per step, shared with state()
+        self._host = tuple(a.numpy() for a in (self.data.qpos, self.data.qvel, self.data.sensordata))
+        qpos, qvel = self._host[:2]
         diverged = ~(np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1)
                      & (np.abs(qpos).max(axis=1) < MAX_ABS_STATE) & (np.abs(qvel).max(axis=1) < MAX_ABS_STATE))
         if diverged.any():
@@ -225,24 +204,9 @@ class WarpBackend:
 
     def state(self) -> SimState:
         """The snapshot after the last reset/step (see `SimState`); float64 copies on the host."""
-        qpos = self.data.qpos.numpy().astype(float)
-        qvel = self.data.qvel.numpy().astype(float)
-        sensors = self.data.sensordata.numpy().astype(float)
-        foot_force = sensors[:, self._foot_touch]
-        pressing = sensors > self.contact_threshold_n
-        return SimState(
-            base_pos_w=qpos[:, :3],
-            base_quat_xyzw=qpos[:, [4, 5, 6, 3]],
-            base_lin_vel_w=qvel[:, :3],
-            base_ang_vel_b=qvel[:, 3:6],
-            joint_pos=qpos[:, 7:],
-            joint_vel=qvel[:, 6:],
-            foot_force_n=foot_force,
-            foot_contact=foot_force > self.contact_threshold_n,
-            base_contact=pressing[:, self._base_touch],
-            body_contact=pressing[:, self._body_touch].any(axis=1),
-            sim_unstable=self._unstable.copy(),
-        )
+        if self._host is None:
+            self._host = tuple(a.numpy() for a in (self.data.qpos, self.data.qvel, self.data.sensordata))
+        return sim_state_of_mujoco(*self._host, self.layout, self.contact_threshold_n, self._unstable)
 
     # ------------------------------------------------------------------ domain randomisation
 
