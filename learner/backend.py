@@ -131,6 +131,10 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release threads and memory."""
 
+    @classmethod
+    def options_from(cls, env) -> dict:
+        """The constructor's keywords from an `EnvConfig` (`make_backend_for` builds backends with them)."""
+
 
 class GroundBackend(Backend, Protocol):
     """A backend built with `height_field=HeightField(...)`: every environment has its own ground."""
@@ -151,17 +155,32 @@ BACKENDS = {
 PLANNED = {"isaacgym": "not implemented yet (Isaac Gym is NVIDIA's preview download); use --backend mujoco"}
 
 
-def make_backend(name: str, num_envs: int, **options) -> Backend:
-    """A backend by name; one-line InputError for an unknown, planned or not installed one."""
+def backend_class(name: str):
+    """The class registered as `name`, imported now; one-line InputError for an unknown, planned or not
+    installed one."""
     if name in PLANNED:
         raise InputError(None, f"the {name} backend is {PLANNED[name]}")
     if name not in BACKENDS:
         raise InputError(None, f"unknown backend {name!r}; choose {', '.join(BACKENDS)}")
     module, cls, install = BACKENDS[name]
     try:
-        backend_class = getattr(importlib.import_module(module), cls)
+        return getattr(importlib.import_module(module), cls)
     except ImportError as e:
         raise InputError(None, f"the {name} backend needs its simulator ({e}): {install}") from None
-    if options.get("height_field") is not None and not getattr(backend_class, "supports_height_field", False):
+
+
+def make_backend(name: str, num_envs: int, **options) -> Backend:
+    """A backend by name, built with `options` (its constructor's keywords)."""
+    cls = backend_class(name)
+    if options.get("height_field") is not None and not getattr(cls, "supports_height_field", False):
         raise InputError(None, f"the {name} backend has no per-environment terrain; use --backend mujoco for --terrain")
-    return backend_class(num_envs, **options)
+    return cls(num_envs, **options)
+
+
+def make_backend_for(env) -> Backend:
+    """The backend an `EnvConfig` asks for: its class reads its own options from the config
+    (`options_from(env)`), and a terrain other than flat adds the height field."""
+    options = backend_class(env.backend).options_from(env)
+    if env.terrain != "flat":
+        options["height_field"] = HeightField(max_abs_height_m=env.terrain_max_amplitude_m)
+    return make_backend(env.backend, env.num_envs, **options)

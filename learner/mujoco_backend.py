@@ -92,6 +92,11 @@ class MujocoBackend:
         self._unstable = np.zeros(num_envs, dtype=bool)
         self.reset(np.arange(num_envs), np.tile(self.default_qpos, (num_envs, 1)), np.zeros((num_envs, NV)))
 
+    @classmethod
+    def options_from(cls, env) -> dict:
+        """Constructor options from an `EnvConfig`."""
+        return {"threads": env.sim_threads or None, "cone": env.friction_cone}
+
     def close(self) -> None:
         """Stop rollout's threads (also done when the backend is garbage collected)."""
         if self._rollout is not None:

@@ -42,6 +42,12 @@ from robots.go2 import model as go2
 OBS_DIM = 31
 TERRAIN_OBS_DIM = 2
 FILTER_OBS_DIM = 12      # with env.action_filter_hz: the filtered action as a joint-target offset (rad)
+
+
+def observation_dim(action_filter_hz: float, terrain: str) -> int:
+    """The policy's observation size: the 31 base values, the filtered action with an action filter, the
+    terrain's values on terrain (in that order)."""
+    return OBS_DIM + (FILTER_OBS_DIM if action_filter_hz > 0 else 0) + (TERRAIN_OBS_DIM if terrain != "flat" else 0)
 ACT_DIM = 12
 OBS_SCALES = np.concatenate([[2.0], np.ones(12), np.full(12, 0.05), np.ones(3), np.full(3, 0.25)])
 
@@ -128,8 +134,7 @@ class Go2AmpTask:
         f_c = self.env_cfg.action_filter_hz
         self.filter_alpha = 1.0 - np.exp(-2 * np.pi * f_c * self.dt_s) if f_c > 0 else None
         self._filtered_action = np.zeros((n, 12))
-        self.obs_dim = (OBS_DIM + (FILTER_OBS_DIM if self.filter_alpha is not None else 0)
-                        + (TERRAIN_OBS_DIM if self.terrain is not None else 0))
+        self.obs_dim = observation_dim(f_c, self.env_cfg.terrain)
         self._path_m = np.zeros(n)          # horizontal path length of each episode so far (terrain curriculum)
         self._obs = np.zeros((n, self.obs_dim))
         # AMP observations of the last `history_steps` policy steps, a ring buffer over axis 1 (newest at

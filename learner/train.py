@@ -35,17 +35,8 @@ class TrainingStopped(RuntimeError):
 
 
 def make_backend(cfg):
-    from learner.backend import make_backend as by_name
-    options = {}
-    if cfg.env.backend == "mujoco":
-        options = {"threads": cfg.env.sim_threads or None, "cone": cfg.env.friction_cone}
-    elif cfg.env.backend == "warp":
-        options = {"device": None if cfg.env.sim_device == "auto" else cfg.env.sim_device,
-                   "cone": cfg.env.friction_cone}
-    if cfg.env.terrain != "flat":
-        from learner.backend import HeightField
-        options["height_field"] = HeightField(max_abs_height_m=cfg.env.terrain_max_amplitude_m)
-    return by_name(cfg.env.backend, cfg.env.num_envs, **options)
+    from learner.backend import make_backend_for
+    return make_backend_for(cfg.env)
 
 
 def make_expert(bank_paths, cfg, seed: int):

@@ -69,10 +69,9 @@ def source_checkpoint(source: str | Path) -> tuple[Path, dict]:
 
 
 def _obs_dim(config: dict) -> int:
-    from learner.task import FILTER_OBS_DIM, OBS_DIM, TERRAIN_OBS_DIM
+    from learner.task import observation_dim
     env = config.get("env", {})
-    return (OBS_DIM + (FILTER_OBS_DIM if env.get("action_filter_hz", 0.0) > 0 else 0)
-            + (TERRAIN_OBS_DIM if env.get("terrain", "flat") != "flat" else 0))
+    return observation_dim(env.get("action_filter_hz", 0.0), env.get("terrain", "flat"))
 
 
 def _widened(name: str, src, shape: tuple, dims: tuple[int, int]):

@@ -117,6 +117,11 @@ class WarpBackend:
         self._unstable = np.zeros(num_envs, dtype=bool)
         self.reset(np.arange(num_envs), np.tile(self.default_qpos, (num_envs, 1)), np.zeros((num_envs, NV)))
 
+    @classmethod
+    def options_from(cls, env) -> dict:
+        """Constructor options from an `EnvConfig`."""
+        return {"device": None if env.sim_device == "auto" else env.sim_device, "cone": env.friction_cone}
+
     def close(self) -> None:
         self._graphs.clear()
 
