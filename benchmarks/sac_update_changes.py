@@ -1,16 +1,25 @@
 #!/usr/bin/env python
-"""Benchmark: the same-maths change to the AMP+SAC update, as a ratio measured in one run.
+"""Benchmark: the same-maths changes to the AMP+SAC update, each as a ratio measured in one run.
 
-    python benchmarks/sac_update_changes.py [--banks walk.h5 trot.h5] [--seconds 6]
+    python benchmarks/sac_update_changes.py [--banks walk.h5 trot.h5] [--seconds 24] [--repeats 4]
 
-The cpu preset's update round (batch 512, [256, 256], discriminator, relabelled style reward, negatives'
-history) at one torch thread, with the change undone: the actor's loss computing the critics' weight
-gradients again (they were never used). Rounds alternate between the variants, best of `--repeats`.
+Part 1, the changes this code makes: the cpu preset's update round (batch 512, [256, 256], discriminator,
+relabelled style reward, negatives' history) at one torch thread, with each change undone alone and all of
+them undone together:
+- fused AdamW (one kernel for all of an optimiser's tensors; `learner.networks.adamw`);
+- one foreach call for the Polyak averaging of the target critics (instead of a loop over tensors);
+- the critics' weight gradients skipped in the actor's loss (they are never used).
+Rounds alternate between the variants (best of `--repeats`), so a busy machine slows all of them alike.
+
+Part 2, two changes measured and not made, on the twin critics alone (fwd + bwd of both at batch 512, 43
+inputs, [256, 256] GELU): the two critics batched into one network with stacked weights (`torch.baddbmm`),
+and `torch.compile` of a critic (its compile time printed apart).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -18,23 +27,32 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--banks", nargs="*", default=None)
-    ap.add_argument("--seconds", type=float, default=6.0)
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
+def _interleaved(variants: dict, seconds: float, repeats: int, unit: int = 1) -> dict:
+    """Best rate (calls x unit per second) of each variant; variants = {name: (enter, call, leave)}."""
+    best = {k: 0.0 for k in variants}
+    for _ in range(repeats):
+        for name, (enter, call, leave) in variants.items():
+            enter()
+            call()
+            n, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < seconds / repeats / len(variants):
+                call()
+                n += unit
+            best[name] = max(best[name], n / (time.perf_counter() - t0))
+            leave()
+    return best
 
+
+def update_changes(banks, seconds: float, repeats: int) -> dict:
+    import torch
     from learner import config as C
-    from learner.sac import AmpSac
+    from learner import sac as S
     from learner.train import build
 
-    from learner_throughput import default_banks
-
-    banks = default_banks(args.banks)
     cfg = C.make_config("cpu", "sac")
     cfg.torch_threads = 1
     backend, task, expert, agent, _ = build(cfg, banks, seed=0)
+    torch.set_num_threads(1)
     obs = task.reset()
     for _ in range(150):
         a = agent.act(obs)
@@ -43,23 +61,107 @@ def main() -> int:
         obs = res.obs
     backend.close()
 
-    skip_critic_grads = AmpSac._critics_require_grad
-    variants = {"this code": skip_critic_grads,
-                "undone: critics' weight gradients in the actor's loss": lambda self, flag: None}
-    best = {k: 0.0 for k in variants}
-    for _ in range(args.repeats):
-        for name, critics_require_grad in variants.items():
-            AmpSac._critics_require_grad = critics_require_grad
-            agent.update()
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < args.seconds / args.repeats:
-                agent.update()
-                n += cfg.sac.updates_per_step
-            best[name] = max(best[name], n / (time.perf_counter() - t0))
-    AmpSac._critics_require_grad = skip_critic_grads
-    base = best["undone: critics' weight gradients in the actor's loss"]
+    optimisers = (agent.actor_opt, agent.critic_opt, agent.alpha_opt)
+    fused = [[g["fused"] for g in opt.param_groups] for opt in optimisers]
+    this = {"fused": True, "foreach": True, "freeze": True}
+
+    def set_fused(on: bool):
+        for opt, flags in zip(optimisers, fused):
+            for g, f in zip(opt.param_groups, flags):
+                g["fused"] = f if on else None
+
+    polyak, freeze = S.polyak_, S.AmpSac._critics_require_grad
+
+    def polyak_loop(targets, sources, tau):
+        for t, s in zip(targets, sources):
+            t.lerp_(s, tau)
+
+    def set_foreach(on: bool):
+        S.polyak_ = polyak if on else polyak_loop
+
+    def set_freeze(on: bool):
+        S.AmpSac._critics_require_grad = freeze if on else (lambda self, flag: None)
+
+    def setter(**state):
+        def enter():
+            s = {**this, **state}
+            set_fused(s["fused"])
+            set_foreach(s["foreach"])
+            set_freeze(s["freeze"])
+        return enter
+
+    variants = {
+        "this code": (setter(), agent.update, setter()),
+        "undone: fused AdamW": (setter(fused=False), agent.update, setter()),
+        "undone: foreach Polyak": (setter(foreach=False), agent.update, setter()),
+        "undone: critics' weight gradients in the actor's loss": (setter(freeze=False), agent.update, setter()),
+        "all three undone": (setter(fused=False, foreach=False, freeze=False), agent.update, setter()),
+    }
+    return _interleaved(variants, seconds, repeats, unit=cfg.sac.updates_per_step)
+
+
+def critic_alternatives(seconds: float, repeats: int) -> dict:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+    from learner.networks import mlp
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    q1, q2 = mlp(43, (256, 256), 1, "gelu"), mlp(43, (256, 256), 1, "gelu")
+    x = torch.randn(512, 43)
+    dims = [43, 256, 256, 1]
+    weights = [nn.Parameter(torch.randn(2, i, o) / math.sqrt(i)) for i, o in zip(dims[:-1], dims[1:])]
+    biases = [nn.Parameter(torch.zeros(2, 1, o)) for o in dims[1:]]
+
+    def twin_batched(inp):
+        h = inp.expand(2, *inp.shape)
+        for k, (w, b) in enumerate(zip(weights, biases)):
+            h = torch.baddbmm(b, h, w)
+            if k < len(weights) - 1:
+                h = F.gelu(h)
+        return h.squeeze(-1)
+
+    def separate():
+        (q1(x).square().mean() + q2(x).square().mean()).backward()
+
+    def batched():
+        twin_batched(x).square().mean(0).sum().backward()
+
+    t0 = time.perf_counter()
+    c1, c2 = torch.compile(q1), torch.compile(q2)
+
+    def compiled():
+        (c1(x).square().mean() + c2(x).square().mean()).backward()
+    compiled()
+    compile_s = time.perf_counter() - t0
+    nothing = lambda: None   # noqa: E731
+    best = _interleaved({"two critics, eager": (nothing, separate, nothing),
+                         "two critics batched (baddbmm)": (nothing, batched, nothing),
+                         "two critics, torch.compile": (nothing, compiled, nothing)}, seconds, repeats)
+    best["compile_s"] = compile_s
+    return best
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--banks", nargs="*", default=None)
+    ap.add_argument("--seconds", type=float, default=24.0, help="per part, shared among its variants")
+    ap.add_argument("--repeats", type=int, default=4)
+    args = ap.parse_args()
+
+    from learner_throughput import default_banks
+
+    best = update_changes(default_banks(args.banks), args.seconds, args.repeats)
+    base = best["this code"]
+    print("AMP+SAC update round, cpu preset, one torch thread (ratio: this code / variant)")
     for name, rate in best.items():
-        print(f"{name:56s} {rate:6.1f} gradient steps/s  x{rate / base:.2f}")
+        print(f"  {name:56s} {rate:6.1f} gradient steps/s  this code x{base / rate:.2f}")
+    alt = critic_alternatives(args.seconds, args.repeats)
+    ref = alt["two critics, eager"]
+    print(f"twin critics fwd + bwd, batch 512 (torch.compile took {alt.pop('compile_s'):.0f} s)")
+    for name, rate in alt.items():
+        print(f"  {name:56s} {rate:6.1f} calls/s  x{rate / ref:.2f} of eager")
     return 0
 
 

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from amp_data.expert.amp_obs import AMP_OBS_DIM
 from learner.amp import Discriminator, PolicyWindows, discriminator_batch_loss
-from learner.networks import QNetwork, RunningNorm, SquashedGaussianActor
+from learner.networks import QNetwork, RunningNorm, SquashedGaussianActor, adamw, polyak_
 from learner.replay import NStepReplay
 from learner.rewards import combined_reward, style_part
 
@@ -54,13 +54,15 @@ class AmpSac:
         self.disc = Discriminator(AMP_OBS_DIM, self.amp_cfg.hidden, self.amp_cfg.min_std,
                                   self.amp_cfg.window_frames).to(self.device)
 
-        self.actor_opt = torch.optim.AdamW(
+        self.actor_opt = adamw(
             [{"params": self.actor.parameters(), "weight_decay": s.weight_decay}]
             + self.disc.param_groups(self.amp_cfg.trunk_weight_decay, self.amp_cfg.head_weight_decay),
-            lr=s.actor_lr)
+            self.device, lr=s.actor_lr)
         self._critic_params = list(self.q1.parameters()) + list(self.q2.parameters())
-        self.critic_opt = torch.optim.AdamW(self._critic_params, lr=s.critic_lr, weight_decay=s.weight_decay)
-        self.alpha_opt = torch.optim.AdamW([self.log_alpha], lr=s.alpha_lr, weight_decay=0.0)
+        self.critic_opt = adamw(self._critic_params, self.device, lr=s.critic_lr, weight_decay=s.weight_decay)
+        self.alpha_opt = adamw([self.log_alpha], self.device, lr=s.alpha_lr, weight_decay=0.0)
+        self._actor_params = list(self.actor.parameters())
+        self._target_params = list(self.q1_target.parameters()) + list(self.q2_target.parameters())
 
         self.replay = NStepReplay(cfg.env.num_envs, s.replay_size, obs_dim, act_dim, self.device, s.n_step,
                                   aux_dim=self.disc.window_dim if s.relabel_style_reward else 0)
@@ -138,7 +140,7 @@ class AmpSac:
         critic_loss = F.mse_loss(q1, target) + F.mse_loss(q2, target)
         self.critic_opt.zero_grad(set_to_none=True)
         critic_loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(self.q1.parameters()) + list(self.q2.parameters()), s.max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(self._critic_params, s.max_grad_norm)
         self.critic_opt.step()
 
         a_pi, logp = self.actor.sample(o)
@@ -156,7 +158,7 @@ class AmpSac:
             stats.update(disc_loss=l_amp.item(), grad_pen=l_grad.item(), **dstats)
         self.actor_opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.actor.parameters(), s.max_grad_norm)
+        torch.nn.utils.clip_grad_norm_(self._actor_params, s.max_grad_norm)
         self.actor_opt.step()
 
         alpha_loss = -(self.log_alpha * (logp.detach() + self.target_entropy)).mean()
@@ -165,9 +167,7 @@ class AmpSac:
         self.alpha_opt.step()
 
         with torch.no_grad():
-            for net, tgt in ((self.q1, self.q1_target), (self.q2, self.q2_target)):
-                for p, pt in zip(net.parameters(), tgt.parameters()):
-                    pt.lerp_(p, s.tau)
+            polyak_(self._target_params, self._critic_params, s.tau)
         stats.update(critic_loss=critic_loss.item(), actor_loss=actor_loss.item(), alpha=self.alpha.item(),
                      entropy=-logp.mean().item(), q=q_pi.mean().item())
         return stats
@@ -182,9 +182,14 @@ class AmpSac:
                 "critic_opt": self.critic_opt.state_dict(), "alpha_opt": self.alpha_opt.state_dict()}
 
     def load_state_dict(self, d: dict) -> None:
-        for k in ("actor", "q1", "q2", "q1_target", "q2_target", "obs_norm", "disc", "actor_opt",
-                  "critic_opt", "alpha_opt"):
+        for k in ("actor", "q1", "q2", "q1_target", "q2_target", "obs_norm", "disc"):
             getattr(self, k).load_state_dict(d[k])
+        for k in ("actor_opt", "critic_opt", "alpha_opt"):
+            opt = getattr(self, k)
+            fused = [g["fused"] for g in opt.param_groups]   # this torch's choice, not the saving one's
+            opt.load_state_dict(d[k])
+            for g, f in zip(opt.param_groups, fused):
+                g["fused"] = f
         with torch.no_grad():
             self.log_alpha.copy_(d["log_alpha"])
         # the replays are not saved (up to GBs): after a resume the agent refills them for

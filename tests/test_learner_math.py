@@ -711,3 +711,33 @@ def test_instance_noise_keeps_the_discriminator_off_its_targets_as_lsgan_theory_
     phi = lambda x: math.exp(-x * x / 2)
     assert trained_d_at_policy(0.0) == pytest.approx(-1.0, abs=0.03)
     assert trained_d_at_policy(1.0) == pytest.approx((phi(2) - phi(0)) / (phi(2) + phi(0)), abs=0.08)
+
+
+def test_adamw_fused_matches_the_loop_and_polyak_matches_lerp():
+    """learner.networks.adamw (fused where torch has the kernel) makes the same updates as torch's for-loop
+    AdamW, and polyak_ averages as tensor.lerp_ does, tensor by tensor."""
+    from learner.networks import adamw, mlp, polyak_
+
+    torch.manual_seed(3)
+    net_a = mlp(7, (16, 16), 2)
+    net_b = mlp(7, (16, 16), 2)
+    net_b.load_state_dict(net_a.state_dict())
+    start = [p.detach().clone() for p in net_a.parameters()]
+    opt_a = adamw(net_a.parameters(), "cpu", lr=1e-2, weight_decay=0.1)
+    opt_b = torch.optim.AdamW(net_b.parameters(), lr=1e-2, weight_decay=0.1, foreach=False, fused=False)
+    for _ in range(20):
+        x = torch.randn(32, 7)
+        for net, opt in ((net_a, opt_a), (net_b, opt_b)):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            opt.step()
+    for pa, pb in zip(net_a.parameters(), net_b.parameters()):
+        torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6)
+    assert all((pa - p0).abs().max() > 1e-3 for pa, p0 in zip(net_a.parameters(), start))   # it did move
+
+    targets = [torch.randn(3, 4), torch.randn(5)]
+    sources = [torch.randn(3, 4), torch.randn(5)]
+    expected = [t + 0.05 * (s - t) for t, s in zip(targets, sources)]
+    polyak_(targets, sources, 0.05)
+    for t, e in zip(targets, expected):
+        torch.testing.assert_close(t, e)
