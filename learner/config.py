@@ -68,6 +68,11 @@ class RewardConfig:
     dof_acc: float = -2.5e-7
     dof_pos_limits: float = -4.0
     torques: float = -5.0e-5
+    # not in Table III (legged_gym's feet air time, learner/rewards.py): at each touchdown, scale * (time in
+    # the air - target); 0: off. The target is the dog's swing time: 0.29 s in the walk bank, 0.30 s in the
+    # trot bank ((1 - duty) / stride frequency, `amp-data eval`'s reference rows)
+    feet_air_time: float = 0.0
+    feet_air_time_target_s: float = 0.3
     tracking_sigma: float = 0.25          # legged_gym: exp(-err^2 / sigma)
     base_height_target_m: float = 0.0     # 0: the banks' mean base height
     max_contact_force_n: float = 100.0

@@ -12,6 +12,8 @@ import numpy as np
 
 TERMS = ("tracking_lin_vel_x", "lin_vel_z", "ang_vel_xy", "ang_vel_z", "base_height", "collision",
          "feet_contact_forces", "dof_acc", "dof_pos_limits", "torques")
+# not in Table III; a term only where its scale is not 0
+OPTIONAL_TERMS = ("feet_air_time",)
 
 
 def tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, sigma):
@@ -62,10 +64,24 @@ def torques(torques_nm):
     return np.sum(np.square(torques_nm), axis=1)
 
 
+def feet_air_time(first_contact, air_time_s, target_s, command_vx_m_s):
+    """Sum over the feet that touch down this step of (time in the air - target), s: negative for a hop
+    shorter than the target swing, positive for a longer swing; 0 for a command under 0.1 m/s (standing).
+    legged_gym's `_reward_feet_air_time` with the target as a parameter (0.5 s there). The task passes
+    contacts through legged_gym's one-step filter (in contact now or at the last step): MuJoCo's foot
+    forces also drop to 0 for single steps while a foot rests on the floor (seen after a drop with zero
+    actions), so only gaps of two steps (0.04 s) or more count as time in the air."""
+    r = np.sum((air_time_s - target_s) * first_contact, axis=1)
+    return r * (np.abs(command_vx_m_s) > 0.1)
+
+
 def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_height_m, base_height_target_m,
                  body_contact, foot_force_n, joint_pos, joint_vel, prev_joint_vel, torques_nm, soft_limits_rad,
-                 dt_s) -> dict[str, np.ndarray]:
-    """Every term, scaled by its Table III weight and by dt: {name: (N,)}. `cfg`: RewardConfig."""
+                 dt_s, foot_first_contact=None, foot_air_time_s=None) -> dict[str, np.ndarray]:
+    """Every term, scaled by its Table III weight and by dt: {name: (N,)}. `cfg`: RewardConfig.
+
+    With `cfg.feet_air_time` not 0 also that term, from `foot_first_contact` (N, 4) bool (feet that touch
+    down this step) and `foot_air_time_s` (N, 4) (their time in the air up to this step)."""
     raw = {
         "tracking_lin_vel_x": tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma),
         "lin_vel_z": lin_vel_z(base_lin_vel_b),
@@ -78,6 +94,9 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
         "dof_pos_limits": dof_pos_limits(joint_pos, soft_limits_rad),
         "torques": torques(torques_nm),
     }
+    if cfg.feet_air_time:
+        raw["feet_air_time"] = feet_air_time(foot_first_contact, foot_air_time_s, cfg.feet_air_time_target_s,
+                                             command_vx_m_s)
     return {k: getattr(cfg, k) * dt_s * v for k, v in raw.items()}
 
 

@@ -125,6 +125,8 @@ class Go2AmpTask:
         self.command_override: float | None = None   # evaluation: a fixed command
         self._clip_speed_m_s, self._bank_clip_cdf = self._bank_command_tables(expert)
         self._prev_joint_vel = np.zeros((n, 12))
+        self._foot_air_time_s = np.zeros((n, 4))   # time since each foot last touched the floor
+        self._last_foot_contact = np.zeros((n, 4), dtype=bool)
         self.terrain = None
         if self.env_cfg.terrain == "waves":
             self.terrain = WaveCurriculum(n, self.env_cfg.terrain_levels, self.env_cfg.terrain_max_amplitude_m,
@@ -264,6 +266,8 @@ class Go2AmpTask:
             self.command_vx[ids] = self.command_override
         self.episode_step[ids] = 0
         self._path_m[ids] = 0.0
+        self._foot_air_time_s[ids] = 0.0
+        self._last_foot_contact[ids] = False
         full = self.backend.state()
         st = type(full)(**{f.name: getattr(full, f.name)[ids] for f in dataclasses.fields(full)})
         self._prev_joint_vel[ids] = st.joint_vel
@@ -341,13 +345,19 @@ class Go2AmpTask:
         tau = pd_torques(q_target, st.joint_pos, st.joint_vel, self.kp, self.kd, self.torque_limit)
         height = self._height_above_ground_m(st)
         self._path_m += np.linalg.norm(st.base_lin_vel_w[:, :2], axis=1) * self.dt_s
+        contact = st.foot_contact | self._last_foot_contact      # legged_gym's filter (rewards.feet_air_time)
+        self._last_foot_contact = st.foot_contact.copy()
+        first_contact = (self._foot_air_time_s > 0) & contact
+        self._foot_air_time_s += self.dt_s
+        air_time_s = self._foot_air_time_s.copy()
+        self._foot_air_time_s *= ~contact
         terms = rewards.reward_terms(
             self.rew_cfg, command_vx_m_s=self.command_vx, base_lin_vel_b=st.base_lin_vel_b,
             base_ang_vel_b=st.base_ang_vel_b, base_height_m=height,
             base_height_target_m=self.base_height_target_m, body_contact=st.body_contact,
             foot_force_n=st.foot_force_n, joint_pos=st.joint_pos, joint_vel=st.joint_vel,
             prev_joint_vel=self._prev_joint_vel, torques_nm=tau, soft_limits_rad=self.soft_limits,
-            dt_s=self.dt_s)
+            dt_s=self.dt_s, foot_first_contact=first_contact, foot_air_time_s=air_time_s)
         task_reward = sum(terms.values())
         if self.rew_cfg.only_positive:
             task_reward = np.maximum(task_reward, 0.0)

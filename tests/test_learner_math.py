@@ -453,6 +453,23 @@ def test_reward_terms_on_hand_set_states():
         np.testing.assert_allclose(t[name], want, rtol=1e-9, atol=1e-15, err_msg=name)
 
 
+def test_feet_air_time_hand_values():
+    from learner.rewards import feet_air_time
+
+    first = np.array([[True, False, False, True], [False] * 4, [True] * 4, [True, False, False, False]])
+    air = np.array([[0.5, 0.9, 0.0, 0.1], [0.3] * 4, [0.3] * 4, [0.04, 0.0, 0.0, 0.0]])
+    command = np.array([0.7, 0.7, 0.7, 0.05])
+    np.testing.assert_allclose(feet_air_time(first, air, 0.3, command), [0.2 - 0.2, 0.0, 0.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(feet_air_time(first, air, 0.3, np.full(4, 1.0)), [0.0, 0.0, 0.0, -0.26], atol=1e-12)
+    s = _rest_state(4)
+    cfg = lcfg.make_config("cpu", "sac").reward
+    cfg.feet_air_time = 5.0
+    from robots.go2.model import soft_limits_rad
+    t = reward_terms(cfg, **s, soft_limits_rad=soft_limits_rad(), dt_s=DT, foot_first_contact=first,
+                     foot_air_time_s=air)
+    np.testing.assert_allclose(t["feet_air_time"], 5.0 * DT * feet_air_time(first, air, 0.3, s["command_vx_m_s"]))
+
+
 def test_amp_reward_numpy_and_torch():
     d = [1.0, -1.0, 3.0, 0.0, 2.0, -5.0]
     want = [1.0, 0.0, 0.0, 0.75, 0.75, 0.0]

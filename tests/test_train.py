@@ -428,3 +428,43 @@ def test_the_action_filter_is_a_first_order_low_pass_seen_in_the_observation(ban
     assert 0.3 < gain < 0.45                                       # 5 Hz through a 2 Hz first-order filter
     np.testing.assert_allclose(np.array(sent)[100:] - task.default_pose, cfg.env.action_scale * targets, atol=1e-6)
     backend.close()
+
+
+def test_feet_air_time_reward_times_a_drop_from_a_known_height(banks):
+    """reward.feet_air_time: dropped 10 cm from standing (zero actions, no randomisation), the four feet touch
+    down after the free-fall time sqrt(2 h / g), and the term pays scale * dt * sum(air time - target) at that
+    step and nothing after, where the feet rest on the floor and their forces drop to 0 for single steps as
+    the robot settles (legged_gym's one-step contact filter); with the scale 0 the term is absent."""
+    cfg = tiny_cfg()
+    cfg.env.reference_state_init = False
+    cfg.randomization.enabled = False
+    cfg.reward.feet_air_time, cfg.reward.feet_air_time_target_s = 10.0, 0.3
+    backend, task, _, _, _ = T.build(cfg, banks, seed=2)
+    task.reset()
+    st = backend.state()
+    drop_m = 0.10
+    qpos = np.concatenate([st.base_pos_w + [0, 0, drop_m], st.base_quat_xyzw, st.joint_pos], axis=1)
+    backend.reset(np.arange(4), qpos, np.zeros((4, 18)))
+    gap_m = st.foot_pos_w[:, :, 2].min() - 0.022 + drop_m             # sphere bottoms above the floor
+    fall_s = np.sqrt(2 * gap_m / 9.81)
+    paid, force = [], []
+    for _ in range(20):
+        r = task.step(np.zeros((4, 12)))
+        paid.append(r.terms["feet_air_time"])
+        force.append(backend.state().foot_force_n)
+    paid = np.array(paid)                                             # (steps, envs)
+    assert (backend.state().foot_force_n > 1).all()
+    k = np.argmax(paid != 0, axis=0)
+    assert np.all(k == k[0]) and np.count_nonzero(paid) == 4          # one touchdown step, the same in all
+    air_s = (k[0] + 1) * task.dt_s                                    # counted from the reset, that step included
+    assert fall_s <= air_s < fall_s + 2 * task.dt_s
+    on = np.array(force)[k[0]:] > 1
+    assert (~on[1:-1] & on[:-2] & on[2:]).any()                      # single-step gaps did happen, unpaid
+    np.testing.assert_allclose(paid[k[0]], 10.0 * task.dt_s * 4 * (air_s - 0.3), rtol=1e-9)
+    backend.close()
+
+    cfg.reward.feet_air_time = 0.0
+    backend, task, _, _, _ = T.build(cfg, banks, seed=2)
+    task.reset()
+    assert "feet_air_time" not in task.step(np.zeros((4, 12))).terms
+    backend.close()
