@@ -20,7 +20,8 @@ Needs torch and mujoco (`pip install '.[learn]'`) and two banks (default: made w
    12 actions, 8 gradient steps per call, one torch thread): Stable-Baselines3's SAC (`SAC.train`, replay
    filled with random transitions; skipped with a note when stable-baselines3 is not installed) and a
    CleanRL-style SAC (`cleanrl_style_sac` below: CleanRL's sac_continuous_action update in one function, the
-   actor and temperature updated every step). Ratios are against SB3.
+   actor and temperature updated every step). Ratios are against SB3; SB3 once more with two torch threads,
+   against the cpu preset's round with two.
 
 Threads: MuJoCo gets one, torch one unless said otherwise, so that the rates compare at equal resources.
 """
@@ -277,6 +278,9 @@ def main() -> int:
     else:
         sb3(8)
         peers["SB3 SAC"] = _best(lambda: sb3(8), args.seconds, repeats=2) * 8
+        torch.set_num_threads(2)
+        peers["SB3 SAC, 2 torch threads"] = _best(lambda: sb3(8), args.seconds, repeats=2) * 8
+        torch.set_num_threads(1)
     clean = cleanrl_style_sac()
     clean(8)
     peers["CleanRL-style SAC"] = _best(lambda: clean(8), args.seconds, repeats=2) * 8
@@ -289,7 +293,8 @@ def main() -> int:
         ref = peers["SB3 SAC"]
         ratios = {"AMP+SAC cpu preset / SB3 SAC": ours / ref, "amp-data plain SAC / SB3 SAC": naive / ref,
                   "CleanRL-style SAC / SB3 SAC": peers["CleanRL-style SAC"] / ref,
-                  "AMP+SAC cpu preset, 2 threads / SB3 SAC, 1 thread": two / ref}
+                  "AMP+SAC cpu preset, 2 threads / SB3 SAC, 1 thread": two / ref,
+                  "AMP+SAC cpu preset, 2 threads / SB3 SAC, 2 threads": two / peers["SB3 SAC, 2 torch threads"]}
         for k, v in ratios.items():
             print(f"{k:44s} x{v:.2f}")
         peers["ratios"] = ratios

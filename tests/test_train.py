@@ -468,3 +468,37 @@ def test_feet_air_time_reward_times_a_drop_from_a_known_height(banks):
     task.reset()
     assert "feet_air_time" not in task.step(np.zeros((4, 12))).terms
     backend.close()
+
+
+def test_discriminator_probe_shuffle_is_the_dogs_gait_faster_and_smaller(banks):
+    """benchmarks/discriminator_probe.py's distorted windows: at speedup 1 they are the bank's own windows
+    (feet by FK, within the bank's interpolation); at speedup 3 the joint swings about each clip's mean pose
+    are a third, the joint and base speeds the same as the bank's at the matching (3x faster) times."""
+    import sys as _sys
+    from pathlib import Path as _Path
+    _sys.path.insert(0, str(_Path(__file__).resolve().parent.parent / "benchmarks"))
+    from discriminator_probe import distorted_windows
+    from amp_data.expert.amp_obs import AMP_OBS_LAYOUT
+
+    cfg = tiny_cfg()
+    cfg.amp.window_frames, cfg.amp.frame_stride = 3, 2
+    expert = T.make_expert(banks, cfg, seed=0)
+    same = distorted_windows(expert, 0, 64, 1.0, np.random.default_rng(5)).reshape(64, 3, -1)
+    rng = np.random.default_rng(5)
+    clips = np.array([i for i, c in enumerate(expert.clips) if c.bank_index == 0])
+    clip = rng.choice(clips, 64)
+    start = rng.random(64) * np.array([expert.clips[c].duration_s for c in clip])
+    times = start[:, None] + np.arange(3) * 2 * expert.policy_dt_s
+    bank = expert.amp_obs_at(np.repeat(clip, 3), times.ravel()).reshape(64, 3, -1)
+    feet = AMP_OBS_LAYOUT["foot_pos_base"]
+    np.testing.assert_allclose(np.delete(same, np.r_[feet], axis=2), np.delete(bank, np.r_[feet], axis=2), atol=1e-5)
+    np.testing.assert_allclose(same[..., feet], bank[..., feet], atol=5e-3)
+
+    fast = distorted_windows(expert, 0, 64, 3.0, np.random.default_rng(5)).reshape(64, 3, -1)
+    times3 = start[:, None] + np.arange(3) * 2 * expert.policy_dt_s * 3
+    bank3 = expert.amp_obs_at(np.repeat(clip, 3), times3.ravel()).reshape(64, 3, -1)
+    q, vel = AMP_OBS_LAYOUT["joint_pos"], AMP_OBS_LAYOUT["joint_vel"]
+    np.testing.assert_allclose(fast[..., vel], bank3[..., vel], atol=1e-5)
+    step_fast = np.abs(np.diff(fast[..., q], axis=1)).mean()
+    step_bank = np.abs(np.diff(bank3[..., q], axis=1)).mean()
+    assert step_fast == pytest.approx(step_bank / 3, rel=1e-4)

@@ -1,0 +1,129 @@
+#!/usr/bin/env python
+"""Diagnostic: what a run's discriminator scores. Does it see rhythm, or only poses and speeds?
+
+    python benchmarks/discriminator_probe.py RUN [--bank walk] [--speedup 3] [--json FILE]
+
+Scores, under the run's final discriminator (D, and the style reward r_AMP = max(0, 1 - (D - 1)^2 / 4)):
+1. the reference: windows of the bank's clips at random times (as the discriminator trained on them);
+2. the policy: its windows while it walks deterministically at the bank's mean speed (12 s, the first 2 s
+   dropped; `amp-data eval`'s rollout);
+3. the dog's gait `--speedup` times faster with its joint swings `--speedup` times smaller about each clip's
+   mean pose: the same forward speed, the same joint speeds (amplitude / k times frequency k), feet by FK of
+   the new angles: a shuffle made of the dog's own motion;
+4. the reference's windows with their frames in reverse order (time run backwards);
+5. standing still in the default pose.
+A discriminator that scores 3 or 4 near 1 cannot tell the shuffle from the gait, or does not look at the
+order of its frames: the style reward then cannot ask for the dog's rhythm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def distorted_windows(expert, bank_index: int, n: int, speedup: float, rng) -> np.ndarray:
+    """Windows (n, K * 43) of the bank's gait played `speedup` times faster with joint swings `speedup`
+    times smaller about each clip's mean pose (the same joint and base speeds)."""
+    from amp_data.expert.amp_obs import amp_observation
+    from robots.go2.kinematics import feet_fk
+
+    clips = np.array([i for i, c in enumerate(expert.clips) if c.bank_index == bank_index])
+    clip = rng.choice(clips, n)
+    start = rng.random(n) * np.array([expert.clips[c].duration_s for c in clip])
+    k_frames, stride = expert.window_frames, expert.frame_stride
+    offsets = np.arange(k_frames) * stride * expert.policy_dt_s * speedup       # the window spans 1/k the time
+    st = expert.states_at(np.repeat(clip, k_frames), (start[:, None] + offsets[None, :]).ravel())
+    mean_q = np.stack([expert.states_at(np.full(50, c), np.linspace(0, expert.clips[c].duration_s, 50))
+                       ["joint_pos"].mean(0) for c in range(len(expert.clips))])
+    q_mean = np.repeat(mean_q[clip], k_frames, axis=0)
+    q = q_mean + (st["joint_pos"] - q_mean) / speedup
+    obs = amp_observation(q, feet_fk(q), st["base_lin_vel"], st["base_ang_vel"], st["joint_vel"],
+                          st["root_pos"][:, 2])
+    return obs.reshape(n, -1).astype(np.float32)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("run")
+    ap.add_argument("--bank", default=None, help="reference bank name (default: the first)")
+    ap.add_argument("--speedup", type=float, default=3.0)
+    ap.add_argument("-n", type=int, default=4096, help="windows per row")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+
+    import torch
+    from amp_data.expert.amp_obs import AMP_OBS_DIM
+    from learner.play import load_policy, roll_out
+    from learner.rewards import amp_reward
+    from learner.train import make_expert
+
+    lp = load_policy(args.run)
+    agent, task, cfg = lp.agent, lp.task, lp.cfg
+    expert = make_expert(lp.bank_paths, cfg, seed=0)
+    names = [Path(p).stem for p in lp.bank_paths]
+    bank = names.index(args.bank) if args.bank else 0
+    rng = np.random.default_rng(0)
+
+    def score(windows) -> dict:
+        with torch.no_grad():
+            d = agent.disc.score(torch.as_tensor(np.asarray(windows), dtype=torch.float32, device=agent.device))
+        return {"D": float(d.mean()), "r_amp": float(amp_reward(d).mean()), "n": int(len(d))}
+
+    clips = np.array([i for i, c in enumerate(expert.clips) if c.bank_index == bank])
+    clip = rng.choice(clips, args.n)
+    start = rng.random(args.n) * np.array([expert.clips[c].duration_s for c in clip])
+    hist = expert.amp_history_at(clip, start + (task.history_steps - 1) * expert.policy_dt_s, task.history_steps)
+    reference = hist[:, ::task.frame_stride].reshape(args.n, -1)
+    speed = float(np.mean(expert.clip_forward_speed_m_s()[clips]))
+
+    policy_windows = []
+    real_step = task.step
+
+    def recording_step(actions):
+        res = real_step(actions)
+        policy_windows.append(res.amp_window.copy())
+        return res
+    task.step = recording_step
+    rollout = roll_out(agent, task, 12.0, speed)
+    task.step = real_step
+    policy = np.concatenate(policy_windows[int(2.0 / task.dt_s):])
+
+    k = task.window_frames
+    reversed_ref = reference.reshape(args.n, k, AMP_OBS_DIM)[:, ::-1].reshape(args.n, -1)
+    standing = _standing_obs(task)
+    rows = {
+        f"reference ({names[bank]} bank)": score(reference),
+        f"policy at {speed:.2f} m/s" + (" (fell)" if rollout.fell else ""): score(policy),
+        f"the dog's gait x{args.speedup:g} faster, swings / {args.speedup:g}": score(
+            distorted_windows(expert, bank, args.n, args.speedup, rng)),
+        "the reference, frames in reverse order": score(reversed_ref),
+        "standing still in the default pose": score(standing),
+    }
+    task.backend.close()
+    print(f"{args.run}: discriminator of {lp.source.checkpoint.name}, windows of {k} frames "
+          f"{task.frame_stride} steps apart")
+    for name, r in rows.items():
+        print(f"  {name:48s} D {r['D']:+.2f}   r_AMP {r['r_amp']:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def _standing_obs(task) -> np.ndarray:
+    """One window (1, K * 43) of standing still in the default pose."""
+    from learner.task import amp_obs_of_state
+    with task.evaluation_episodes(0.0, 2):
+        task.reset()
+        obs = amp_obs_of_state(task.backend.state())
+    return np.tile(obs, (1, task.window_frames))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
