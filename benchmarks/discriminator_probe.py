@@ -9,7 +9,8 @@ Scores, under the run's final discriminator (D, and the style reward r_AMP = max
    dropped; `amp-data eval`'s rollout);
 3. the dog's gait `--speedup` times faster with its joint swings `--speedup` times smaller about each clip's
    mean pose: the same forward speed, the same joint speeds (amplitude / k times frequency k), feet by FK of
-   the new angles: a shuffle made of the dog's own motion;
+   the new angles: a shuffle made of the dog's own motion (`ExpertSampler.distorted_windows`, which
+   `amp.rhythm_negatives` feeds the discriminator as negatives);
 4. the reference's windows with their frames in reverse order (time run backwards);
 5. standing still in the default pose.
 A discriminator that scores 3 or 4 near 1 cannot tell the shuffle from the gait, or does not look at the
@@ -26,27 +27,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-
-def distorted_windows(expert, bank_index: int, n: int, speedup: float, rng) -> np.ndarray:
-    """Windows (n, K * 43) of the bank's gait played `speedup` times faster with joint swings `speedup`
-    times smaller about each clip's mean pose (the same joint and base speeds)."""
-    from amp_data.expert.amp_obs import amp_observation
-    from robots.go2.kinematics import feet_fk
-
-    clips = np.array([i for i, c in enumerate(expert.clips) if c.bank_index == bank_index])
-    clip = rng.choice(clips, n)
-    start = rng.random(n) * np.array([expert.clips[c].duration_s for c in clip])
-    k_frames, stride = expert.window_frames, expert.frame_stride
-    offsets = np.arange(k_frames) * stride * expert.policy_dt_s * speedup       # the window spans 1/k the time
-    st = expert.states_at(np.repeat(clip, k_frames), (start[:, None] + offsets[None, :]).ravel())
-    mean_q = np.stack([expert.states_at(np.full(50, c), np.linspace(0, expert.clips[c].duration_s, 50))
-                       ["joint_pos"].mean(0) for c in range(len(expert.clips))])
-    q_mean = np.repeat(mean_q[clip], k_frames, axis=0)
-    q = q_mean + (st["joint_pos"] - q_mean) / speedup
-    obs = amp_observation(q, feet_fk(q), st["base_lin_vel"], st["base_ang_vel"], st["joint_vel"],
-                          st["root_pos"][:, 2])
-    return obs.reshape(n, -1).astype(np.float32)
 
 
 def main() -> int:
@@ -102,7 +82,7 @@ def main() -> int:
         f"reference ({names[bank]} bank)": score(reference),
         f"policy at {speed:.2f} m/s" + (" (fell)" if rollout.fell else ""): score(policy),
         f"the dog's gait x{args.speedup:g} faster, swings / {args.speedup:g}": score(
-            distorted_windows(expert, bank, args.n, args.speedup, rng)),
+            expert.distorted_windows(args.n, (args.speedup,), 0.0, rng, bank_index=bank)),
         "the reference, frames in reverse order": score(reversed_ref),
         "standing still in the default pose": score(standing),
     }

@@ -95,16 +95,22 @@ def discriminator_loss(disc: Discriminator, expert_windows, policy_windows, grad
     return l_amp, l_grad, stats
 
 
-def discriminator_batch_loss(disc: Discriminator, expert, negatives: "PolicyWindows", batch_size: int,
-                             grad_pen_coef: float, input_noise_std: float = 0.0):
+def discriminator_batch_loss(disc: Discriminator, expert, negatives: "PolicyWindows", batch_size: int, amp_cfg):
     """One discriminator batch, as both algorithms train it: `batch_size` expert windows from `expert`
-    (an `ExpertSampler`) and as many policy windows from `negatives`; the normaliser is fed both, then
-    eq. 2 is evaluated. Returns `discriminator_loss`'s (L_AMP, L_grad, stats)."""
+    (an `ExpertSampler`) and as many negatives: policy windows from `negatives`, and with
+    `amp_cfg.rhythm_negatives` > 0 that share of them the reference's motion with its rhythm wrong
+    (`ExpertSampler.distorted_windows`); the normaliser is fed the expert and policy windows, then eq. 2 is
+    evaluated with `amp_cfg`'s gradient penalty and input noise. Returns `discriminator_loss`'s
+    (L_AMP, L_grad, stats)."""
     dev = disc.head.weight.device
     e = torch.as_tensor(expert.sample_windows(batch_size), dtype=torch.float32, device=dev)
-    p = negatives.sample(batch_size)
+    n_rhythm = int(round(batch_size * amp_cfg.rhythm_negatives))
+    p = negatives.sample(batch_size - n_rhythm)
     disc.update_normalizer(torch.cat([e, p]))
-    return discriminator_loss(disc, e, p, grad_pen_coef, input_noise_std)
+    if n_rhythm:
+        wrong = expert.distorted_windows(n_rhythm, amp_cfg.rhythm_speedups, amp_cfg.rhythm_reversed_share)
+        p = torch.cat([p, torch.as_tensor(wrong, dtype=torch.float32, device=dev)])
+    return discriminator_loss(disc, e, p, amp_cfg.grad_pen_coef, amp_cfg.input_noise_std)
 
 
 class WindowReplay:

@@ -107,6 +107,12 @@ class AMPConfig:
     history_fraction: float = 0.5         # share of each negative batch drawn from that reservoir
     min_std: float = 0.01                 # running normaliser's std floor
     input_noise_std: float = 0.0          # > 0: instance noise on D's normalised inputs in training (amp.py)
+    # > 0: this share of each batch of negatives is the reference's own motion with the rhythm wrong (sped
+    # up by one of rhythm_speedups with swings shrunk as much, or, a rhythm_reversed_share of them, played
+    # backwards; ExpertSampler.distorted_windows), so that D must judge rhythm, not only poses and speeds
+    rhythm_negatives: float = 0.0
+    rhythm_speedups: tuple[float, ...] = (2.0, 3.0, 4.0)
+    rhythm_reversed_share: float = 0.25
     trunk_weight_decay: float = 1e-3      # AMP_for_hardware's weight decay of the trunk and of the head
     head_weight_decay: float = 1e-2
 
@@ -369,6 +375,13 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     for name in ("sim_dt_s", "episode_length_s", "action_scale"):
         positive(f"env.{name}", getattr(e, name))
     non_negative("amp.input_noise_std", cfg.amp.input_noise_std)
+    a = cfg.amp
+    if not (0 <= a.rhythm_negatives < 1 and 0 <= a.rhythm_reversed_share <= 1):
+        raise ValueError(f"amp.rhythm_negatives must be in [0, 1) and amp.rhythm_reversed_share in [0, 1], got "
+                         f"{a.rhythm_negatives!r} and {a.rhythm_reversed_share!r}")
+    if a.rhythm_negatives and a.rhythm_reversed_share < 1 and not (
+            a.rhythm_speedups and all(k > 1 for k in a.rhythm_speedups)):
+        raise ValueError(f"amp.rhythm_speedups must be speed-up factors > 1, got {tuple(a.rhythm_speedups)}")
     policy_hz = 1.0 / (e.sim_dt_s * e.decimation)
     if not (isinstance(e.action_filter_hz, (int, float)) and 0 <= e.action_filter_hz < policy_hz / 2):
         raise ValueError(f"env.action_filter_hz must be 0 (off) or a cutoff below the policy's Nyquist "

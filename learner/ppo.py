@@ -147,8 +147,7 @@ class AmpPpo:
                 entropy = d.entropy().sum(-1).mean()
 
                 l_amp, l_grad, dstats = discriminator_batch_loss(self.disc, self.expert, self.amp_replay, mb,
-                                                                 self.amp_cfg.grad_pen_coef,
-                                                                 self.amp_cfg.input_noise_std)
+                                                                 self.amp_cfg)
 
                 loss = (surrogate + p.value_coef * value_loss - p.entropy_coef * entropy
                         + self.amp_cfg.loss_coef * l_amp + l_grad)

@@ -152,8 +152,7 @@ class AmpSac:
         loss = actor_loss
         if with_disc:
             l_amp, l_grad, dstats = discriminator_batch_loss(self.disc, self.expert, self.amp_replay,
-                                                             self.amp_cfg.batch_size, self.amp_cfg.grad_pen_coef,
-                                                             self.amp_cfg.input_noise_std)
+                                                             self.amp_cfg.batch_size, self.amp_cfg)
             loss = loss + self.amp_cfg.loss_coef * l_amp + l_grad
             stats.update(disc_loss=l_amp.item(), grad_pen=l_grad.item(), **dstats)
         self.actor_opt.zero_grad(set_to_none=True)

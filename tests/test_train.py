@@ -470,35 +470,75 @@ def test_feet_air_time_reward_times_a_drop_from_a_known_height(banks):
     backend.close()
 
 
-def test_discriminator_probe_shuffle_is_the_dogs_gait_faster_and_smaller(banks):
-    """benchmarks/discriminator_probe.py's distorted windows: at speedup 1 they are the bank's own windows
-    (feet by FK, within the bank's interpolation); at speedup 3 the joint swings about each clip's mean pose
-    are a third, the joint and base speeds the same as the bank's at the matching (3x faster) times."""
-    import sys as _sys
-    from pathlib import Path as _Path
-    _sys.path.insert(0, str(_Path(__file__).resolve().parent.parent / "benchmarks"))
-    from discriminator_probe import distorted_windows
+def test_distorted_windows_are_the_dogs_motion_with_the_rhythm_wrong(banks):
+    """ExpertSampler.distorted_windows (amp.rhythm_negatives, benchmarks/discriminator_probe.py): at speed-up
+    1 they are the bank's own windows (feet by FK, within the bank's interpolation); at speed-up 3 the joint
+    swings about each clip's mean pose are a third, joint speeds those of the bank at 3x faster times;
+    reversed ones are the bank's windows back to front, in the share asked for."""
     from amp_data.expert.amp_obs import AMP_OBS_LAYOUT
 
     cfg = tiny_cfg()
     cfg.amp.window_frames, cfg.amp.frame_stride = 3, 2
     expert = T.make_expert(banks, cfg, seed=0)
-    same = distorted_windows(expert, 0, 64, 1.0, np.random.default_rng(5)).reshape(64, 3, -1)
-    rng = np.random.default_rng(5)
-    clips = np.array([i for i, c in enumerate(expert.clips) if c.bank_index == 0])
-    clip = rng.choice(clips, 64)
-    start = rng.random(64) * np.array([expert.clips[c].duration_s for c in clip])
-    times = start[:, None] + np.arange(3) * 2 * expert.policy_dt_s
-    bank = expert.amp_obs_at(np.repeat(clip, 3), times.ravel()).reshape(64, 3, -1)
-    feet = AMP_OBS_LAYOUT["foot_pos_base"]
+    n, dt = 64, expert.policy_dt_s
+
+    def bank_windows(seed, speedup):
+        rng = np.random.default_rng(seed)                 # the draws distorted_windows makes, in its order
+        p = np.asarray(expert.clip_probabilities)
+        clip = rng.choice(len(expert.clips), n, p=p / p.sum())
+        start = rng.random(n) * np.array([c.duration_s for c in expert.clips])[clip]
+        times = start[:, None] + np.arange(3) * 2 * dt * speedup
+        return expert.amp_obs_at(np.repeat(clip, 3), times.ravel()).reshape(n, 3, -1)
+
+    feet, q, vel = AMP_OBS_LAYOUT["foot_pos_base"], AMP_OBS_LAYOUT["joint_pos"], AMP_OBS_LAYOUT["joint_vel"]
+    same = expert.distorted_windows(n, (1.0,), 0.0, np.random.default_rng(5)).reshape(n, 3, -1)
+    bank = bank_windows(5, 1.0)
     np.testing.assert_allclose(np.delete(same, np.r_[feet], axis=2), np.delete(bank, np.r_[feet], axis=2), atol=1e-5)
     np.testing.assert_allclose(same[..., feet], bank[..., feet], atol=5e-3)
 
-    fast = distorted_windows(expert, 0, 64, 3.0, np.random.default_rng(5)).reshape(64, 3, -1)
-    times3 = start[:, None] + np.arange(3) * 2 * expert.policy_dt_s * 3
-    bank3 = expert.amp_obs_at(np.repeat(clip, 3), times3.ravel()).reshape(64, 3, -1)
-    q, vel = AMP_OBS_LAYOUT["joint_pos"], AMP_OBS_LAYOUT["joint_vel"]
+    fast = expert.distorted_windows(n, (3.0,), 0.0, np.random.default_rng(6)).reshape(n, 3, -1)
+    bank3 = bank_windows(6, 3.0)
     np.testing.assert_allclose(fast[..., vel], bank3[..., vel], atol=1e-5)
-    step_fast = np.abs(np.diff(fast[..., q], axis=1)).mean()
-    step_bank = np.abs(np.diff(bank3[..., q], axis=1)).mean()
-    assert step_fast == pytest.approx(step_bank / 3, rel=1e-4)
+    assert np.abs(np.diff(fast[..., q], axis=1)).mean() == pytest.approx(
+        np.abs(np.diff(bank3[..., q], axis=1)).mean() / 3, rel=1e-4)
+
+    back = expert.distorted_windows(n, (3.0,), 1.0, np.random.default_rng(7)).reshape(n, 3, -1)
+    bank = bank_windows(7, 1.0)
+    np.testing.assert_allclose(np.delete(back, np.r_[feet], axis=2),
+                               np.delete(bank[:, ::-1], np.r_[feet], axis=2), atol=1e-5)
+
+
+def test_rhythm_negatives_teach_the_discriminator_to_reject_a_faster_dog(banks):
+    """amp.rhythm_negatives: a discriminator whose only policy negatives stand still scores the dog's walk
+    sped up 3x (swings / 3) about as real as the walk itself; with a share of rhythm negatives (speed-ups 2
+    and 4, none at 3) it scores it far below the walk."""
+    import torch
+    from learner.amp import Discriminator, PolicyWindows, discriminator_batch_loss
+
+    def trained(share):
+        cfg = tiny_cfg()
+        cfg.amp.window_frames, cfg.amp.frame_stride = 5, 3
+        cfg.amp.rhythm_negatives, cfg.amp.rhythm_speedups, cfg.amp.rhythm_reversed_share = share, (2.0, 4.0), 0.0
+        expert = T.make_expert(banks, cfg, seed=0)
+        torch.manual_seed(0)
+        disc = Discriminator(43, (64, 64), 0.01, 5)
+        standing = np.tile(expert.amp_obs_at([0], [0.0]), (1, 5)).astype(np.float32)
+        standing[:, 24:27] = 0.0                                  # base velocity 0 in every frame
+        negatives = PolicyWindows(disc.window_dim, 1000, 0, 0.0, "cpu")
+        negatives.add(torch.as_tensor(np.repeat(standing, 1000, axis=0)))
+        opt = torch.optim.Adam(disc.parameters(), lr=1e-3)
+        for _ in range(300):
+            l_amp, l_grad, _ = discriminator_batch_loss(disc, expert, negatives, 128, cfg.amp)
+            opt.zero_grad()
+            (l_amp + l_grad).backward()
+            opt.step()
+        rng = np.random.default_rng(1)
+        with torch.no_grad():
+            real = disc.score(torch.as_tensor(expert.sample_windows(512, rng))).mean().item()
+            fast = disc.score(torch.as_tensor(expert.distorted_windows(512, (3.0,), 0.0, rng))).mean().item()
+        return real, fast
+
+    real, fast = trained(0.0)
+    assert real - fast < 0.5                     # without: the faster dog nearly passes for the dog (0.26)
+    real, fast = trained(0.5)
+    assert real - fast > 1.0                     # with: it is rejected (1.40), though x3 was never shown

@@ -191,6 +191,7 @@ class ExpertSampler:
         self._gather_frames(banks)
         self._preload_pairs()
         self._build_clip_table(banks, bank_weights)
+        self._mean_q = None
         self.rng = np.random.default_rng(seed)
         self.device = None
         if device is not None:
@@ -445,6 +446,45 @@ class ExpertSampler:
         """`num_batches` batches from `sample` (AMP_for_hardware's `feed_forward_generator`)."""
         for _ in range(num_batches):
             yield self.sample(batch_size)
+
+    def distorted_windows(self, n: int, speedups: Sequence[float], reversed_share: float,
+                          rng: np.random.Generator | None = None, bank_index: int | None = None) -> np.ndarray:
+        """n windows (n, K * 43) float32 made of the reference's motion with its rhythm wrong: a share
+        `reversed_share` are reference windows with their frames in reverse order, the others the gait
+        played k times faster (k drawn uniformly from `speedups`) with the joints' swings about the clip's
+        mean pose k times smaller, so that forward speed and joint speeds stay the reference's (feet by FK
+        of the new angles). Clips drawn with `clip_probabilities` (of bank `bank_index` only, if given),
+        start times uniform. Negatives that make a discriminator judge rhythm and the direction of time,
+        not only poses and speeds."""
+        from robots.go2.kinematics import feet_fk
+
+        rng = self.rng if rng is None else rng
+        prob = np.asarray(self.clip_probabilities, dtype=np.float64)
+        if bank_index is not None:
+            prob = prob * (np.array([c.bank_index for c in self.clips]) == bank_index)
+        clip = rng.choice(len(self.clips), n, p=prob / prob.sum())
+        start = rng.random(n) * self._clip_duration[clip]
+        reverse = rng.random(n) < reversed_share
+        k = np.where(reverse, 1.0, np.asarray(speedups, dtype=np.float64)[rng.integers(0, max(len(speedups), 1), n)]
+                     if len(speedups) else 1.0)
+        frames = self.window_frames
+        offsets = np.arange(frames) * self.frame_stride * self.policy_dt_s
+        times = start[:, None] + offsets[None, :] * k[:, None]
+        st = self._states_at_frame(np.repeat(clip, frames), times.ravel() * self.fps,
+                                   names=("joint_pos", "joint_vel", "root_pos", "base_lin_vel", "base_ang_vel"))
+        mean_q = np.repeat(self._clip_mean_joint_pos()[clip], frames, axis=0)
+        q = mean_q + (st["joint_pos"] - mean_q) / np.repeat(k, frames)[:, None]
+        obs = amp_observation(q, feet_fk(q), st["base_lin_vel"], st["base_ang_vel"], st["joint_vel"],
+                              st["root_pos"][:, 2]).reshape(n, frames, AMP_OBS_DIM)
+        obs[reverse] = obs[reverse, ::-1]
+        return obs.reshape(n, -1).astype(np.float32)
+
+    def _clip_mean_joint_pos(self) -> np.ndarray:
+        """(clips, 12) each clip's mean joint angles over its frames (cached)."""
+        if self._mean_q is None:
+            q = self._frames["joint_pos"]
+            self._mean_q = np.stack([q[r0:r0 + nf].mean(0) for r0, nf in zip(self._clip_row0, self._clip_frames)])
+        return self._mean_q
 
     def reference_states(self, n: int, rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
         """n random full states for reference state initialisation, as `states_at` returns, plus
