@@ -39,7 +39,6 @@ def main() -> int:
     args = ap.parse_args()
 
     import torch
-    from amp_data.expert.amp_obs import AMP_OBS_DIM
     from learner.play import load_policy, roll_out
     from learner.rewards import amp_reward
     from learner.train import make_expert
@@ -57,11 +56,11 @@ def main() -> int:
         return {"D": float(d.mean()), "r_amp": float(amp_reward(d).mean()), "n": int(len(d))}
 
     clips = np.array([i for i, c in enumerate(expert.clips) if c.bank_index == bank])
-    clip = rng.choice(clips, args.n)
-    start = rng.random(args.n) * np.array([expert.clips[c].duration_s for c in clip])
-    hist = expert.amp_history_at(clip, start + (task.history_steps - 1) * expert.policy_dt_s, task.history_steps)
-    reference = hist[:, ::task.frame_stride].reshape(args.n, -1)
     speed = float(np.mean(expert.clip_forward_speed_m_s()[clips]))
+
+    def windows(speedup: float, reversed_share: float) -> np.ndarray:
+        # at speed-up 1, not reversed: the bank's own windows (feet by FK)
+        return expert.distorted_windows(args.n, (speedup,), reversed_share, rng, bank_index=bank)
 
     policy_windows = []
     real_step = task.step
@@ -76,15 +75,12 @@ def main() -> int:
     policy = np.concatenate(policy_windows[int(2.0 / task.dt_s):])
 
     k = task.window_frames
-    reversed_ref = reference.reshape(args.n, k, AMP_OBS_DIM)[:, ::-1].reshape(args.n, -1)
-    standing = _standing_obs(task)
     rows = {
-        f"reference ({names[bank]} bank)": score(reference),
+        f"reference ({names[bank]} bank)": score(windows(1.0, 0.0)),
         f"policy at {speed:.2f} m/s" + (" (fell)" if rollout.fell else ""): score(policy),
-        f"the dog's gait x{args.speedup:g} faster, swings / {args.speedup:g}": score(
-            expert.distorted_windows(args.n, (args.speedup,), 0.0, rng, bank_index=bank)),
-        "the reference, frames in reverse order": score(reversed_ref),
-        "standing still in the default pose": score(standing),
+        f"the dog's gait x{args.speedup:g} faster, swings / {args.speedup:g}": score(windows(args.speedup, 0.0)),
+        "the reference, frames in reverse order": score(windows(1.0, 1.0)),
+        "standing still in the default pose": score(_standing_obs(task)),
     }
     task.backend.close()
     print(f"{args.run}: discriminator of {lp.source.checkpoint.name}, windows of {k} frames "

@@ -12,8 +12,6 @@ import numpy as np
 
 TERMS = ("tracking_lin_vel_x", "lin_vel_z", "ang_vel_xy", "ang_vel_z", "base_height", "collision",
          "feet_contact_forces", "dof_acc", "dof_pos_limits", "torques")
-# not in Table III; a term only where its scale is not 0
-OPTIONAL_TERMS = ("feet_air_time",)
 
 
 def tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, sigma):

@@ -345,12 +345,14 @@ class Go2AmpTask:
         tau = pd_torques(q_target, st.joint_pos, st.joint_vel, self.kp, self.kd, self.torque_limit)
         height = self._height_above_ground_m(st)
         self._path_m += np.linalg.norm(st.base_lin_vel_w[:, :2], axis=1) * self.dt_s
-        contact = st.foot_contact | self._last_foot_contact      # legged_gym's filter (rewards.feet_air_time)
-        self._last_foot_contact = st.foot_contact.copy()
-        first_contact = (self._foot_air_time_s > 0) & contact
-        self._foot_air_time_s += self.dt_s
-        air_time_s = self._foot_air_time_s.copy()
-        self._foot_air_time_s *= ~contact
+        first_contact = air_time_s = None
+        if self.rew_cfg.feet_air_time:
+            contact = st.foot_contact | self._last_foot_contact  # legged_gym's filter (rewards.feet_air_time)
+            self._last_foot_contact = st.foot_contact.copy()
+            first_contact = (self._foot_air_time_s > 0) & contact
+            self._foot_air_time_s += self.dt_s
+            air_time_s = self._foot_air_time_s.copy()
+            self._foot_air_time_s *= ~contact
         terms = rewards.reward_terms(
             self.rew_cfg, command_vx_m_s=self.command_vx, base_lin_vel_b=st.base_lin_vel_b,
             base_ang_vel_b=st.base_ang_vel_b, base_height_m=height,
