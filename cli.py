@@ -646,6 +646,7 @@ def train_cmd(
     \b
     Budgets are environment steps, so a run reproduces: the same seed and steps give the same weights on
     any machine; a slower one takes longer (the progress line shows what is left). --minutes stops by time.
+    Evaluations come at every checkpoint (by time); --set eval_every_steps=N adds one every N env steps.
 
     \b
     A run folder belongs to one `train` at a time (a second one stops at once); a folder holding other

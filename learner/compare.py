@@ -29,7 +29,7 @@ METRICS = (
 METRIC_KEYS = tuple(m[0] for m in METRICS)
 
 # config fields that do not make two runs different experiments
-NOT_AN_EXPERIMENT = ("seed", "checkpoint_every_min", "log_every_s", "max_env_steps", "minutes", "torch_threads",
+NOT_AN_EXPERIMENT = ("seed", "checkpoint_every_min", "eval_every_steps", "log_every_s", "max_env_steps", "minutes", "torch_threads",
                      "device", "env.sim_threads", "init_from")   # init_parts tells a warm start
 ALGO_LABELS = {"sac": "AMP+SAC", "ppo": "AMP+PPO"}
 X_AXES = {"steps": ("env_steps", 1e-6, "environment steps (millions)"),

@@ -177,6 +177,8 @@ class TrainConfig:
     max_env_steps: int = 0                # 0: no limit (then `minutes` must be set)
     minutes: float = 0.0
     checkpoint_every_min: float = 5.0
+    eval_every_steps: int = 0             # also evaluate every N env steps (0: only at checkpoints): a grid that
+                                          # is the same on any machine, for steps-to-target over seeds
     log_every_s: float = 5.0              # progress line and CSV row
     eval_command_vx_m_s: float = 0.7
     init_from: str = ""                   # warm start: the checkpoint the new run's weights came from
@@ -328,8 +330,8 @@ def apply_overrides(cfg: TrainConfig, overrides: list[str]) -> TrainConfig:
 # Fields `--set` may change on `--resume`: stopping, logging, learning rates and loss/reward weights. The rest
 # shape networks, buffers or the task, which a checkpoint fixes.
 RESUMABLE_FIELDS = (
-    "max_env_steps", "minutes", "checkpoint_every_min", "log_every_s", "eval_command_vx_m_s", "torch_threads",
-    "sac.actor_lr", "sac.critic_lr", "sac.alpha_lr", "sac.max_grad_norm", "sac.target_entropy_scale",
+    "max_env_steps", "minutes", "checkpoint_every_min", "eval_every_steps", "log_every_s", "eval_command_vx_m_s",
+    "torch_threads", "sac.actor_lr", "sac.critic_lr", "sac.alpha_lr", "sac.max_grad_norm", "sac.target_entropy_scale",
     "ppo.lr", "ppo.entropy_coef", "ppo.value_coef", "ppo.max_grad_norm", "ppo.desired_kl",
     "amp.loss_coef", "amp.grad_pen_coef", "reward.w_task", "reward.w_amp", "reward.amp_reward_coef",
     # the same physics on another simulator (tests/test_backend_contract.py): a run moves between machines
@@ -369,6 +371,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {cfg.device!r}")
     for name in ("max_env_steps", "minutes", "torch_threads", "checkpoint_every_min", "log_every_s"):
         non_negative(name, getattr(cfg, name))
+    if isinstance(cfg.eval_every_steps, bool) or not isinstance(cfg.eval_every_steps, int) or cfg.eval_every_steps < 0:
+        raise ValueError(f"eval_every_steps must be a whole number >= 0, got {cfg.eval_every_steps!r}")
     e = cfg.env
     positive("env.num_envs", e.num_envs, integer=True)
     positive("env.decimation", e.decimation, integer=True)

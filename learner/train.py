@@ -181,6 +181,16 @@ class Clock:
         self.deadline = self.start + cfg.minutes * 60 - progress.time_before_s if cfg.minutes else math.inf
         self.steps_at_log, self.updates_at_log = progress.env_steps, progress.updates
         self.sim_s = self.update_s = 0.0
+        every = cfg.eval_every_steps
+        self.next_eval_steps = (progress.env_steps // every + 1) * every if every else math.inf
+
+    def eval_due(self) -> bool:
+        """True once per `eval_every_steps` boundary the run's env steps cross."""
+        if self.progress.env_steps < self.next_eval_steps:
+            return False
+        every = self.cfg.eval_every_steps
+        self.next_eval_steps = (self.progress.env_steps // every + 1) * every
+        return True
 
     def run_time_s(self) -> float:
         """Training time of the run so far, earlier sessions included."""
@@ -252,7 +262,7 @@ def _resume(folder: RunFolder, cfg, bank_paths, overrides: list[str], say):
     removed = folder.remove_temp_files()
     ckpt_path, state = folder.newest_checkpoint()
     saved_cfg = C.from_dict(state["config"])
-    for k in ("max_env_steps", "minutes", "checkpoint_every_min", "log_every_s"):
+    for k in ("max_env_steps", "minutes", "checkpoint_every_min", "eval_every_steps", "log_every_s"):
         setattr(saved_cfg, k, getattr(cfg, k))
     try:
         C.validate(C.apply_overrides(saved_cfg, overrides))
@@ -373,6 +383,8 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
             if clock.checkpoint_due():
                 checkpoint_and_eval(clock.run_time_s())
                 clock.last_checkpoint = time.time()
+            elif clock.eval_due() and not clock.budget_spent():
+                evaluate_and_log(clock.run_time_s())
     except KeyboardInterrupt:
         status = "interrupted"
         say("interrupted: saving a checkpoint (Ctrl-C again to abort)")

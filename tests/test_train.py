@@ -214,15 +214,21 @@ def test_resume_continues_counters_networks_and_rng(banks, tmp_path):
 def test_a_step_budget_reproduces_the_run_bit_for_bit(banks, tmp_path):
     """Same seed and step budget: the same weights, whatever the wall clock does (here: logging and
     checkpoint-evaluation intervals that differ, as a slower machine's would); another seed differs."""
-    def run(name, seed, log_every_s, checkpoint_every_min):
+    def run(name, seed, log_every_s, checkpoint_every_min, eval_every_steps=0):
         cfg = tiny_cfg(steps=256)
         cfg.seed, cfg.log_every_s, cfg.checkpoint_every_min = seed, log_every_s, checkpoint_every_min
+        cfg.eval_every_steps = eval_every_steps
         T.train(banks, cfg, tmp_path / name, say=lambda m: None, eval_seconds=0.5)
         return load_checkpoint(tmp_path / name / "checkpoint.pt")["agent"]
 
     a = run("a", 3, 0.0, 100.0)
     b = run("b", 3, 1000.0, 0.003)   # no log rows in between, checkpoints and evaluations every 0.2 s
     c = run("c", 4, 0.0, 100.0)
+    d = run("d", 3, 0.0, 100.0, eval_every_steps=64)   # evaluations on a grid of steps
+    # 4 envs: the start, every 64 steps, and the end (256 is the budget: evaluated once, by the final checkpoint)
+    assert [int(r["env_steps"]) for r in csv.DictReader(open(tmp_path / "d" / "eval.csv"))] == [0, 64, 128, 192, 256]
+    for k, v in a["actor"].items():
+        assert torch.equal(v, d["actor"][k]), f"actor.{k}: evaluations on a step grid changed the run"
     for net in ("actor", "q1", "disc"):
         for k, v in a[net].items():
             assert torch.equal(v, b[net][k]), f"{net}.{k} differs between two runs of seed 3"
@@ -269,6 +275,7 @@ def test_banks_that_disagree_fail_before_training(banks, tmp_path):
     (["--set", "sac.batch_size=big"], "not a valid int"),
     (["--algo", "td3"], "unknown algo"),
     (["--preset", "gpu"], "unknown preset"),
+    (["--set", "eval_every_steps=-5"], "eval_every_steps must be a whole number >= 0"),
 ])
 def test_bad_options_give_one_line(banks, tmp_path, args, message):
     r = runner.invoke(cli.app, ["train", *banks, "--steps", "64", "--out", str(tmp_path / "r"), *args])
