@@ -995,7 +995,7 @@ def compare_cmd(
     """
     import json
 
-    from learner.compare import compare_runs, plot_comparison
+    from learner.compare import TARGET_NO_FALL_RATE, TARGET_SPEED_RATIO, compare_runs, plot_comparison
 
     try:
         if resamples < 100:
@@ -1018,6 +1018,22 @@ def compare_cmd(
     for col in ("n", "r_AMP/step", "task return", "speed/cmd", "no fall"):
         table.add_column(col, justify="right")
 
+    def x_text(v):
+        if v is None or not np.isfinite(v):
+            return "never"
+        return f"{v / 1e6:.2f} M" if x_axis == "steps" else f"{v:.0f} min"
+
+    def target_cell(t):
+        if not t["n"]:
+            return "-"
+        if t["mean"] is not None:
+            text = x_text(t["mean"])
+            if t["ci_low"] is not None:
+                text += f" [{x_text(t['ci_low'])}, {x_text(t['ci_high'])}]"
+        else:
+            text = f"median {x_text(t['median'])}"
+        return f"{text} ({t['reached']}/{t['n']})"
+
     def cell(m, scale=1.0, fmt="{:.2f}"):
         if m is None:
             return "-"
@@ -1032,6 +1048,21 @@ def compare_cmd(
                       cell(row["style_reward"], fmt="{:.3f}"), cell(row["task_return"], fmt="{:.0f}"),
                       cell(row["speed_ratio"]), cell(row["no_fall_rate"]))
     console.print(table)
+    reached = Table(title=f"{'env steps' if x_axis == 'steps' else 'minutes'} to the speed target", title_justify="left")
+    for col in ("group", "seeds there", "mean [CI] or median", "per seed"):
+        reached.add_column(col, overflow="fold")
+    for row in final:
+        t = row["to_target"]
+        reached.add_row(row["group"], f"{t['reached']}/{t['n']}", target_cell(t).rsplit(" (", 1)[0],
+                        ", ".join(x_text(x) for x in t["per_seed"]))
+    console.print(reached)
+    spacing = ", ".join(f"{row['group']} {x_text(row['to_target']['eval_spacing_median'])}" for row in final
+                        if row["to_target"]["eval_spacing_median"] is not None)
+    console.print(f"to target: the first evaluation with speed >= {100 * TARGET_SPEED_RATIO:.0f} % of the command "
+                  f"and >= {100 * TARGET_NO_FALL_RATE:.0f} % of episodes without a fall, within the grid (mean and CI "
+                  "when every seed got there, else the median; seeds that did / all); a run is only as early as "
+                  f"its evaluations, median spacing: {spacing or 'none'} (--set eval_every_steps=N)",
+                  markup=False, highlight=False, soft_wrap=True)
     console.print("seeds: " + "; ".join(f"{row['group']} {', '.join(map(str, row['seeds']))}" for row in final),
                   markup=False, highlight=False, soft_wrap=True)
     for path in written:

@@ -35,6 +35,21 @@ ALGO_LABELS = {"sac": "AMP+SAC", "ppo": "AMP+PPO"}
 X_AXES = {"steps": ("env_steps", 1e-6, "environment steps (millions)"),
           "minutes": ("time_s", 1 / 60, "wall-clock minutes")}
 _SEED_SUFFIX = re.compile(r"[-_.](s|seed)\d+$")
+# the imitation issue's first target, met by one deterministic evaluation
+TARGET_SPEED_RATIO, TARGET_NO_FALL_RATE = 0.5, 0.9
+
+
+def first_at_target(eval_df, x_col: str = "env_steps", until: float = np.inf,
+                    speed_ratio: float = TARGET_SPEED_RATIO, no_fall_rate: float = TARGET_NO_FALL_RATE):
+    """x (env steps or seconds) of the first evaluation at or before `until` whose forward speed is at least
+    `speed_ratio` of the command with at least `no_fall_rate` of its episodes without a fall; None if none is.
+    An evaluation is only as early as the run's grid of evaluations (`eval_every_steps`) lets it be."""
+    if not len(eval_df) or not {x_col, "speed_ratio", "no_fall_rate"} <= set(eval_df.columns):
+        return None
+    d = eval_df[[x_col, "speed_ratio", "no_fall_rate"]].dropna().sort_values(x_col)
+    d = d[d[x_col] <= until]
+    met = d[(d["speed_ratio"] >= speed_ratio) & (d["no_fall_rate"] >= no_fall_rate)]
+    return float(met[x_col].iloc[0]) if len(met) else None
 
 
 def bootstrap_mean_ci(values: np.ndarray, confidence: float = 0.95, n_resamples: int = 10_000,
@@ -145,6 +160,8 @@ class GroupCurves:
     seeds: list[int]
     values: dict[str, np.ndarray] = field(default_factory=dict)
     runs_with: dict[str, list[str]] = field(default_factory=dict)
+    to_target: list = field(default_factory=list)        # per run: x of first_at_target, None if never
+    eval_spacing: list = field(default_factory=list)     # per run: median x between its evaluations
 
 
 @dataclass
@@ -193,8 +210,27 @@ class Comparison:
                 row[key] = {"mean": m, "ci_low": None if np.isnan(lo) else lo,
                             "ci_high": None if np.isnan(hi) else hi, "n": len(g.runs_with[key]),
                             "per_seed": [float(x) for x in g.values[key][:, -1]]}
+            row["to_target"] = self.to_target_summary(g)
             rows.append(row)
         return rows
+
+    def to_target_summary(self, g: GroupCurves) -> dict:
+        """When each seed first met the speed target within the grid (x-axis units: env steps or minutes):
+        per seed (None: never), how many did, their median (inf when half did not), and the mean with its
+        bootstrap CI when every seed did (otherwise the mean is not defined)."""
+        scale = 1 / 60 if self.x_axis == "minutes" else 1
+        per_seed = [None if x is None else x * scale for x in g.to_target]
+        reached = [x for x in per_seed if x is not None]
+        out = {"per_seed": per_seed, "reached": len(reached), "n": len(per_seed),
+               "median": float(np.median([np.inf if x is None else x for x in per_seed])) if per_seed else None,
+               "mean": None, "ci_low": None, "ci_high": None,
+               "eval_spacing_median": float(np.median(g.eval_spacing)) * scale if g.eval_spacing else None,
+               "speed_ratio": TARGET_SPEED_RATIO, "no_fall_rate": TARGET_NO_FALL_RATE}
+        if per_seed and len(reached) == len(per_seed):
+            m, lo, hi = bootstrap_mean_ci(np.array(reached)[:, None], self.confidence, self.n_resamples)
+            out.update(mean=float(m[0]), ci_low=None if np.isnan(lo[0]) else float(lo[0]),
+                       ci_high=None if np.isnan(hi[0]) else float(hi[0]))
+        return out
 
     def as_json(self) -> dict:
         return {"x_axis": self.x_axis, "confidence": self.confidence, "n_resamples": self.n_resamples,
@@ -254,6 +290,12 @@ def compare_runs(runs: list[Path], by: str = "auto", x_axis: str = "steps", poin
         if len(set(seeds)) < len(seeds):
             notes.append(f"group {label!r} holds the same seed twice ({seeds}); its CI is too narrow")
         g = GroupCurves(label, [Path(runs[i]).name for i in idx], seeds)
+        for i in idx:
+            ev = data[i]["eval"]
+            g.to_target.append(first_at_target(ev, x_col, until=end) if x_col in ev else None)
+            xs = np.sort(ev[x_col].dropna().to_numpy(float)) if x_col in ev else np.array([])
+            if len(xs) > 1:
+                g.eval_spacing.append(float(np.median(np.diff(xs))))
         for key, kind, col, *_ in METRICS:
             rows, names = [], []
             for i in idx:

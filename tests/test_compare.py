@@ -120,6 +120,32 @@ def test_the_command_writes_figures_csv_and_json(tmp_path):
     assert doc["groups"][0]["style_reward"]["mean"] == pytest.approx(0.2 + 1.0)
 
 
+def test_steps_to_target_is_the_first_evaluation_that_meets_speed_and_falls_within_the_grid(tmp_path):
+    """Known first evaluations at the target (speed >= 50 % of the command, >= 90 % without a fall): one
+    that is fast but falls does not count, one after the common grid's end does not count."""
+    def with_evals(run, rows):
+        pd.DataFrame(rows, columns=["env_steps", "speed_ratio", "no_fall_rate"]).assign(
+            time_s=lambda d: d.env_steps / 1000).to_csv(run / "eval.csv", index=False)
+        return run
+
+    a = [with_evals(fake_run(tmp_path / "a-s1", 1, 0.1), [(0, 0.0, 1), (20_000, 0.6, 1), (40_000, 0.2, 1)]),
+         with_evals(fake_run(tmp_path / "a-s2", 2, 0.1), [(0, 0.0, 1), (40_000, 0.9, 0.8), (60_000, 0.5, 0.9)]),
+         with_evals(fake_run(tmp_path / "a-s3", 3, 0.1), [(0, 0.0, 1), (30_000, 0.4, 1), (60_000, 1.2, 1)])]
+    b = [with_evals(fake_run(tmp_path / "b-s1", 1, 0.1, end_steps=150_000, sac__n_step=1),
+                    [(0, 0.0, 1), (120_000, 0.8, 1)]),             # after the grid's end (a-*: 100k)
+         with_evals(fake_run(tmp_path / "b-s2", 2, 0.1, sac__n_step=1), [(0, 0.0, 1), (100_000, 0.3, 1)])]
+    cmp = compare_runs([*a, *b], points=11, smooth=1, n_resamples=500)
+    ta, tb = (row["to_target"] for row in cmp.final())
+    assert ta["per_seed"] == [20_000, 60_000, 60_000] and ta["reached"] == 3
+    assert ta["mean"] == pytest.approx(140_000 / 3) and 20_000 <= ta["ci_low"] <= ta["mean"] <= ta["ci_high"] <= 60_000
+    assert ta["eval_spacing_median"] == pytest.approx(30_000)      # per run 20k, 30k, 30k
+    assert tb["per_seed"] == [None, None] and tb["reached"] == 0 and tb["median"] == np.inf and tb["mean"] is None
+    r = CliRunner().invoke(cli.app, ["compare", *map(str, a + b), "-o", str(tmp_path / "figs"), "--resamples", "500"])
+    assert r.exit_code == 0, r.output
+    assert "3/3" in r.output and "0/2" in r.output and "median never" in r.output
+    assert "0.02 M, 0.06 M, 0.06 M" in r.output
+
+
 def test_bad_runs_fail_in_one_line_and_write_nothing(tmp_path):
     run = fake_run(tmp_path / "a-s1", 1, 0.1)
     (tmp_path / "empty").mkdir()
