@@ -989,8 +989,8 @@ def compare_cmd(
     earliest last one, so nothing is extrapolated), then each group's mean and the percentile-bootstrap CI
     of that mean across seeds are drawn. Writes into -o: style_reward.png (discriminator reward, Fig. 8),
     task_return.png (task return per episode, Fig. 9) - both normalised globally over all runs unless
-    --raw - and eval.png (evaluation speed / command, episodes without a fall), with curves.csv holding
-    every plotted number. The table gives each group's seeds and the final values (raw units) with CIs.
+    --raw - and eval.png (evaluation speed / command, episodes without a fall, and the training rollouts'
+    speed / command with sampled actions), with curves.csv holding every plotted number. The table gives each group's seeds and the final values (raw units) with CIs.
     A group of one seed has no interval.
     """
     import json
@@ -1049,12 +1049,12 @@ def compare_cmd(
                       cell(row["speed_ratio"]), cell(row["no_fall_rate"]))
     console.print(table)
     reached = Table(title=f"{'env steps' if x_axis == 'steps' else 'minutes'} to the speed target", title_justify="left")
-    for col in ("group", "seeds there", "mean [CI] or median", "per seed"):
+    for col in ("group", "seeds there", "mean [CI] or median", "per seed", "train speed/cmd (sampled)"):
         reached.add_column(col, overflow="fold")
     for row in final:
         t = row["to_target"]
         reached.add_row(row["group"], f"{t['reached']}/{t['n']}", target_cell(t).rsplit(" (", 1)[0],
-                        ", ".join(x_text(x) for x in t["per_seed"]))
+                        ", ".join(x_text(x) for x in t["per_seed"]), cell(row["train_speed_ratio"]))
     console.print(reached)
     spacing = ", ".join(f"{row['group']} {x_text(row['to_target']['eval_spacing_median'])}" for row in final
                         if row["to_target"]["eval_spacing_median"] is not None)

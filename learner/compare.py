@@ -25,6 +25,9 @@ METRICS = (
     ("task_return", "metrics", "episode_task_return", "task return per episode (Fig. 9)", "Table III sum", True),
     ("speed_ratio", "eval", "speed_ratio", "eval: forward speed / command", "ratio", False),
     ("no_fall_rate", "eval", "no_fall_rate", "eval: episodes without a fall", "fraction", False),
+    # PPO's deterministic mean action may stand still while the actions it samples walk: both are shown
+    ("train_speed_ratio", "metrics", "train_speed_ratio", "training: forward speed / command (sampled actions)",
+     "ratio", False),
 )
 METRIC_KEYS = tuple(m[0] for m in METRICS)
 
@@ -265,6 +268,10 @@ def compare_runs(runs: list[Path], by: str = "auto", x_axis: str = "steps", poin
         raise InputError(None, "a run folder is given twice; each seed must count once")
     configs = [read_config(r) for r in runs]
     data = [read_run(r) for r in runs]
+    for d in data:
+        m = d["metrics"]
+        if {"forward_vel_m_s", "command_vx_m_s"} <= set(m.columns):
+            m["train_speed_ratio"] = m["forward_vel_m_s"] / m["command_vx_m_s"].where(m["command_vx_m_s"] != 0)
     groups = group_runs(runs, configs, by)
     x_col = X_AXES[x_axis][0]
 
@@ -341,7 +348,7 @@ def _legend(ax, confidence: float) -> None:
 
 
 def plot_comparison(cmp: Comparison, folder: Path, normalised: bool = True) -> list[Path]:
-    """Fig. 8 (style_reward.png), Fig. 9 (task_return.png) and the evaluations (eval.png) into `folder`,
+    """Fig. 8 (style_reward.png), Fig. 9 (task_return.png) and the speeds and falls (eval.png) into `folder`,
     plus curves.csv with the plotted numbers."""
     import matplotlib
     matplotlib.use("Agg")
@@ -384,10 +391,10 @@ def plot_comparison(cmp: Comparison, folder: Path, normalised: bool = True) -> l
         plt.close(fig)
         written.append(path)
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, 3, figsize=(18, 4.5))
     for ax, (key, _, _, title, unit, norm) in zip(axes, METRICS[2:]):
         draw(ax, key, title, unit, False)
-        ax.axhline(0.5 if key == "speed_ratio" else 0.9, color="grey", ls="--", lw=0.8)
+        ax.axhline(TARGET_NO_FALL_RATE if key == "no_fall_rate" else TARGET_SPEED_RATIO, color="grey", ls="--", lw=0.8)
     _legend(axes[0], cmp.confidence)
     fig.tight_layout()
     path = folder / "eval.png"

@@ -59,7 +59,8 @@ def fake_run(folder: Path, seed: int, offset: float, end_steps: int = 100_000, a
     steps = np.unique(np.r_[0, np.sort(rng.integers(1, end_steps, 40)), end_steps]).astype(float)
     style = offset + 1e-5 * steps
     pd.DataFrame({"time_s": steps / 1000, "env_steps": steps, "style_reward": style,
-                  "episode_task_return": 10 * style}).to_csv(folder / "metrics.csv", index=False)
+                  "episode_task_return": 10 * style, "forward_vel_m_s": 0.35 * offset, "command_vx_m_s": 0.7,
+                  }).to_csv(folder / "metrics.csv", index=False)
     ev = np.arange(0, end_steps + 1, 20_000, dtype=float)
     pd.DataFrame({"time_s": ev / 1000, "env_steps": ev, "speed_ratio": offset, "no_fall_rate": 1.0}
                  ).to_csv(folder / "eval.csv", index=False)
@@ -108,10 +109,12 @@ def test_the_command_writes_figures_csv_and_json(tmp_path):
     for name in ("style_reward.png", "task_return.png", "eval.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
     curves = pd.read_csv(out / "curves.csv")
-    assert set(curves["metric"]) == {"style_reward", "task_return", "speed_ratio", "no_fall_rate"}
+    assert set(curves["metric"]) == {"style_reward", "task_return", "speed_ratio", "no_fall_rate", "train_speed_ratio"}
     assert curves.groupby(["group", "metric"]).size().eq(21).all()
     speed = curves[(curves.metric == "speed_ratio") & (curves.group == "sac.n_step=1")]
     np.testing.assert_allclose(speed["mean"], 0.65)          # seeds at 0.6 and 0.7, constant
+    train = curves[(curves.metric == "train_speed_ratio") & (curves.group == "sac.n_step=1")]
+    np.testing.assert_allclose(train["mean"], 0.65 / 2)      # 0.35 * offset m/s over 0.7 m/s
     r = CliRunner().invoke(cli.app, ["compare", *runs, "-o", str(out), "--json", "--resamples", "500",
                                      "--x", "minutes", "--smooth", "1"])
     assert r.exit_code == 0, r.output
