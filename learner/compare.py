@@ -141,13 +141,16 @@ def group_runs(runs: list[Path], configs: list[dict], by: str = "auto") -> dict[
             parts += [f"{k}={v[k]}" for k in differ if k != "algo"]
             keys.append(" ".join(parts) or "all runs")
     else:
+        values = []
         for r, c in zip(runs, configs):
-            if by not in c:
+            # a run made before the field existed has the preset's default for it
+            v = c.get(by, _preset_defaults(c).get(by, KeyError))
+            if v is KeyError:
                 near = [k for k in c if k.endswith("." + by) or k.startswith(by + ".")]
                 hint = f" (did you mean {', '.join(near[:3])}?)" if near else ""
                 raise InputError(Path(r) / "config.json", f"has no config field {by!r}{hint}")
-        keys = [ALGO_LABELS.get(str(c[by]), str(c[by])) if by == "algo" else f"{by}={_show(c[by])}"
-                for c in configs]
+            values.append(v)
+        keys = [ALGO_LABELS.get(str(v), str(v)) if by == "algo" else f"{by}={_show(v)}" for v in values]
     groups: dict[str, list[int]] = {}
     for i, k in enumerate(keys):
         groups.setdefault(k, []).append(i)

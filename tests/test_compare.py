@@ -149,6 +149,20 @@ def test_steps_to_target_is_the_first_evaluation_that_meets_speed_and_falls_with
     assert "0.02 M, 0.06 M, 0.06 M" in r.output
 
 
+def test_a_field_missing_from_an_older_config_counts_as_its_preset_default(tmp_path):
+    old = fake_run(tmp_path / "old-s1", 1, 0.1)
+    cfg = json.loads((old / "config.json").read_text())
+    del cfg["init_parts"], cfg["amp"]["window_frames"]                  # written before these fields existed
+    (old / "config.json").write_text(json.dumps(cfg))
+    new = fake_run(tmp_path / "new-s1", 1, 0.2, amp__window_frames=5)
+    groups = [g.label for g in compare_runs([old, new], by="amp.window_frames", points=5, n_resamples=200).groups]
+    assert groups == ["amp.window_frames=2", "amp.window_frames=5"]
+    assert [g.label for g in compare_runs([old, new], by="init_parts", points=5, n_resamples=200).groups] == [
+        "init_parts=()"]
+    r = CliRunner().invoke(cli.app, ["compare", str(old), str(new), "--by", "amp.nope", "-o", str(tmp_path / "f")])
+    assert r.exit_code == 2 and "has no config field 'amp.nope'" in r.output
+
+
 def test_bad_runs_fail_in_one_line_and_write_nothing(tmp_path):
     run = fake_run(tmp_path / "a-s1", 1, 0.1)
     (tmp_path / "empty").mkdir()
