@@ -262,7 +262,7 @@ def _resume(folder: RunFolder, cfg, bank_paths, overrides: list[str], say):
     removed = folder.remove_temp_files()
     ckpt_path, state = folder.newest_checkpoint()
     saved_cfg = C.from_dict(state["config"])
-    for k in ("max_env_steps", "minutes", "checkpoint_every_min", "eval_every_steps", "log_every_s"):
+    for k in ("max_env_steps", "minutes", "checkpoint_every_min", "log_every_s"):   # the run keeps eval_every_steps
         setattr(saved_cfg, k, getattr(cfg, k))
     try:
         C.validate(C.apply_overrides(saved_cfg, overrides))
@@ -380,10 +380,11 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
                 steps_per_s, updates_per_s = clock.rates()
                 log.metrics_row(clock.run_time_s(), progress.env_steps, progress.iteration, steps_per_s,
                                 updates_per_s, clock.left(steps_per_s))
+            eval_due = clock.eval_due()      # a checkpoint's evaluation counts for the step grid too
             if clock.checkpoint_due():
                 checkpoint_and_eval(clock.run_time_s())
                 clock.last_checkpoint = time.time()
-            elif clock.eval_due() and not clock.budget_spent():
+            elif eval_due and not clock.budget_spent():
                 evaluate_and_log(clock.run_time_s())
     except KeyboardInterrupt:
         status = "interrupted"

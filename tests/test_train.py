@@ -229,6 +229,9 @@ def test_a_step_budget_reproduces_the_run_bit_for_bit(banks, tmp_path):
     assert [int(r["env_steps"]) for r in csv.DictReader(open(tmp_path / "d" / "eval.csv"))] == [0, 64, 128, 192, 256]
     for k, v in a["actor"].items():
         assert torch.equal(v, d["actor"][k]), f"actor.{k}: evaluations on a step grid changed the run"
+    # --resume keeps the run's grid (the call's own config leaves eval_every_steps at 0)
+    T.train(banks, tiny_cfg(steps=384), tmp_path / "d", resume=True, say=lambda m: None, eval_seconds=0.5)
+    assert [int(r["env_steps"]) for r in csv.DictReader(open(tmp_path / "d" / "eval.csv"))][-2:] == [320, 384]
     for net in ("actor", "q1", "disc"):
         for k, v in a[net].items():
             assert torch.equal(v, b[net][k]), f"{net}.{k} differs between two runs of seed 3"
