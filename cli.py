@@ -1026,13 +1026,10 @@ def compare_cmd(
     def target_cell(t):
         if not t["n"]:
             return "-"
-        if t["mean"] is not None:
-            text = x_text(t["mean"])
-            if t["ci_low"] is not None:
-                text += f" [{x_text(t['ci_low'])}, {x_text(t['ci_high'])}]"
-        else:
-            text = f"median {x_text(t['median'])}"
-        return f"{text} ({t['reached']}/{t['n']})"
+        if t["mean"] is None:
+            return f"median {x_text(t['median'])}"
+        ci = f" [{x_text(t['ci_low'])}, {x_text(t['ci_high'])}]" if t["ci_low"] is not None else ""
+        return x_text(t["mean"]) + ci
 
     def cell(m, scale=1.0, fmt="{:.2f}"):
         if m is None:
@@ -1053,7 +1050,7 @@ def compare_cmd(
         reached.add_column(col, overflow="fold")
     for row in final:
         t = row["to_target"]
-        reached.add_row(row["group"], f"{t['reached']}/{t['n']}", target_cell(t).rsplit(" (", 1)[0],
+        reached.add_row(row["group"], f"{t['reached']}/{t['n']}", target_cell(t),
                         ", ".join(x_text(x) for x in t["per_seed"]), cell(row["train_speed_ratio"]))
     console.print(reached)
     spacing = ", ".join(f"{row['group']} {x_text(row['to_target']['eval_spacing_median'])}" for row in final

@@ -51,10 +51,9 @@ lane() {    # lane ALGO: every seed from scratch, then warm-started
 lane sac & lane ppo & wait
 
 cd "$out/runs"
-amp-data compare sac-s*/ ppo-s*/ --by algo -o ../figs/sac_vs_ppo --json > ../figs/sac_vs_ppo.json
-amp-data compare sac-s*/ ppo-s*/ --by algo -o ../figs/sac_vs_ppo
+amp-data compare sac-s*/ ppo-s*/ --by algo -o ../figs/sac_vs_ppo | tee ../figs/sac_vs_ppo.txt
 for algo in sac ppo; do
-  amp-data compare "$algo"-s*/ "$algo"-pre-s*/ --by init_parts -o "../figs/pretraining_$algo"
+  amp-data compare "$algo"-s*/ "$algo"-pre-s*/ --by init_parts -o "../figs/pretraining_$algo" | tee "../figs/pretraining_$algo.txt"
   # Figs. 3-7 for the seed whose final evaluation walked fastest
   best=$(for r in "$algo"-s*/; do echo "$(tail -n 1 "$r/eval.csv" | cut -d, -f6) ${r%/}"; done | sort -g | tail -n 1 | cut -d' ' -f2)
   amp-data play "$best" --command 0.8@8,1.8@8 -o "../figs/rollout_$best.h5"

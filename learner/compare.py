@@ -302,7 +302,7 @@ def compare_runs(runs: list[Path], by: str = "auto", x_axis: str = "steps", poin
         g = GroupCurves(label, [Path(runs[i]).name for i in idx], seeds)
         for i in idx:
             ev = data[i]["eval"]
-            g.to_target.append(first_at_target(ev, x_col, until=end) if x_col in ev else None)
+            g.to_target.append(first_at_target(ev, x_col, until=end))
             xs = np.sort(ev[x_col].dropna().to_numpy(float)) if x_col in ev else np.array([])
             if len(xs) > 1:
                 g.eval_spacing.append(float(np.median(np.diff(xs))))

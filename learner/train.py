@@ -181,15 +181,17 @@ class Clock:
         self.deadline = self.start + cfg.minutes * 60 - progress.time_before_s if cfg.minutes else math.inf
         self.steps_at_log, self.updates_at_log = progress.env_steps, progress.updates
         self.sim_s = self.update_s = 0.0
-        every = cfg.eval_every_steps
-        self.next_eval_steps = (progress.env_steps // every + 1) * every if every else math.inf
+        self.next_eval_steps = self._next_eval_boundary()
+
+    def _next_eval_boundary(self) -> float:
+        every = self.cfg.eval_every_steps
+        return (self.progress.env_steps // every + 1) * every if every else math.inf
 
     def eval_due(self) -> bool:
         """True once per `eval_every_steps` boundary the run's env steps cross."""
         if self.progress.env_steps < self.next_eval_steps:
             return False
-        every = self.cfg.eval_every_steps
-        self.next_eval_steps = (self.progress.env_steps // every + 1) * every
+        self.next_eval_steps = self._next_eval_boundary()
         return True
 
     def run_time_s(self) -> float:
