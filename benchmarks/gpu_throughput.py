@@ -17,7 +17,8 @@ targets q_default + 0.1 rad x N(0, 1) each step, as `benchmarks/mujoco_backend.p
    - `CPU MuJoCo`: `MujocoBackend` (mujoco's rollout, one thread per core) at `--cpu-worlds`, in the same
      run; the ratios are warp / CPU MuJoCo.
 2. Task: `Go2AmpTask.step` on the warp backend (paper preset: observations, Table III rewards, AMP
-   observation, resets, Table IV randomisation), zero actions.
+   observation, resets, Table IV randomisation), zero actions, with the state kept on the device as torch
+   tensors (`env.sim_arrays=torch`, the default on a GPU) and, for the ratio, copied to the host as numpy.
 3. AMP+SAC gradient steps/s at the paper's sizes (batch 16384, [1024, 512] actor, critics and discriminator,
    discriminator batch 8192, 8 gradient steps per round) on the torch device (`cuda` where there is one),
    replay filled with the task's own transitions; beside it the env steps/s those 8 gradient steps per 4096
@@ -107,7 +108,7 @@ def main() -> int:
     bare = {"cpu_mujoco": {"worlds": cpu_worlds, "step_pd": cpu_step, "step_pd_and_state": cpu_read}}
     for n in worlds:
         t0 = time.perf_counter()
-        with WarpBackend(n, device=str(device)) as w:
+        with WarpBackend(n, device=str(device), arrays="numpy") as w:
             built_s = time.perf_counter() - t0
             step, read = bare_rates(w, args.seconds, args.repeats)
         bare[f"warp_{n}"] = {"worlds": n, "step_pd": step, "step_pd_and_state": read, "build_s": built_s,
@@ -118,21 +119,25 @@ def main() -> int:
 
     # 2. the task on warp
     banks = default_banks(args.banks)
-    task_rates = {}
+    task_rates, task_rates_host = {}, {}
     for n in worlds:
-        cfg = C.make_config("paper", "sac")
-        cfg.env.backend, cfg.env.sim_device, cfg.env.num_envs = "warp", str(device), n
-        cfg.sac.replay_size, cfg.amp.replay_size = 1000, 1000
-        backend, task, _, _, _ = build(cfg, banks, seed=0)
-        task.reset()
-        zeros = np.zeros((n, 12))
-        task.step(zeros)
-        rate = _best(lambda: task.step(zeros), args.seconds, args.repeats) * n
-        backend.close()
-        task_rates[n] = rate
-        print(f"task on warp, {n:6d} worlds: {rate:12,.0f} env steps/s "
-              f"(the bare backend: x{bare[f'warp_{n}']['step_pd_and_state'] / rate:.2f} of it)", flush=True)
+        for arrays, rates in (("torch", task_rates), ("numpy", task_rates_host)):
+            cfg = C.make_config("paper", "sac")
+            cfg.env.backend, cfg.env.sim_device, cfg.env.num_envs = "warp", str(device), n
+            cfg.env.sim_arrays = arrays
+            cfg.sac.replay_size, cfg.amp.replay_size = 1000, 1000
+            backend, task, _, _, _ = build(cfg, banks, seed=0)
+            task.reset()
+            zeros = task.kind.zeros((n, 12))     # actions where the task keeps its arrays
+            task.step(zeros)
+            rates[n] = _best(lambda: task.step(zeros), args.seconds, args.repeats) * n
+            backend.close()
+        rate = task_rates[n]
+        print(f"task on warp, {n:6d} worlds: {rate:12,.0f} env steps/s with the state on the device "
+              f"(x{rate / task_rates_host[n]:.2f} of the task on host copies, {task_rates_host[n]:,.0f}; "
+              f"the bare backend: x{bare[f'warp_{n}']['step_pd_and_state'] / rate:.2f} of it)", flush=True)
     results["task_on_warp"] = task_rates
+    results["task_on_warp_host_arrays"] = task_rates_host
 
     # 3. AMP+SAC at the paper's sizes
     if not args.skip_updates:

@@ -5,7 +5,8 @@ against `Backend` and `SimState` only; `learner/mujoco_backend.py` is one implem
 another simulator plugs in by supplying the same arrays in the same conventions and an entry in `BACKENDS`.
 
 Conventions at this API (the project's: the motion bank's SCHEMA.md, pinocchio's free flyer):
-- N environments; every array's first axis is the environment. numpy float64 unless stated.
+- N environments; every array's first axis is the environment. numpy float64 unless stated; a backend
+  that keeps its state on a device returns torch tensors there instead (`SimState`, `learner/arrays.py`).
 - joints, joint targets and torques: (N, 12) in URDF order FL, FR, RL, RR x hip, thigh, calf
   (`robots.go2.JOINT_NAMES`); feet (N, 4, ...) in `robots.go2.FOOT_NAMES` order; units m, kg, s, rad, N, N m.
 - world frame: z up, floor at z = 0 (with a `HeightField`: the ground heights set by `set_ground`). Base frame: the trunk (x forward, y left, z up), origin at the trunk
@@ -26,6 +27,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from amp_data.errors import InputError
+from learner.arrays import ArrayKind, namespace
 from robots.go2.kinematics import feet_fk
 
 
@@ -33,16 +35,39 @@ def pd_torques(q_target_rad, q_rad, qd_rad_s, kp, kd, torque_limit_nm):
     """PD law of the joint motors: tau = clip(kp (q_target - q) - kd qd, -limit, limit), in N m.
 
     All arguments broadcast against each other (e.g. (N, 12) joints with (N, 1) or (12,) gains). kp in
-    N m/rad, kd in N m s/rad. The velocity target is zero, as in legged_gym's P control.
+    N m/rad, kd in N m s/rad. The velocity target is zero, as in legged_gym's P control. numpy arrays, or
+    torch tensors of one device (with numpy or scalar gains and limits, taken to the joints' device).
     """
-    tau = np.asarray(kp) * (np.asarray(q_target_rad) - q_rad) - np.asarray(kd) * qd_rad_s
-    limit = np.asarray(torque_limit_nm)
-    return np.clip(tau, -limit, limit)
+    if isinstance(q_rad, np.ndarray):
+        tau = np.asarray(kp) * (np.asarray(q_target_rad) - q_rad) - np.asarray(kd) * qd_rad_s
+        limit = np.asarray(torque_limit_nm)
+        return np.clip(tau, -limit, limit)
+    kind = ArrayKind.of(q_rad)
+    kp, kd, limit = (x if not isinstance(x, (np.ndarray, float, int)) else kind.asarray(x)
+                     for x in (kp, kd, torque_limit_nm))
+    return kind.xp.clip(kp * (q_target_rad - q_rad) - kd * qd_rad_s, -limit, limit)
+
+
+def rotation_matrix_xyzw(quat_xyzw):
+    """(N, 3, 3) rotation matrices (base -> world) of quaternions (N, 4) xyzw, normalised here. Any array
+    kind; numpy goes through scipy's Rotation."""
+    if isinstance(quat_xyzw, np.ndarray):
+        return Rotation.from_quat(quat_xyzw).as_matrix()
+    xp = namespace(quat_xyzw)
+    q = quat_xyzw / xp.sqrt(xp.sum(quat_xyzw * quat_xyzw, axis=-1, keepdims=True))
+    x, y, z, w = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    rows = [[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]]
+    return xp.stack([xp.stack(r, axis=-1) for r in rows], axis=-2)
 
 
 @dataclass
 class SimState:
     """A snapshot of N environments (new arrays, float64 unless stated); frames in the module doc.
+
+    numpy arrays, or torch tensors on the backend's device (all fields of one kind; the floats may then be
+    float32, the simulator's own precision); the field comments give numpy's types.
 
     The fields are what a backend supplies; `base_rot_w`, `base_lin_vel_b` and `foot_pos_w` are derived
     from them on first access, the same way for every backend (the feet by the project's FK,
@@ -63,19 +88,26 @@ class SimState:
     #                               put it back to qpos0 itself: the episode should end there
 
     @cached_property
-    def base_rot_w(self) -> np.ndarray:
+    def base_rot_w(self):
         """(N, 3, 3) rotation base -> world (columns: the base axes in the world)."""
-        return Rotation.from_quat(self.base_quat_xyzw).as_matrix()
+        return rotation_matrix_xyzw(self.base_quat_xyzw)
 
     @cached_property
-    def base_lin_vel_b(self) -> np.ndarray:
+    def base_lin_vel_b(self):
         """(N, 3) m/s, velocity of the base origin in the base frame."""
-        return np.einsum("nji,nj->ni", self.base_rot_w, self.base_lin_vel_w)
+        if isinstance(self.base_lin_vel_w, np.ndarray):
+            return np.einsum("nji,nj->ni", self.base_rot_w, self.base_lin_vel_w)
+        xp = namespace(self.base_lin_vel_w)
+        return xp.sum(self.base_rot_w * self.base_lin_vel_w[:, :, None], axis=1)
 
     @cached_property
-    def foot_pos_w(self) -> np.ndarray:
+    def foot_pos_w(self):
         """(N, 4, 3) m, foot frame origins (the URDF's foot links) in the world."""
-        return self.base_pos_w[:, None, :] + np.einsum("nij,nkj->nki", self.base_rot_w, feet_fk(self.joint_pos))
+        feet_b = feet_fk(self.joint_pos)
+        if isinstance(feet_b, np.ndarray):
+            return self.base_pos_w[:, None, :] + np.einsum("nij,nkj->nki", self.base_rot_w, feet_b)
+        xp = namespace(feet_b)
+        return self.base_pos_w[:, None, :] + xp.matmul(feet_b, xp.matrix_transpose(self.base_rot_w))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ class EnvConfig:
     backend: str = "mujoco"
     sim_threads: int = 0                  # MuJoCo rollout threads; 0: one per CPU core
     sim_device: str = "auto"              # warp backend: "cpu", "cuda", "cuda:1"; auto: a CUDA GPU if Warp sees one
+    # warp backend: "torch" keeps the state on the device as torch tensors and the task computes there;
+    # "numpy" copies it to the host each step; auto: torch on a CUDA device (learner/arrays.py)
+    sim_arrays: str = "auto"
     friction_cone: str = "pyramidal"      # "elliptic" (Unitree's model) costs about twice per sim step
     sim_dt_s: float = 0.005
     decimation: int = 4                   # policy step = 4 sim steps = 0.02 s (50 Hz)
@@ -335,7 +338,7 @@ RESUMABLE_FIELDS = (
     "ppo.lr", "ppo.entropy_coef", "ppo.value_coef", "ppo.max_grad_norm", "ppo.desired_kl",
     "amp.loss_coef", "amp.grad_pen_coef", "reward.w_task", "reward.w_amp", "reward.amp_reward_coef",
     # the same physics on another simulator (tests/test_backend_contract.py): a run moves between machines
-    "env.backend", "env.sim_device", "env.sim_threads",
+    "env.backend", "env.sim_device", "env.sim_threads", "env.sim_arrays",
 )
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -404,6 +407,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         if not 0.1 <= shortest <= longest:
             raise ValueError("env.terrain_wavelength_m must be (longest, shortest) with shortest >= 0.1 m, got "
                              f"{e.terrain_wavelength_m}")
+    if e.sim_arrays not in ("auto", "numpy", "torch"):
+        raise ValueError(f"env.sim_arrays must be auto, numpy or torch, got {e.sim_arrays!r}")
+    if e.sim_arrays == "torch" and e.backend != "warp":
+        raise ValueError(f"env.sim_arrays=torch needs --backend warp (the {e.backend} backend's state is numpy)")
     if e.command_source not in COMMAND_SOURCES:
         raise ValueError(f"env.command_source must be one of {', '.join(COMMAND_SOURCES)}, got {e.command_source!r}")
     if not 0 <= e.command_bank_jitter < 1:

@@ -36,6 +36,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 from mujoco import rollout
 
+from learner.arrays import ArrayKind, copy as copy_array
 from learner.backend import HeightField, SimState, pd_torques  # noqa: F401 (pd_torques: part of this module's API)
 from robots.go2 import FOOT_NAMES, JOINT_NAMES, LEGS
 from robots.go2.build_mjcf import MJCF_PATH
@@ -300,7 +301,12 @@ def to_mujoco_state(qpos: np.ndarray, qvel: np.ndarray, n: int) -> tuple[np.ndar
 
 def sim_state_of_mujoco(qpos, qvel, sensors, layout: Go2Layout, contact_threshold_n: float,
                         unstable: np.ndarray) -> SimState:
-    """A `SimState` (new float64 arrays) from MuJoCo's qpos (N, 19) wxyz, qvel (N, 18) and sensordata."""
+    """A `SimState` (new float64 arrays) from MuJoCo's qpos (N, 19) wxyz, qvel (N, 18) and sensordata.
+
+    Torch tensors (MuJoCo Warp's arrays seen through `wp.to_torch`) give a SimState of new tensors on their
+    device, in their dtype; `unstable` may then be a bool tensor there."""
+    if not isinstance(qpos, np.ndarray):
+        return _sim_state_of_tensors(qpos, qvel, sensors, layout, contact_threshold_n, unstable)
     qpos, qvel = np.asarray(qpos, dtype=float), np.asarray(qvel, dtype=float)
     sensors = np.asarray(sensors, dtype=float)
     foot_force = sensors[:, layout.foot_touch]
@@ -317,6 +323,26 @@ def sim_state_of_mujoco(qpos, qvel, sensors, layout: Go2Layout, contact_threshol
         base_contact=pressing[:, layout.base_touch],
         body_contact=pressing[:, layout.body_touch].any(axis=1),
         sim_unstable=np.array(unstable, dtype=bool),
+    )
+
+
+def _sim_state_of_tensors(qpos, qvel, sensors, layout: Go2Layout, contact_threshold_n: float, unstable) -> SimState:
+    kind = ArrayKind.of(qpos)
+    xp = kind.xp
+    foot_force = sensors[:, kind.indices(layout.foot_touch)]
+    pressing = sensors > contact_threshold_n
+    return SimState(
+        base_pos_w=copy_array(qpos[:, :3]),
+        base_quat_xyzw=qpos[:, kind.indices(np.array([4, 5, 6, 3]))],
+        base_lin_vel_w=copy_array(qvel[:, :3]),
+        base_ang_vel_b=copy_array(qvel[:, 3:6]),
+        joint_pos=copy_array(qpos[:, 7:]),
+        joint_vel=copy_array(qvel[:, 6:]),
+        foot_force_n=foot_force,
+        foot_contact=foot_force > contact_threshold_n,
+        base_contact=pressing[:, int(layout.base_touch)],
+        body_contact=xp.any(pressing[:, kind.indices(layout.body_touch)], axis=1),
+        sim_unstable=kind.asarray(unstable, "bool"),
     )
 
 

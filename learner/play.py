@@ -34,6 +34,7 @@ import numpy as np
 
 from amp_data.format.atomic import BANK_SUFFIXES, check_output_file
 from amp_data.errors import InputError
+from learner.arrays import to_numpy
 
 CHECKPOINT_NAME = "checkpoint.pt"
 REQUIRED_KEYS = ("config", "algo", "agent", "bank_paths")
@@ -262,7 +263,7 @@ def roll_out(agent, task, seconds: float, command_vx_m_s: "float | CommandSchedu
             for name, v in (("joint_pos", st.joint_pos), ("joint_vel", st.joint_vel), ("root_pos", st.base_pos_w),
                             ("root_quat", st.base_quat_xyzw), ("base_lin_vel", st.base_lin_vel_b),
                             ("base_ang_vel", st.base_ang_vel_b), ("foot_contact", st.foot_contact)):
-                frames[name].append(v[0])
+                frames[name].append(to_numpy(v[:1])[0])
             res = task.step(agent.act(obs, deterministic=True))
             style.append(float(style_reward(agent, res)[0]))
             vel.append(float(res.forward_vel_m_s[0]))

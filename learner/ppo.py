@@ -66,16 +66,18 @@ class AmpPpo:
         self._last_obs = None
 
     def _t(self, x) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(x), dtype=torch.float32, device=self.device)
+        """numpy arrays or tensors (a task on a device backend) as float32 tensors on the agent's device."""
+        return torch.as_tensor(x, dtype=torch.float32, device=self.device)
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+    def act(self, obs, deterministic: bool = False):
+        """Actions (N, 12) for observations (N, obs_dim): numpy for numpy, a tensor (agent's device) for a tensor."""
         o = self._t(obs)
         d = self.ac.dist(o)
         a = d.mean if deterministic else d.sample()
         if not deterministic:
             self._pending = (a, d.log_prob(a).sum(-1), self.ac.value(o), d.mean, d.stddev)
-        return a.cpu().numpy()
+        return a if torch.is_tensor(obs) else a.cpu().numpy()
 
     @torch.no_grad()
     def observe(self, obs: np.ndarray, actions: np.ndarray, res) -> dict:

@@ -1,6 +1,7 @@
 """Task reward terms of the AMP+SAC paper's Table III, as pure functions of state arrays (numpy, over N envs).
 
-Each term returns its raw value (N,), before its scale; `task_reward` multiplies by the Table III scales
+Each term returns its raw value (N,), before its scale (numpy arrays, or torch tensors of one device:
+the arrays' own namespace, `learner.arrays.namespace`); `task_reward` multiplies by the Table III scales
 and by the policy dt (legged_gym's convention, which the paper's scales follow: 240 for velocity tracking
 is 4.8 per 0.02 s step). Definitions are legged_gym's (`legged_robot.py`, `_reward_*`); frames: base frame
 for velocities, world for heights.
@@ -10,56 +11,64 @@ from __future__ import annotations
 
 import numpy as np
 
+from learner.arrays import namespace
+
 TERMS = ("tracking_lin_vel_x", "lin_vel_z", "ang_vel_xy", "ang_vel_z", "base_height", "collision",
          "feet_contact_forces", "dof_acc", "dof_pos_limits", "torques")
 
 
 def tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, sigma):
     """exp(-(v_cmd - v_x)^2 / sigma), base-frame forward velocity: 1 on target."""
-    return np.exp(-np.square(command_vx_m_s - base_lin_vel_b[:, 0]) / sigma)
+    xp = namespace(base_lin_vel_b)
+    return xp.exp(-xp.square(command_vx_m_s - base_lin_vel_b[:, 0]) / sigma)
 
 
 def lin_vel_z(base_lin_vel_b):
-    return np.square(base_lin_vel_b[:, 2])
+    return base_lin_vel_b[:, 2] ** 2
 
 
 def ang_vel_xy(base_ang_vel_b):
-    return np.sum(np.square(base_ang_vel_b[:, :2]), axis=1)
+    return namespace(base_ang_vel_b).sum(base_ang_vel_b[:, :2] ** 2, axis=1)
 
 
 def ang_vel_z(base_ang_vel_b):
     """Yaw rate squared: the command is straight ahead, so any turning is penalised."""
-    return np.square(base_ang_vel_b[:, 2])
+    return base_ang_vel_b[:, 2] ** 2
 
 
 def base_height(base_height_m, target_m):
-    return np.square(base_height_m - target_m)
+    return (base_height_m - target_m) ** 2
 
 
 def collision(body_contact):
     """1 where a trunk, hip, thigh or calf presses on the floor (legged_gym counts bodies; the backend
     reports any)."""
-    return np.asarray(body_contact, dtype=float)
+    if isinstance(body_contact, np.ndarray):
+        return body_contact.astype(float)
+    xp = namespace(body_contact)
+    return xp.astype(body_contact, xp.float64)
 
 
 def feet_contact_forces(foot_force_n, max_force_n):
     """Sum over feet of the normal force above `max_force_n` (N)."""
-    return np.sum(np.clip(foot_force_n - max_force_n, 0.0, None), axis=1)
+    xp = namespace(foot_force_n)
+    return xp.sum(xp.clip(foot_force_n - max_force_n, 0.0, None), axis=1)
 
 
 def dof_acc(joint_vel, prev_joint_vel, dt_s):
-    return np.sum(np.square((prev_joint_vel - joint_vel) / dt_s), axis=1)
+    return namespace(joint_vel).sum(((prev_joint_vel - joint_vel) / dt_s) ** 2, axis=1)
 
 
 def dof_pos_limits(joint_pos, soft_limits_rad):
     """Sum over joints of how far (rad) each is outside its soft limits (12, 2)."""
-    below = np.clip(soft_limits_rad[:, 0] - joint_pos, 0.0, None)
-    above = np.clip(joint_pos - soft_limits_rad[:, 1], 0.0, None)
-    return np.sum(below + above, axis=1)
+    xp = namespace(joint_pos)
+    below = xp.clip(soft_limits_rad[:, 0] - joint_pos, 0.0, None)
+    above = xp.clip(joint_pos - soft_limits_rad[:, 1], 0.0, None)
+    return xp.sum(below + above, axis=1)
 
 
 def torques(torques_nm):
-    return np.sum(np.square(torques_nm), axis=1)
+    return namespace(torques_nm).sum(torques_nm ** 2, axis=1)
 
 
 def feet_air_time(first_contact, air_time_s, target_s, command_vx_m_s):
@@ -69,8 +78,9 @@ def feet_air_time(first_contact, air_time_s, target_s, command_vx_m_s):
     contacts through legged_gym's one-step filter (in contact now or at the last step): MuJoCo's foot
     forces also drop to 0 for single steps while a foot rests on the floor (seen after a drop with zero
     actions), so only gaps of two steps (0.04 s) or more count as time in the air."""
-    r = np.sum((air_time_s - target_s) * first_contact, axis=1)
-    return r * (np.abs(command_vx_m_s) > 0.1)
+    xp = namespace(air_time_s)
+    r = xp.sum((air_time_s - target_s) * first_contact, axis=1)
+    return r * (xp.abs(command_vx_m_s) > 0.1)
 
 
 def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_height_m, base_height_target_m,

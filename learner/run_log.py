@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from learner.arrays import to_numpy
+
 METRIC_COLUMNS = ("time_s", "env_steps", "iterations", "env_steps_per_s", "updates_per_s", "task_reward",
                   "style_reward", "reward", "episode_length_s", "episode_task_return", "fall_rate",
                   "forward_vel_m_s", "command_vx_m_s",
@@ -98,20 +100,23 @@ class TrainingLog:
 
     def record_step(self, res, agent_stats: dict, command_vx: np.ndarray, dt_s: float,
                     terrain_amplitude_m: np.ndarray | None = None) -> None:
-        """One step of all envs: the step's means, and the episodes it ended."""
-        self.ep_return += res.task_reward
+        """One step of all envs: the step's means, and the episodes it ended. Arrays of either kind (a task
+        on a device backend: its (N,) rewards, flags and speeds come to the host here, not its state)."""
+        task_reward, terminated, timed_out, forward = (to_numpy(x) for x in (
+            res.task_reward, res.terminated, res.timed_out, res.forward_vel_m_s))
+        self.ep_return += task_reward
         self.ep_len += 1
-        done = res.terminated | res.timed_out
+        done = terminated | timed_out
         if done.any():
             self.finished_len += list(self.ep_len[done] * dt_s)
             self.finished_ret += list(self.ep_return[done])
-            self.finished_fall += list(res.terminated[done])
+            self.finished_fall += list(terminated[done])
             self.ep_return[done], self.ep_len[done] = 0.0, 0
         for k in ("style_reward", "reward"):
             self.window[k].append(agent_stats[k])
-        self.window["task_reward"].append(float(res.task_reward.mean()))
-        self.window["forward_vel_m_s"].append(float(res.forward_vel_m_s.mean()))
-        self.window["command_vx_m_s"].append(float(command_vx.mean()))
+        self.window["task_reward"].append(float(task_reward.mean()))
+        self.window["forward_vel_m_s"].append(float(forward.mean()))
+        self.window["command_vx_m_s"].append(float(to_numpy(command_vx).mean()))
         if terrain_amplitude_m is not None:
             self.window.setdefault("terrain_amplitude_m", []).append(float(terrain_amplitude_m.mean()))
 

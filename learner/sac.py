@@ -74,13 +74,15 @@ class AmpSac:
     # ------------------------------------------------------------------ acting
 
     def _t(self, x) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(x), dtype=torch.float32, device=self.device)
+        """numpy arrays or tensors (a task on a device backend) as float32 tensors on the agent's device."""
+        return torch.as_tensor(x, dtype=torch.float32, device=self.device)
 
     @torch.no_grad()
-    def act(self, obs: np.ndarray, deterministic: bool = False) -> np.ndarray:
+    def act(self, obs, deterministic: bool = False):
+        """Actions (N, 12) for observations (N, obs_dim): numpy for numpy, a tensor (agent's device) for a tensor."""
         o = self.obs_norm.normalize(self._t(obs))
         a = self.actor.deterministic(o) if deterministic else self.actor.sample(o)[0]
-        return a.cpu().numpy()
+        return a if torch.is_tensor(obs) else a.cpu().numpy()
 
     def observe(self, obs: np.ndarray, actions: np.ndarray, res) -> dict:
         """Store one step of all envs; returns the step's mean style and total reward."""

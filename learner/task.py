@@ -1,4 +1,4 @@
-"""The Go2 AMP locomotion task, written once over a backend's state arrays (numpy, N environments).
+"""The Go2 AMP locomotion task, written once over a backend's state arrays (N environments).
 
 A backend (the contract in `learner/backend.py`; `learner.mujoco_backend.MujocoBackend`) only resets, steps PD targets and returns
 a `SimState`. Everything else is here: actions -> joint targets, observations, Table III task rewards, the
@@ -21,6 +21,12 @@ base-height reward, the AMP observation's base height, the fall check, the feet 
 the ground under the point, not above z = 0.
 
 Action (12,): joint target = default pose + `action_scale` * action, clipped to the soft joint limits.
+
+Arrays: the task keeps its buffers in the kind of array its backend's `SimState` holds (`learner/arrays.py`):
+numpy for CPU MuJoCo; torch tensors on the device for a backend that keeps its state there, so stepping
+never copies the state to the host. Resets draw their states on the host (the random generator, the
+reference frames) and send only the resetting environments' states over; the one host sync per step is the
+indices of the environments that ended. The terrain's heights stay on the host.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from scipy.spatial.transform import Rotation
 
 from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
 from learner import rewards
+from learner.arrays import ArrayKind, copy, namespace, to_numpy
 from learner.backend import pd_torques
 from learner.terrain import WaveCurriculum
 from robots.go2.kinematics import feet_fk
@@ -54,7 +61,7 @@ OBS_SCALES = np.concatenate([[2.0], np.ones(12), np.full(12, 0.05), np.ones(3), 
 
 @dataclass
 class StepResult:
-    """One policy step of N environments (numpy).
+    """One policy step of N environments (numpy arrays, or tensors of the task's kind: `Go2AmpTask.kind`).
 
     obs: (N, 31) observation to act on next (after resets, for environments that ended).
     next_obs: (N, 31) observation reached by this step, before any reset (the bootstrap state).
@@ -79,14 +86,15 @@ class StepResult:
     forward_vel_m_s: np.ndarray
 
 
-def projected_gravity(base_quat_xyzw: np.ndarray) -> np.ndarray:
+def projected_gravity(base_quat_xyzw):
     """(N, 3) world gravity direction (0, 0, -1) in the base frame: -R^T e_z, the last row of R negated."""
-    x, y, z, w = np.moveaxis(base_quat_xyzw, -1, 0)
+    xp = namespace(base_quat_xyzw)
+    x, y, z, w = (base_quat_xyzw[..., i] for i in range(4))
     # third row of the rotation matrix base -> world
     r20 = 2 * (x * z - w * y)
     r21 = 2 * (y * z + w * x)
     r22 = 1 - 2 * (x * x + y * y)
-    return -np.stack([r20, r21, r22], axis=-1)
+    return -xp.stack([r20, r21, r22], axis=-1)
 
 
 def amp_obs_of_state(st, ground_z_m=0.0) -> np.ndarray:
@@ -117,16 +125,22 @@ class Go2AmpTask:
         self.torque_limit = backend.torque_limit_nm
         self.base_height_target_m = self.rew_cfg.base_height_target_m or float(
             expert.mean_base_height_m())
+        # the backend's kind of array, and the constants the step uses in it (the host copies above stay
+        # numpy: the learner's action bounds, the resets)
+        self.kind = k = ArrayKind.of(backend.state().joint_pos)
+        self._default_pose_k, self._soft_limits_k, self._action_low_k, self._action_high_k, self._torque_limit_k, \
+            self._obs_scales_k = (k.asarray(x) for x in (self.default_pose, self.soft_limits, self.action_low,
+                                                         self.action_high, self.torque_limit, OBS_SCALES))
         n = self.num_envs
-        self.command_vx = np.zeros(n)
-        self.episode_step = np.zeros(n, dtype=np.int64)
-        self.kp = np.full((n, 1), self.env_cfg.kp_nm_rad)
-        self.kd = np.full((n, 1), self.env_cfg.kd_nm_s_rad)
+        self.command_vx = k.zeros(n)
+        self.episode_step = k.zeros(n, "int64")
+        self.kp = k.asarray(np.full((n, 1), self.env_cfg.kp_nm_rad))
+        self.kd = k.asarray(np.full((n, 1), self.env_cfg.kd_nm_s_rad))
         self.command_override: float | None = None   # evaluation: a fixed command
         self._clip_speed_m_s, self._bank_clip_cdf = self._bank_command_tables(expert)
-        self._prev_joint_vel = np.zeros((n, 12))
-        self._foot_air_time_s = np.zeros((n, 4))   # time since each foot last touched the floor
-        self._last_foot_contact = np.zeros((n, 4), dtype=bool)
+        self._prev_joint_vel = k.zeros((n, 12))
+        self._foot_air_time_s = k.zeros((n, 4))   # time since each foot last touched the floor
+        self._last_foot_contact = k.zeros((n, 4), "bool")
         self.terrain = None
         if self.env_cfg.terrain == "waves":
             self.terrain = WaveCurriculum(n, self.env_cfg.terrain_levels, self.env_cfg.terrain_max_amplitude_m,
@@ -135,16 +149,16 @@ class Go2AmpTask:
         # same way): y += alpha (a - y) each policy step, alpha = 1 - exp(-2 pi f_c dt)
         f_c = self.env_cfg.action_filter_hz
         self.filter_alpha = 1.0 - np.exp(-2 * np.pi * f_c * self.dt_s) if f_c > 0 else None
-        self._filtered_action = np.zeros((n, 12))
+        self._filtered_action = k.zeros((n, 12))
         self.obs_dim = observation_dim(f_c, self.env_cfg.terrain)
-        self._path_m = np.zeros(n)          # horizontal path length of each episode so far (terrain curriculum)
-        self._obs = np.zeros((n, self.obs_dim))
+        self._path_m = k.zeros(n)           # horizontal path length of each episode so far (terrain curriculum)
+        self._obs = k.zeros((n, self.obs_dim), "float32")
         # AMP observations of the last `history_steps` policy steps, a ring buffer over axis 1 (newest at
         # `_head`); the discriminator's window is every `frame_stride`-th of them
         amp = cfg.amp
         self.window_frames, self.frame_stride = amp.window_frames, amp.frame_stride
         self.history_steps = (amp.window_frames - 1) * amp.frame_stride + 1
-        self._amp_history = np.zeros((n, self.history_steps, AMP_OBS_DIM))
+        self._amp_history = k.zeros((n, self.history_steps, AMP_OBS_DIM))
         self._head = 0
 
     @staticmethod
@@ -175,16 +189,18 @@ class Go2AmpTask:
 
     # ------------------------------------------------------------------ observations
 
-    def observation(self, st, command_vx, env_ids=None) -> np.ndarray:
-        obs = np.concatenate([command_vx[:, None], st.joint_pos - self.default_pose, st.joint_vel,
-                              projected_gravity(st.base_quat_xyzw), st.base_ang_vel_b], axis=1)
-        parts = [(obs * OBS_SCALES).astype(np.float32)]
+    def observation(self, st, command_vx, env_ids=None):
+        """(n, obs_dim) float32 observations of a state of all environments or of `env_ids` (host indices)."""
+        k = self.kind
+        obs = k.concat([command_vx[:, None], st.joint_pos - self._default_pose_k, st.joint_vel,
+                        projected_gravity(st.base_quat_xyzw), st.base_ang_vel_b], axis=1)
+        parts = [k.astype(obs * self._obs_scales_k, "float32")]
         if self.filter_alpha is not None:
-            filtered = self._filtered_action if env_ids is None else self._filtered_action[env_ids]
-            parts.append((self.env_cfg.action_scale * filtered).astype(np.float32))
+            filtered = self._filtered_action if env_ids is None else self._filtered_action[k.indices(env_ids)]
+            parts.append(k.astype(self.env_cfg.action_scale * filtered, "float32"))
         if self.terrain is not None:
-            parts.append(self.terrain.observation(env_ids).astype(np.float32))
-        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+            parts.append(k.asarray(self.terrain.observation(env_ids), "float32"))
+        return parts[0] if len(parts) == 1 else k.concat(parts, axis=1)
 
     def ground_z_m(self, env_ids, x_m, y_m) -> np.ndarray:
         """Ground height (m) under world points of environments `env_ids`; 0 on flat ground."""
@@ -192,9 +208,13 @@ class Go2AmpTask:
             return np.zeros(np.shape(x_m))
         return self.terrain.height_m(env_ids, x_m, y_m)
 
-    def _height_above_ground_m(self, st, env_ids=None) -> np.ndarray:
+    def _ground_under_base_m(self, st, env_ids=None):
+        """Ground height (m) under each base of `st` (all environments, or `env_ids`), in the task's kind;
+        0.0 on flat ground."""
+        if self.terrain is None:
+            return 0.0
         ids = np.arange(self.num_envs) if env_ids is None else env_ids
-        return st.base_pos_w[:, 2] - self.ground_z_m(ids, st.base_pos_w[:, 0], st.base_pos_w[:, 1])
+        return self.kind.asarray(self.ground_z_m(ids, to_numpy(st.base_pos_w[:, 0]), to_numpy(st.base_pos_w[:, 1])))
 
     def set_terrain_level(self, level: int, env_ids=None) -> None:
         """Put environments (default all) on one wave level, from their next reset on (evaluation)."""
@@ -209,10 +229,10 @@ class Go2AmpTask:
 
     # ------------------------------------------------------------------ resets
 
-    def reset(self) -> np.ndarray:
-        """Reset every environment; returns the observation (N, 31)."""
+    def reset(self):
+        """Reset every environment; returns the observation (N, obs_dim)."""
         self._reset_envs(np.arange(self.num_envs))
-        return self._obs.copy()
+        return copy(self._obs)
 
     def _initial_states(self, n: int, env_ids=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """qpos (n, 19) xyzw and qvel (n, 18) base-frame: random bank frames (RSI, a share `rsi_fraction`)
@@ -246,39 +266,42 @@ class Go2AmpTask:
         return qpos, qvel, history
 
     def _reset_envs(self, ids: np.ndarray) -> None:
+        """Reset environments `ids` (host indices): draws and reference states on the host, the rest in
+        the task's kind of array."""
         if len(ids) == 0:
             return
         n = len(ids)
+        k, xp = self.kind, self.kind.xp
+        kid = k.indices(ids)
         dr = self.dr_cfg
         if dr.enabled:
             self.backend.set_base_mass_offset(ids, self.rng.uniform(*dr.base_mass_offset_kg, n))
             self.backend.set_friction(ids, self.rng.uniform(*dr.friction, n))
-            self.kp[ids, 0] = self.env_cfg.kp_nm_rad * self.rng.uniform(*dr.pd_gain_factor, n)
-            self.kd[ids, 0] = self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n)
+            self.kp[kid, 0] = k.asarray(self.env_cfg.kp_nm_rad * self.rng.uniform(*dr.pd_gain_factor, n))
+            self.kd[kid, 0] = k.asarray(self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n))
         qpos, qvel, history = self._initial_states(n, ids)
         self.backend.reset(ids, qpos, qvel)
         # the filter starts where the joints are: no jump of the targets at the first step
-        self._filtered_action[ids] = np.clip((qpos[:, 7:] - self.default_pose) / self.env_cfg.action_scale,
-                                             self.action_low, self.action_high)
-        if self.command_override is None:
-            self.command_vx[ids] = self.sample_commands(n)
-        else:
-            self.command_vx[ids] = self.command_override
-        self.episode_step[ids] = 0
-        self._path_m[ids] = 0.0
-        self._foot_air_time_s[ids] = 0.0
-        self._last_foot_contact[ids] = False
+        self._filtered_action[kid] = k.asarray(np.clip((qpos[:, 7:] - self.default_pose) / self.env_cfg.action_scale,
+                                                       self.action_low, self.action_high))
+        command = self.sample_commands(n) if self.command_override is None else np.full(n, self.command_override)
+        self.command_vx[kid] = k.asarray(command)
+        self.episode_step[kid] = 0
+        self._path_m[kid] = 0.0
+        self._foot_air_time_s[kid] = 0.0
+        self._last_foot_contact[kid] = False
         full = self.backend.state()
-        st = type(full)(**{f.name: getattr(full, f.name)[ids] for f in dataclasses.fields(full)})
-        self._prev_joint_vel[ids] = st.joint_vel
-        self._obs[ids] = self.observation(st, self.command_vx[ids], ids)
-        amp_now = amp_obs_of_state(st, self.ground_z_m(ids, st.base_pos_w[:, 0], st.base_pos_w[:, 1]))
+        st = type(full)(**{f.name: getattr(full, f.name)[kid] for f in dataclasses.fields(full)})
+        self._prev_joint_vel[kid] = st.joint_vel
+        self._obs[kid] = self.observation(st, self.command_vx[kid], ids)
+        amp_now = amp_obs_of_state(st, self._ground_under_base_m(st, ids))
         # the history ends at the state actually reached (lifted, clipped to the limits); standing starts
         # (NaN rows) repeat it
+        history = k.asarray(history)
         history[:, -1] = amp_now
-        history = np.where(np.isnan(history), amp_now[:, None, :], history)
+        history = xp.where(xp.isnan(history), amp_now[:, None, :], history)
         ring = (self._head - (self.history_steps - 1) + np.arange(self.history_steps)) % self.history_steps
-        self._amp_history[ids[:, None], ring[None, :]] = history
+        self._amp_history[kid[:, None], k.indices(ring)[None, :]] = history
 
     def set_command(self, command_vx_m_s: float) -> np.ndarray:
         """Every environment's forward command becomes `command_vx_m_s` now, mid-episode (a command schedule
@@ -286,24 +309,25 @@ class Go2AmpTask:
         self.command_vx[:] = command_vx_m_s
         if self.command_override is not None:
             self.command_override = float(command_vx_m_s)     # so a reset keeps it too
-        self._obs[:, 0] = np.float32(command_vx_m_s * OBS_SCALES[0])
-        return self._obs.copy()
+        self._obs[:, 0] = float(np.float32(command_vx_m_s * OBS_SCALES[0]))
+        return copy(self._obs)
 
     def _terrain_curriculum(self, done_ids, st, terminated) -> None:
         """Episode ends move environments a wave level up or down (`WaveCurriculum.episode_end`); the
         backend gets the new ground before their reset."""
         # the path walked, not the displacement: nothing commands the heading, and policies drift and turn
-        distance = self._path_m[done_ids]
-        commanded = self.command_vx[done_ids] * self.episode_step[done_ids] * self.dt_s
-        changed = self.terrain.episode_end(done_ids, distance, commanded, terminated[done_ids])
+        distance = to_numpy(self._path_m)[done_ids]
+        commanded = to_numpy(self.command_vx)[done_ids] * to_numpy(self.episode_step)[done_ids] * self.dt_s
+        changed = self.terrain.episode_end(done_ids, distance, commanded, to_numpy(terminated)[done_ids])
         for level in np.unique(self.terrain.level[changed]):
             ids = changed[self.terrain.level[changed] == level]
             self.backend.set_ground(ids, self.terrain.grid(int(level)))
 
-    def amp_window(self) -> np.ndarray:
+    def amp_window(self):
         """(N, K * 43) the discriminator's window ending at the newest AMP observation, oldest frame first."""
         back = (self.window_frames - 1 - np.arange(self.window_frames)) * self.frame_stride
-        return self._amp_history[:, (self._head - back) % self.history_steps].reshape(self.num_envs, -1)
+        frames = self.kind.indices((self._head - back) % self.history_steps)
+        return self._amp_history[:, frames].reshape(self.num_envs, -1)
 
     @contextmanager
     def evaluation_episodes(self, command_vx_m_s: float, steps: int, reference_starts: bool = False,
@@ -325,16 +349,19 @@ class Go2AmpTask:
 
     # ------------------------------------------------------------------ stepping
 
-    def joint_targets(self, actions: np.ndarray) -> np.ndarray:
-        a = np.clip(actions, self.action_low, self.action_high)
-        return self.default_pose + self.env_cfg.action_scale * a
+    def joint_targets(self, actions):
+        """Joint targets (N, 12) rad of actions (N, 12) of the task's kind."""
+        a = self.kind.xp.clip(actions, self._action_low_k, self._action_high_k)
+        return self._default_pose_k + self.env_cfg.action_scale * a
 
-    def step(self, actions: np.ndarray) -> StepResult:
-        actions = np.asarray(actions, dtype=np.float64)
-        if not np.all(np.isfinite(actions)):
+    def step(self, actions) -> StepResult:
+        """One policy step of every environment; actions (N, 12): numpy or a tensor of the task's kind."""
+        k, xp = self.kind, self.kind.xp
+        actions = k.asarray(actions)
+        if not bool(xp.all(xp.isfinite(actions))):
             raise FloatingPointError("the policy produced non-finite actions")
         if self.filter_alpha is not None:
-            a = np.clip(actions, self.action_low, self.action_high)
+            a = xp.clip(actions, self._action_low_k, self._action_high_k)
             self._filtered_action += self.filter_alpha * (a - self._filtered_action)
             actions = self._filtered_action
         q_target = self.joint_targets(actions)
@@ -342,47 +369,47 @@ class Go2AmpTask:
         st = self.backend.state()
         self.episode_step += 1
 
-        tau = pd_torques(q_target, st.joint_pos, st.joint_vel, self.kp, self.kd, self.torque_limit)
-        height = self._height_above_ground_m(st)
-        self._path_m += np.linalg.norm(st.base_lin_vel_w[:, :2], axis=1) * self.dt_s
+        tau = pd_torques(q_target, st.joint_pos, st.joint_vel, self.kp, self.kd, self._torque_limit_k)
+        height = st.base_pos_w[:, 2] - self._ground_under_base_m(st)
+        self._path_m += xp.sqrt(xp.sum(st.base_lin_vel_w[:, :2] ** 2, axis=1)) * self.dt_s
         first_contact = air_time_s = None
         if self.rew_cfg.feet_air_time:
             contact = st.foot_contact | self._last_foot_contact  # legged_gym's filter (rewards.feet_air_time)
-            self._last_foot_contact = st.foot_contact.copy()
+            self._last_foot_contact = copy(st.foot_contact)
             first_contact = (self._foot_air_time_s > 0) & contact
             self._foot_air_time_s += self.dt_s
-            air_time_s = self._foot_air_time_s.copy()
+            air_time_s = copy(self._foot_air_time_s)
             self._foot_air_time_s *= ~contact
         terms = rewards.reward_terms(
             self.rew_cfg, command_vx_m_s=self.command_vx, base_lin_vel_b=st.base_lin_vel_b,
             base_ang_vel_b=st.base_ang_vel_b, base_height_m=height,
             base_height_target_m=self.base_height_target_m, body_contact=st.body_contact,
             foot_force_n=st.foot_force_n, joint_pos=st.joint_pos, joint_vel=st.joint_vel,
-            prev_joint_vel=self._prev_joint_vel, torques_nm=tau, soft_limits_rad=self.soft_limits,
+            prev_joint_vel=self._prev_joint_vel, torques_nm=tau, soft_limits_rad=self._soft_limits_k,
             dt_s=self.dt_s, foot_first_contact=first_contact, foot_air_time_s=air_time_s)
         task_reward = sum(terms.values())
         if self.rew_cfg.only_positive:
-            task_reward = np.maximum(task_reward, 0.0)
+            task_reward = xp.clip(task_reward, 0.0, None)
 
         gravity_b = projected_gravity(st.base_quat_xyzw)
-        tilt = np.arccos(np.clip(-gravity_b[:, 2], -1.0, 1.0))
+        tilt = k.acos(xp.clip(-gravity_b[:, 2], -1.0, 1.0))
         terminated = (st.base_contact | st.sim_unstable | (height < self.env_cfg.fall_height_m)
                       | (tilt > self.env_cfg.fall_tilt_rad))
         timed_out = (self.episode_step >= self.max_episode_steps) & ~terminated
 
         next_obs = self.observation(st, self.command_vx)
         next_amp = amp_obs_of_state(st, st.base_pos_w[:, 2] - height)
-        amp_obs = self._amp_history[:, self._head].copy()     # the newest before this step: s
-        self._obs = next_obs.copy()
+        amp_obs = copy(self._amp_history[:, self._head])     # the newest before this step: s
+        self._obs = copy(next_obs)
         self._head = (self._head + 1) % self.history_steps
         self._amp_history[:, self._head] = next_amp
         amp_window = self.amp_window()
         self._prev_joint_vel = st.joint_vel
-        forward = st.base_lin_vel_b[:, 0].copy()
-        done_ids = np.flatnonzero(terminated | timed_out)
+        forward = copy(st.base_lin_vel_b[:, 0])
+        done_ids = np.flatnonzero(to_numpy(terminated | timed_out))     # the step's one host sync
         if self.terrain is not None and len(done_ids) and self.command_override is None:
             self._terrain_curriculum(done_ids, st, terminated)
         self._reset_envs(done_ids)
-        return StepResult(obs=self._obs.copy(), next_obs=next_obs, amp_obs=amp_obs,
+        return StepResult(obs=copy(self._obs), next_obs=next_obs, amp_obs=amp_obs,
                           next_amp_obs=next_amp, amp_window=amp_window, task_reward=task_reward, terms=terms,
                           terminated=terminated, timed_out=timed_out, forward_vel_m_s=forward)

@@ -25,6 +25,7 @@ import numpy as np
 
 from amp_data.errors import InputError
 from learner import config as C
+from learner.arrays import to_numpy
 from learner.run_folder import NonFiniteState, RunFolder
 from learner.run_log import TrainingLog
 from learner.torch_dep import require_torch
@@ -114,13 +115,14 @@ def evaluate(agent, task, seconds: float, command_vx_m_s: float, randomize: bool
         obs = task.reset()
         for _ in range(steps):
             res = task.step(agent.act(obs, deterministic=deterministic))
-            vel_sum += np.where(alive, res.forward_vel_m_s, 0.0)
+            forward, reward, terminated = (to_numpy(x) for x in (res.forward_vel_m_s, res.task_reward, res.terminated))
+            vel_sum += np.where(alive, forward, 0.0)
             alive_steps += alive
             r_style = style_reward(agent, res)
             style.append(r_style[alive].mean() if alive.any() else np.nan)
-            task_r.append(res.task_reward[alive].mean() if alive.any() else np.nan)
-            fell |= alive & res.terminated
-            alive &= ~res.terminated
+            task_r.append(reward[alive].mean() if alive.any() else np.nan)
+            fell |= alive & terminated
+            alive &= ~terminated
             obs = res.obs
     return EvalResult(episodes=n, command_vx_m_s=command_vx_m_s,
                       forward_vel_m_s=float(np.mean(vel_sum / np.maximum(alive_steps, 1))),

@@ -17,6 +17,12 @@ backend is built (`contacts_per_world`, `constraints_per_world`): when a step ov
 stops with `BufferOverflowError` naming the buffer, instead of MuJoCo Warp's printed warning and dropped
 contacts.
 
+`arrays="torch"` (the default on a CUDA device) keeps the state there: `state()` returns a `SimState` of
+torch tensors (float32) made from Warp's arrays without a copy to the host (`wp.to_torch`), and `step_pd`
+takes its targets and gains as tensors on that device. `arrays="numpy"` (the default on the CPU) copies the
+state to the host once per step, as float64 numpy arrays like the CPU backend's. Resets and domain
+randomisation take numpy arrays in both modes: they touch the worlds being reset, not every world each step.
+
 Warp caches compiled kernels in `warp.config.kernel_cache_dir` (default `~/.cache/warp/<version>`; set
 `WARP_CACHE_PATH` to move it): the first backend on a machine compiles for about 20-60 s, later ones load
 in about a second.
@@ -78,6 +84,8 @@ class WarpBackend:
     `contact_threshold_n` and `cone` as in `MujocoBackend`. `contacts_per_world` / `constraints_per_world`:
     buffer sizes (a Go2 lying on its side has about 12 contacts, 4-6 constraint rows each).
     `cuda_graph`: replay the decimated step as a CUDA graph (default: on CUDA devices).
+    `arrays`: "torch" (state as tensors on the device), "numpy" (host copies) or "auto" (torch on a CUDA
+    device, numpy on the CPU).
     """
 
     supports_height_field = False     # MuJoCo Warp's height fields are shared by all worlds
@@ -85,7 +93,7 @@ class WarpBackend:
     def __init__(self, num_envs: int, device: str | None = None, mjcf_path: str | Path = MJCF_PATH,
                  contact_threshold_n: float = 1.0, cone: str | None = None,
                  height_field: HeightField | None = None, contacts_per_world: int = 48,
-                 constraints_per_world: int = 256, cuda_graph: bool | None = None):
+                 constraints_per_world: int = 256, cuda_graph: bool | None = None, arrays: str = "auto"):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         if height_field is not None:
@@ -99,6 +107,12 @@ class WarpBackend:
         self.contact_threshold_n = float(contact_threshold_n)
         self.joint_names, self.foot_names = JOINT_NAMES, FOOT_NAMES
         self.cuda_graph = self.device.is_cuda if cuda_graph is None else bool(cuda_graph and self.device.is_cuda)
+        if arrays not in ("auto", "numpy", "torch"):
+            raise ValueError(f"arrays must be auto, numpy or torch, got {arrays!r}")
+        self.arrays = ("torch" if self.device.is_cuda else "numpy") if arrays == "auto" else arrays
+        if self.arrays == "torch":
+            import torch
+            self._torch = torch
 
         self.layout = Go2Layout.of(mj)
         self._base_body = self.layout.base_body
@@ -115,12 +129,14 @@ class WarpBackend:
         self._graphs: dict[int, wp.Graph] = {}
         self._host = None        # (qpos, qvel, sensordata) on the host since the last step, or None
         self._unstable = np.zeros(num_envs, dtype=bool)
+        self._unstable_on_device = None     # arrays="torch": a copy of _unstable there, made when it changes
         self.reset(np.arange(num_envs), np.tile(self.default_qpos, (num_envs, 1)), np.zeros((num_envs, NV)))
 
     @classmethod
     def options_from(cls, env) -> dict:
         """Constructor options from an `EnvConfig`."""
-        return {"device": None if env.sim_device == "auto" else env.sim_device, "cone": env.friction_cone}
+        return {"device": None if env.sim_device == "auto" else env.sim_device, "cone": env.friction_cone,
+                "arrays": env.sim_arrays}
 
     def close(self) -> None:
         self._graphs.clear()
@@ -154,6 +170,7 @@ class WarpBackend:
             sensors[~mask] = sensors_before[~mask]
             d.sensordata.assign(sensors)
         self._unstable[env_ids] = False
+        self._unstable_on_device = None
         self._host = None
 
     def step_pd(self, q_target_rad: np.ndarray, kp, kd, substeps: int = 1, torque_limit_nm=None) -> None:
@@ -161,13 +178,15 @@ class WarpBackend:
         (arguments as `MujocoBackend.step_pd`)."""
         if int(substeps) != substeps or substeps < 1:
             raise ValueError(f"substeps must be a positive integer, got {substeps}")
-        q_target_rad = np.asarray(q_target_rad, dtype=float)
-        if q_target_rad.shape != (self.num_envs, NJ):
-            raise ValueError(f"q_target_rad must be ({self.num_envs}, {NJ}), got {q_target_rad.shape}")
+        if tuple(q_target_rad.shape) != (self.num_envs, NJ):
+            raise ValueError(f"q_target_rad must be ({self.num_envs}, {NJ}), got {tuple(q_target_rad.shape)}")
         limit = self.torque_limit_nm if torque_limit_nm is None else torque_limit_nm
         shape = (self.num_envs, NJ)
         for dst, src in ((self._q_target, q_target_rad), (self._kp, kp), (self._kd, kd), (self._limit, limit)):
-            dst.assign(np.ascontiguousarray(np.broadcast_to(np.asarray(src, dtype=np.float32), shape)))
+            if isinstance(src, (np.ndarray, float, int)):
+                dst.assign(np.ascontiguousarray(np.broadcast_to(np.asarray(src, dtype=np.float32), shape)))
+            else:       # a tensor on this device: copied there, never through the host
+                wp.copy(dst, wp.from_torch(src.to(self._torch.float32).expand(shape).contiguous()))
         if self.cuda_graph:
             if substeps not in self._graphs:
                 with wp.ScopedCapture(device=self.device) as capture:
@@ -194,21 +213,35 @@ class WarpBackend:
                 raise BufferOverflowError(
                     f"MuJoCo Warp ran out of {what} in {len(worlds)} of {self.num_envs} worlds (first: {worlds[0]}); "
                     f"build WarpBackend with a larger buffer")
-        # one copy of the state to the host per step, shared with state()
-        self._host = tuple(a.numpy() for a in (self.data.qpos, self.data.qvel, self.data.sensordata))
-        qpos, qvel = self._host[:2]
-        diverged = ~(np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1)
-                     & (np.abs(qpos).max(axis=1) < MAX_ABS_STATE) & (np.abs(qvel).max(axis=1) < MAX_ABS_STATE))
-        if diverged.any():
-            # as MuJoCo's CPU engine does: back to the default state, flagged until the env's next reset
+        if self.arrays == "torch":
+            t = self._torch
+            qpos, qvel = wp.to_torch(self.data.qpos), wp.to_torch(self.data.qvel)
+            diverged = ~(t.isfinite(qpos).all(dim=1) & t.isfinite(qvel).all(dim=1)
+                         & (qpos.abs().amax(dim=1) < MAX_ABS_STATE) & (qvel.abs().amax(dim=1) < MAX_ABS_STATE))
+            ids = np.flatnonzero(diverged.cpu().numpy()) if bool(diverged.any()) else np.zeros(0, dtype=int)
+        else:
+            # one copy of the state to the host per step, shared with state()
+            self._host = tuple(a.numpy() for a in (self.data.qpos, self.data.qvel, self.data.sensordata))
+            qpos, qvel = self._host[:2]
+            diverged = ~(np.isfinite(qpos).all(axis=1) & np.isfinite(qvel).all(axis=1)
+                         & (np.abs(qpos).max(axis=1) < MAX_ABS_STATE) & (np.abs(qvel).max(axis=1) < MAX_ABS_STATE))
             ids = np.flatnonzero(diverged)
+        if len(ids):
+            # as MuJoCo's CPU engine does: back to the default state, flagged until the env's next reset
             self.reset(ids, np.tile(self.default_qpos, (len(ids), 1)), np.zeros((len(ids), NV)))
             self._unstable[ids] = True
+            self._unstable_on_device = None
 
     # ------------------------------------------------------------------ reading the state
 
     def state(self) -> SimState:
-        """The snapshot after the last reset/step (see `SimState`); float64 copies on the host."""
+        """The snapshot after the last reset/step (see `SimState`): float64 copies on the host, or with
+        `arrays="torch"` float32 tensors on the device."""
+        if self.arrays == "torch":
+            if self._unstable_on_device is None:
+                self._unstable_on_device = self._torch.as_tensor(self._unstable, device=wp.device_to_torch(self.device))
+            return sim_state_of_mujoco(*(wp.to_torch(a) for a in (self.data.qpos, self.data.qvel, self.data.sensordata)),
+                                       self.layout, self.contact_threshold_n, self._unstable_on_device)
         if self._host is None:
             self._host = tuple(a.numpy() for a in (self.data.qpos, self.data.qvel, self.data.sensordata))
         return sim_state_of_mujoco(*self._host, self.layout, self.contact_threshold_n, self._unstable)

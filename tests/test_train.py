@@ -391,6 +391,41 @@ def test_the_task_on_warp_matches_the_task_on_cpu_mujoco(banks):
         np.testing.assert_allclose(warp, cpu, atol=2e-3)
 
 
+@pytest.mark.skipif(__import__("importlib").util.find_spec("mujoco_warp") is None,
+                    reason="mujoco-warp is not installed (pip install '.[gpu]')")
+@pytest.mark.parametrize("extra", [[], ["env.action_filter_hz=3", "reward.feet_air_time=1.0"]])
+def test_the_task_on_device_tensors_matches_the_task_on_host_arrays(banks, extra):
+    """env.sim_arrays=torch: the Warp backend's state stays in torch tensors and the task computes on them
+    (here on Warp's CPU device). The same seed, resets and actions give the numpy path's observations, AMP
+    windows, rewards, terms and episode ends. The difference is float32 arithmetic: the joint targets are
+    rounded to float32 before the simulator on one path, after it on the other, and contacts amplify that
+    over 24 steps to about 1e-3 in joint velocities (the tolerance of the Warp-against-CPU test too)."""
+    runs = {}
+    for arrays in ("numpy", "torch"):
+        cfg = tiny_cfg()
+        C.apply_overrides(cfg, ["env.backend=warp", "env.sim_device=cpu", f"env.sim_arrays={arrays}",
+                                "env.episode_length_s=0.2", *extra])   # time-outs every 10 steps: resets inside
+        backend, task, _, _, _ = T.build(cfg, banks, seed=5)
+        assert task.kind.is_numpy == (arrays == "numpy")
+        actions = np.random.default_rng(0).uniform(-0.5, 0.5, (24, 4, 12))
+        out = {"obs": [task.reset()]}
+        for a in actions:
+            r = task.step(a if arrays == "numpy" else torch.as_tensor(a, dtype=torch.float32))
+            for name in ("obs", "next_obs", "amp_window", "task_reward", "terminated", "timed_out", "forward_vel_m_s"):
+                out.setdefault(name, []).append(getattr(r, name))
+            for name, v in r.terms.items():
+                out.setdefault(f"term {name}", []).append(v)
+        if arrays == "torch":
+            assert isinstance(r.obs, torch.Tensor) and isinstance(r.amp_window, torch.Tensor)
+            out = {k: [x.numpy() for x in v] for k, v in out.items()}
+        runs[arrays] = {k: np.array(v, dtype=float) for k, v in out.items()}
+        backend.close()
+    assert runs["numpy"]["timed_out"].sum() >= 8           # every env timed out twice: resets were compared
+    assert runs["numpy"].keys() == runs["torch"].keys()
+    for name, host in runs["numpy"].items():
+        np.testing.assert_allclose(runs["torch"][name], host, atol=2e-3, rtol=1e-3, err_msg=name)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(__import__("importlib").util.find_spec("mujoco_warp") is None,
                     reason="mujoco-warp is not installed (pip install '.[gpu]')")
@@ -407,6 +442,34 @@ def test_a_run_trained_on_warp_resumes_on_cpu_mujoco_and_plays_there(banks, tmp_
     r = runner.invoke(cli.app, ["play", str(out), "--seconds", "1", "-o", str(tmp_path / "rollout.h5")])
     assert r.exit_code == 0, r.output
     assert (tmp_path / "rollout.h5").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(__import__("importlib").util.find_spec("mujoco_warp") is None,
+                    reason="mujoco-warp is not installed (pip install '.[gpu]')")
+@pytest.mark.parametrize("algo", ["sac", "ppo"])
+def test_a_run_on_device_tensors_trains_evaluates_and_resumes(banks, tmp_path, algo):
+    """The whole loop with the task on tensors (Warp's CPU device standing in for a GPU): acting, storing,
+    updates, logging and the evaluations take tensors; the run then resumes on CPU MuJoCo's numpy path."""
+    out = tmp_path / algo
+    tiny = [a for s in [*TINY, "env.sim_device=cpu", "env.sim_arrays=torch", "eval_every_steps=64"]
+            for a in ("--set", s)]
+    r = runner.invoke(cli.app, ["train", *banks, "--algo", algo, "--backend", "warp", "--steps", "128",
+                                "--out", str(out), *tiny])
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(open(out / "eval.csv")))
+    assert len(rows) >= 2 and all(np.isfinite(float(x["forward_vel_m_s"])) for x in rows)
+    r = runner.invoke(cli.app, ["train", "--resume", "--out", str(out), "--steps", "192", "--set", "env.backend=mujoco",
+                                "--set", "env.sim_arrays=auto"])
+    assert r.exit_code == 0, r.output
+    assert load_checkpoint(out / "checkpoint.pt")["env_steps"] >= 192
+
+
+def test_tensor_state_needs_the_warp_backend(banks, tmp_path):
+    r = runner.invoke(cli.app, ["train", *banks, "--steps", "64", "--out", str(tmp_path / "x"),
+                                "--set", "env.sim_arrays=torch"])
+    assert r.exit_code == 2 and "env.sim_arrays=torch needs --backend warp" in r.output
+    assert not (tmp_path / "x").exists()
 
 
 # ---------------------------------------------------------------------------------- action filter
