@@ -9,7 +9,8 @@ out=${1:-gpu_check}
 mkdir -p "$out"
 banks=${BANKS:-"walk.h5 trot.h5"}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$out/gpu.txt"
-AMP_DATA_WARP_DEVICE=cuda:0 python -m pytest -q tests/test_backend_contract.py 2>&1 | tee "$out/conformance.txt"
+AMP_DATA_WARP_DEVICE=cuda:0 python -m pytest -q tests/test_backend_contract.py tests/test_terrain.py -m "not slow" \
+  -k "contract or ground or grounds" 2>&1 | tee "$out/conformance.txt"
 python benchmarks/gpu_throughput.py --banks $banks --seconds 3 --json "$out/gpu_throughput.json" 2>&1 \
   | grep -v "^Module" | tee "$out/gpu_throughput.txt"
 amp-data train $banks --preset paper --backend warp --minutes 3 --out "$out/paper-warp" 2>&1 \

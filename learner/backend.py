@@ -118,6 +118,8 @@ class HeightField:
     at the origin heading +x, and a 10 s episode at 2 m/s stays on it. Heights lie within
     +-max_abs_height_m."""
     max_abs_height_m: float
+    grids: int = 1                  # different grounds in use at once at most (the terrain's levels): a
+    #                                 backend that stores each grid once (Warp) holds this many
     half_x_m: float = 20.0
     half_y_m: float = 4.0
     centre_x_m: float = 16.0
@@ -214,5 +216,5 @@ def make_backend_for(env) -> Backend:
     (`options_from(env)`), and a terrain other than flat adds the height field."""
     options = backend_class(env.backend).options_from(env)
     if env.terrain != "flat":
-        options["height_field"] = HeightField(max_abs_height_m=env.terrain_max_amplitude_m)
+        options["height_field"] = HeightField(max_abs_height_m=env.terrain_max_amplitude_m, grids=env.terrain_levels)
     return make_backend(env.backend, env.num_envs, **options)

@@ -219,16 +219,7 @@ class MujocoBackend:
 
     def set_ground(self, env_ids, heights_m: np.ndarray) -> None:
         """Ground heights (m) per environment on the `height_field` grid (see `GroundBackend`)."""
-        hf = self.height_field
-        if hf is None:
-            raise ValueError("set_ground needs a backend built with height_field=HeightField(...)")
-        env_ids = np.atleast_1d(np.asarray(env_ids, dtype=int))
-        heights_m = np.asarray(heights_m, dtype=float)
-        heights_m = np.broadcast_to(heights_m, (len(env_ids), hf.nrow, hf.ncol))
-        if np.any(np.abs(heights_m) > hf.max_abs_height_m + 1e-9):
-            raise ValueError(f"ground heights must lie within +-{hf.max_abs_height_m} m")
-        # MuJoCo's elevation: hfield data in [0, 1] times size z, above the geom at z = -max_abs_height_m
-        normalised = (heights_m + hf.max_abs_height_m) / (2 * hf.max_abs_height_m)
+        env_ids, normalised = hfield_elevation(self.height_field, env_ids, heights_m)
         for i, grid in zip(env_ids, normalised):
             self.models[i].hfield_data[:] = grid.ravel()
 
@@ -244,10 +235,12 @@ class MujocoBackend:
 # ---------------------------------------------------------------------------------- shared by the MuJoCo backends
 # (this one and learner/warp_backend.py: the same MJCF, sensors and conventions)
 
-def load_go2_model(mjcf_path, cone: str | None = None, height_field: HeightField | None = None) -> mujoco.MjModel:
-    """The Go2 MJCF (with a height field if given), the friction cone set (None: the MJCF's), checked."""
+def load_go2_model(mjcf_path, cone: str | None = None, height_field: HeightField | None = None,
+                   grids: int = 1) -> mujoco.MjModel:
+    """The Go2 MJCF (with a height field if given, and `grids` height-field assets for it to choose from),
+    the friction cone set (None: the MJCF's), checked."""
     model = (mujoco.MjModel.from_xml_path(str(mjcf_path)) if height_field is None
-             else _model_with_height_field(mjcf_path, height_field))
+             else _model_with_height_field(mjcf_path, height_field, grids))
     if cone is not None:
         if cone not in CONES:
             raise ValueError(f"cone must be one of {sorted(CONES)}, got {cone!r}")
@@ -346,15 +339,29 @@ def _sim_state_of_tensors(qpos, qvel, sensors, layout: Go2Layout, contact_thresh
     )
 
 
-def _model_with_height_field(mjcf_path, hf: HeightField) -> mujoco.MjModel:
+def hfield_elevation(hf: HeightField | None, env_ids, heights_m) -> tuple[np.ndarray, np.ndarray]:
+    """`set_ground`'s arguments checked: env_ids (K,) and MuJoCo's elevation data (K, nrow, ncol), heights
+    in [0, 1] of the height field's z size above its geom at z = -max_abs_height_m."""
+    if hf is None:
+        raise ValueError("set_ground needs a backend built with height_field=HeightField(...)")
+    env_ids = np.atleast_1d(np.asarray(env_ids, dtype=int))
+    heights_m = np.broadcast_to(np.asarray(heights_m, dtype=float), (len(env_ids), hf.nrow, hf.ncol))
+    if np.any(np.abs(heights_m) > hf.max_abs_height_m + 1e-9):
+        raise ValueError(f"ground heights must lie within +-{hf.max_abs_height_m} m")
+    return env_ids, (heights_m + hf.max_abs_height_m) / (2 * hf.max_abs_height_m)
+
+
+def _model_with_height_field(mjcf_path, hf: HeightField, grids: int = 1) -> mujoco.MjModel:
     """The MJCF with a height field `terrain` (flat at z = 0 until `set_ground`), the floor plane lowered
     under it to -max_abs_height_m (the ground beyond the grid's edges). The terrain copies the floor's
-    friction, solver parameters and material."""
+    friction, solver parameters and material. `grids` > 1 adds height-field assets `terrain_1`, ... of the
+    same extent, for a backend whose worlds point the terrain geom at one of them each (Warp)."""
     spec = mujoco.MjSpec.from_file(str(mjcf_path))
     floor = spec.geom("floor")
     h = hf.max_abs_height_m
-    spec.add_hfield(name="terrain", size=[hf.half_x_m, hf.half_y_m, 2 * h, 0.1], nrow=hf.nrow, ncol=hf.ncol,
-                    userdata=[0.5] * (hf.nrow * hf.ncol))
+    for k in range(grids):
+        spec.add_hfield(name="terrain" if k == 0 else f"terrain_{k}", size=[hf.half_x_m, hf.half_y_m, 2 * h, 0.1],
+                        nrow=hf.nrow, ncol=hf.ncol, userdata=[0.5] * (hf.nrow * hf.ncol))
     g = spec.worldbody.add_geom(name="terrain", type=mujoco.mjtGeom.mjGEOM_HFIELD, hfieldname="terrain",
                                 pos=[hf.centre_x_m, 0.0, -h])
     for attr in ("friction", "material", "condim", "solref", "solimp", "margin", "priority"):

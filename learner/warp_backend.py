@@ -8,8 +8,11 @@ backend for thousands of worlds, on a CPU it is slow and serves tests and develo
 How it steps: one `mujoco_warp.Data` holds all N worlds. A policy step at decimation k is k times a small
 Warp kernel (the PD law `learner.backend.pd_torques`, float32, into `ctrl`) and `mujoco_warp.step`. On a
 CUDA device the k sim steps are captured once as a CUDA graph per k and replayed. Mass and friction are per
-world (`put_model(..., batch_sizes=...)`); the ground's height field is one grid shared by all worlds in
-MuJoCo Warp, so per-environment terrain (`GroundBackend`) is not offered here.
+world (`put_model(..., batch_sizes=...)`). Per-environment terrain (`GroundBackend`): MuJoCo Warp stores
+each height field once for all worlds, but which one a geom uses (`geom_dataid`) is per world. So the model
+carries `height_field.grids` height-field assets of the same extent, `set_ground` writes a new grid into
+a free one (a grid no world stands on any more is free) and points the worlds' terrain geom at it: any
+number of worlds, at most `grids` different grounds at once (the terrain curriculum's levels).
 
 Numbers are float32 in the simulator (MuJoCo's CPU engine: float64); `tests/test_backend_conformance.py`
 holds both to the same physics and to each other. Contacts and constraints live in buffers sized when the
@@ -30,14 +33,17 @@ in about a second.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+import mujoco
 import mujoco_warp as mjw
 import numpy as np
 import warp as wp
 
 from learner.backend import HeightField, SimState  # noqa: F401 (SimState: what state() returns)
-from learner.mujoco_backend import NJ, NV, Go2Layout, load_go2_model, sim_state_of_mujoco, to_mujoco_state
+from learner.mujoco_backend import (NJ, NV, Go2Layout, hfield_elevation, load_go2_model, sim_state_of_mujoco,
+                                    to_mujoco_state)
 from robots.go2 import FOOT_NAMES, JOINT_NAMES
 from robots.go2.build_mjcf import MJCF_PATH
 
@@ -73,6 +79,11 @@ def _pd_ctrl_kernel(q_target: wp.array2d(dtype=wp.float32), qpos: wp.array2d(dty
     ctrl[world, j] = wp.clamp(tau, -limit[world, j], limit[world, j])
 
 
+def _grid_key(elevation: np.ndarray) -> bytes:
+    """What identifies a ground: a digest of its elevation data as the simulator stores it (float32)."""
+    return hashlib.blake2b(np.ascontiguousarray(elevation, dtype=np.float32).tobytes(), digest_size=16).digest()
+
+
 def default_device() -> str:
     """"cuda:0" where Warp sees a CUDA GPU, else "cpu"."""
     return "cuda:0" if wp.is_cuda_available() else "cpu"
@@ -88,7 +99,7 @@ class WarpBackend:
     device, numpy on the CPU).
     """
 
-    supports_height_field = False     # MuJoCo Warp's height fields are shared by all worlds
+    supports_height_field = True      # up to height_field.grids different grounds at once
 
     def __init__(self, num_envs: int, device: str | None = None, mjcf_path: str | Path = MJCF_PATH,
                  contact_threshold_n: float = 1.0, cone: str | None = None,
@@ -96,10 +107,11 @@ class WarpBackend:
                  constraints_per_world: int = 256, cuda_graph: bool | None = None, arrays: str = "auto"):
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        if height_field is not None:
-            raise ValueError("the warp backend has no per-environment terrain (MuJoCo Warp shares one height "
-                             "field among all worlds); train with --backend mujoco for --terrain")
-        mj = load_go2_model(mjcf_path, cone)
+        self.height_field = height_field
+        grids = height_field.grids if height_field is not None else 1
+        if grids < 1:
+            raise ValueError(f"height_field.grids must be >= 1, got {grids}")
+        mj = load_go2_model(mjcf_path, cone, height_field, grids)
         self.mj_model = mj
         self.device = wp.get_device(device or default_device())
         self.num_envs = num_envs
@@ -121,12 +133,23 @@ class WarpBackend:
         self.default_qpos = self.layout.default_qpos
 
         with wp.ScopedDevice(self.device):
-            self.model = mjw.put_model(mj, batch_sizes={"body_mass": num_envs, "geom_friction": num_envs})
+            batch = {"body_mass": num_envs, "geom_friction": num_envs}
+            if height_field is not None:
+                batch["geom_dataid"] = num_envs        # each world's terrain geom picks its height field
+            self.model = mjw.put_model(mj, batch_sizes=batch)
             self.model.opt.warn_overflow = 0      # checked after every step instead (BufferOverflowError)
             self.data = mjw.make_data(mj, nworld=num_envs, nconmax=contacts_per_world, njmax=constraints_per_world)
             zeros = np.zeros((num_envs, NJ), dtype=np.float32)
             self._q_target, self._kp, self._kd, self._limit = (wp.array(zeros, dtype=wp.float32) for _ in range(4))
         self._graphs: dict[int, wp.Graph] = {}
+        if height_field is not None:
+            self._terrain_geom = mujoco.mj_name2id(mj, mujoco.mjtObj.mjOBJ_GEOM, "terrain")
+            self._grid_hfield = [mujoco.mj_name2id(mj, mujoco.mjtObj.mjOBJ_HFIELD, "terrain" if k == 0 else f"terrain_{k}")
+                                 for k in range(grids)]
+            self._grid_adr = mj.hfield_adr[self._grid_hfield].copy()
+            self._grid_key: list[bytes | None] = [None] * grids   # the elevation each grid holds (None: unused)
+            self._world_grid = np.zeros(num_envs, dtype=np.int64)  # every world starts on grid 0, flat
+            self._grid_key[0] = _grid_key(np.full((height_field.nrow, height_field.ncol), 0.5))
         self._host = None        # (qpos, qvel, sensordata) on the host since the last step, or None
         self._unstable = np.zeros(num_envs, dtype=bool)
         self._unstable_on_device = None     # arrays="torch": a copy of _unstable there, made when it changes
@@ -267,6 +290,40 @@ class WarpBackend:
         friction = self.model.geom_friction.numpy().copy()
         friction[env_ids, :, 0] = mu[:, None]
         self.model.geom_friction.assign(friction)
+
+    def set_ground(self, env_ids, heights_m: np.ndarray) -> None:
+        """Ground heights (m) per environment on the `height_field` grid (see `GroundBackend`); ValueError when
+        more than `height_field.grids` different grounds would be in use at once."""
+        one_grid = np.ndim(heights_m) == 2
+        env_ids, elevation = hfield_elevation(self.height_field, env_ids, heights_m)
+        keys = [_grid_key(elevation[0])] * len(env_ids) if one_grid else [_grid_key(e) for e in elevation]
+        world_grid = self._world_grid.copy()
+        world_grid[env_ids] = -1                               # these worlds leave their grounds
+        for key in dict.fromkeys(keys):                        # each different ground once
+            members = env_ids[np.array([k == key for k in keys])]
+            if key in self._grid_key:
+                grid = self._grid_key.index(key)
+            else:
+                in_use = set(world_grid[world_grid >= 0].tolist())
+                free = [g for g in range(len(self._grid_key)) if g not in in_use]
+                if not free:
+                    raise ValueError(f"set_ground: more than {len(self._grid_key)} different grounds at once; build "
+                                     f"the backend with HeightField(grids=...) of at least as many")
+                grid = free[0]
+                data = np.ascontiguousarray(elevation[keys.index(key)], dtype=np.float32).ravel()
+                wp.copy(self.model.hfield_data, wp.array(data, dtype=wp.float32, device=self.device),
+                        dest_offset=int(self._grid_adr[grid]), count=data.size)
+                self._grid_key[grid] = key
+            world_grid[members] = grid
+        self._world_grid = world_grid
+        dataid = self.model.geom_dataid.numpy()
+        dataid[:, self._terrain_geom] = np.asarray(self._grid_hfield)[world_grid]
+        self.model.geom_dataid.assign(dataid)
+
+    @property
+    def ground_grid(self) -> np.ndarray:
+        """(N,) which of the `height_field.grids` stored grounds each world stands on."""
+        return self._world_grid.copy()
 
     @property
     def base_mass_kg(self) -> np.ndarray:

@@ -54,15 +54,30 @@ def _stand(backend, steps=1500):
     return backend.state()
 
 
-def test_height_field_ground_holds_the_robot_where_the_plane_would_and_per_environment():
+def _backends():
+    import importlib.util
+    return ["mujoco"] + (["warp"] if importlib.util.find_spec("mujoco_warp") else [])
+
+
+def _ground_backend(name, n, hf):
+    """A backend with terrain: CPU MuJoCo on one thread, Warp on AMP_DATA_WARP_DEVICE (default its CPU)."""
+    import os
+    from learner.backend import make_backend
+    device = os.environ.get("AMP_DATA_WARP_DEVICE", "cpu")
+    return make_backend(name, n, height_field=hf, **({"threads": 1} if name == "mujoco" else {"device": device}))
+
+
+@pytest.mark.parametrize("name", _backends())
+def test_height_field_ground_holds_the_robot_where_the_plane_would_and_per_environment(name):
     """On a flat grid the Go2 stands as on the plane; grids raised by +2 cm and lowered by 2.5 cm in two
-    environments shift their standing height by just that, and the third is untouched."""
+    environments shift their standing height by just that, and the third is untouched. On every backend
+    with terrain (Warp: per-world height-field ids, `learner/warp_backend.py`)."""
     from learner.mujoco_backend import MujocoBackend
 
     with MujocoBackend(1, threads=1) as plane:
         z_plane = _stand(plane).base_pos_w[0, 2]
-    hf = HeightField(max_abs_height_m=0.03)
-    with MujocoBackend(3, threads=1, height_field=hf) as b:
+    hf = HeightField(max_abs_height_m=0.03, grids=3)
+    with _ground_backend(name, 3, hf) as b:
         b.set_ground([1], np.full((hf.nrow, hf.ncol), 0.02))
         b.set_ground([2], np.full((hf.nrow, hf.ncol), -0.025))
         q0 = np.tile(b.default_qpos, (3, 1))
@@ -71,11 +86,36 @@ def test_height_field_ground_holds_the_robot_where_the_plane_would_and_per_envir
         b.reset(np.arange(3), q0, np.zeros((3, 18)))
         st = _stand(b)
         z = st.base_pos_w[:, 2]
-        assert abs(z[0] - z_plane) < 5e-4
+        # Warp collides spheres with height fields by its convex (CCD) path: the feet rest 1.1 mm higher on
+        # the flat grid than on CPU MuJoCo's plane (the relative heights below agree to 1e-4 there too)
+        assert abs(z[0] - z_plane) < (5e-4 if name == "mujoco" else 1.5e-3)
         np.testing.assert_allclose(z[1:] - z[0], [0.02, -0.025], atol=5e-4)
         assert st.foot_contact.all()
         with pytest.raises(ValueError, match="within"):
             b.set_ground([0], np.full((hf.nrow, hf.ncol), 0.05))
+
+
+@pytest.mark.skipif("warp" not in _backends(), reason="mujoco-warp is not installed (pip install '.[gpu]')")
+def test_warp_keeps_as_many_grounds_as_it_has_grids_and_reuses_those_left():
+    """Warp stores each ground once: `grids` different ones at once, a grid no world stands on any more
+    taken for the next new ground, and one line when a call would need more."""
+    hf = HeightField(max_abs_height_m=0.03, grids=2)
+    up, down = np.full((hf.nrow, hf.ncol), 0.02), np.full((hf.nrow, hf.ncol), -0.02)
+    with _ground_backend("warp", 4, hf) as b:
+        b.set_ground([0, 1], up)                  # worlds 2 and 3 stay on the flat grid 0
+        np.testing.assert_array_equal(b.ground_grid, [1, 1, 0, 0])
+        with pytest.raises(ValueError, match="more than 2 different grounds at once"):
+            b.set_ground([3], down)               # flat, up and down at once
+        np.testing.assert_array_equal(b.ground_grid, [1, 1, 0, 0])     # nothing changed
+        b.set_ground([2, 3], up)                  # everyone on up: the flat grid is free ...
+        b.set_ground([0], down)                   # ... and takes the new ground
+        np.testing.assert_array_equal(b.ground_grid, [0, 1, 1, 1])
+        q = np.tile(b.default_qpos, (4, 1))
+        q[0, 2] -= 0.02
+        q[1:, 2] += 0.02
+        b.reset(np.arange(4), q, np.zeros((4, 18)))
+        z = _stand(b, 1000).base_pos_w[:, 2]
+        np.testing.assert_allclose(z - z[1], [-0.04, 0.0, 0.0, 0.0], atol=5e-4)
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +130,21 @@ def _wave_cfg(num_envs=4):
     return cfg
 
 
-def test_task_on_waves_observes_the_terrain_and_measures_heights_above_the_ground(banks):
+def _elevation(backend, env: int) -> np.ndarray:
+    """The height-field data (MuJoCo's [0, 1] elevation) environment `env` stands on, flat."""
+    if hasattr(backend, "models"):
+        return backend.models[env].hfield_data.copy()
+    hf, grid = backend.height_field, backend.ground_grid[env]
+    adr = int(backend._grid_adr[grid])
+    return backend.model.hfield_data.numpy()[adr: adr + hf.nrow * hf.ncol]
+
+
+@pytest.mark.parametrize("name", _backends())
+def test_task_on_waves_observes_the_terrain_and_measures_heights_above_the_ground(banks, name):
     from learner import train as T
 
     cfg = _wave_cfg()
+    cfg.env.backend, cfg.env.sim_device = name, "cpu"
     backend, task, _, agent, _ = T.build(cfg, banks, seed=0)
     try:
         assert task.obs_dim == 33 and agent.actor.trunk[0].weight.shape[1] == 33
@@ -128,8 +179,9 @@ def test_task_on_waves_observes_the_terrain_and_measures_heights_above_the_groun
         task._path_m[:] = [5.0, 0.0, 5.0, 5.0]
         task._terrain_curriculum(np.arange(4), st, np.array([False, False, True, False]))
         np.testing.assert_array_equal(task.terrain.level, [4, 2, 2, 4])
-        expected = (task.terrain.grid(4) + 0.03) / 0.06
-        np.testing.assert_allclose(backend.models[0].hfield_data.reshape(expected.shape), expected, atol=1e-6)
+        for env, level in enumerate([4, 2, 2, 4]):
+            expected = (task.terrain.grid(level) + 0.03) / 0.06
+            np.testing.assert_allclose(_elevation(backend, env).reshape(expected.shape), expected, atol=1e-6)
     finally:
         backend.close()
 
