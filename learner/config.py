@@ -144,6 +144,10 @@ class SACConfig:
     action_bounds_from_limits: bool = True   # off: actions in [-1, 1]
     actor_init: bool = True                  # off: PyTorch's default init, log-std bias 0
     init_std: float = 0.1                    # initial std of the pre-tanh Gaussian (actor_init)
+    # > 0: the exploration noise of the actions sent to the environments is correlated over time, an AR(1)
+    # (discretised Ornstein-Uhlenbeck) process with this time constant, still N(0, 1) at every step, so the
+    # policy's std scales it as before; 0: white, drawn afresh each step (SAC's own). Updates are unchanged.
+    exploration_tau_s: float = 0.0
     timeout_bootstrap: bool = True           # off: time-outs end the return like failures
     nstep_stop_at_termination: bool = True   # off: the n-step sum runs across episode ends
     # not in the paper (its "future work"): the replay keeps each step's AMP pair and the style reward is
@@ -407,6 +411,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         if not 0.1 <= shortest <= longest:
             raise ValueError("env.terrain_wavelength_m must be (longest, shortest) with shortest >= 0.1 m, got "
                              f"{e.terrain_wavelength_m}")
+    if not (isinstance(cfg.sac.exploration_tau_s, (int, float)) and 0 <= cfg.sac.exploration_tau_s < float("inf")):
+        raise ValueError(f"sac.exploration_tau_s must be >= 0 s, got {cfg.sac.exploration_tau_s!r}")
+    if cfg.sac.exploration_tau_s and cfg.algo != "sac":
+        raise ValueError("sac.exploration_tau_s is for AMP+SAC (PPO's ratio needs its own white noise)")
     if e.sim_arrays not in ("auto", "numpy", "torch"):
         raise ValueError(f"env.sim_arrays must be auto, numpy or torch, got {e.sim_arrays!r}")
     if e.sim_arrays == "torch" and e.backend != "warp":

@@ -125,6 +125,12 @@ class SquashedGaussianActor(nn.Module):
         mu, _ = self(obs)
         return self.center + self.half_range * torch.tanh(mu)
 
+    def with_noise(self, obs: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """The action for a given standard-normal draw eps (B, A): center + half tanh(mu + std eps). `sample`
+        is this with eps ~ N(0, I) drawn afresh (and its log-probability)."""
+        mu, log_std = self(obs)
+        return self.center + self.half_range * torch.tanh(mu + log_std.exp() * eps)
+
 
 class QNetwork(nn.Module):
     def __init__(self, obs_dim: int, act_dim: int, hidden, activation: str):

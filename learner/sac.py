@@ -69,6 +69,7 @@ class AmpSac:
         self.amp_replay = PolicyWindows(self.disc.window_dim, self.amp_cfg.replay_size, self.amp_cfg.history_size,
                                         self.amp_cfg.history_fraction, self.device)
         self.steps_collected = 0   # iterations (steps of all envs)
+        self._noise = None         # the AR(1) exploration noise's state (sac.exploration_tau_s > 0)
         self.grad_steps_per_update = s.updates_per_step
 
     # ------------------------------------------------------------------ acting
@@ -81,8 +82,26 @@ class AmpSac:
     def act(self, obs, deterministic: bool = False):
         """Actions (N, 12) for observations (N, obs_dim): numpy for numpy, a tensor (agent's device) for a tensor."""
         o = self.obs_norm.normalize(self._t(obs))
-        a = self.actor.deterministic(o) if deterministic else self.actor.sample(o)[0]
+        if deterministic:
+            a = self.actor.deterministic(o)
+        elif self.sac.exploration_tau_s > 0:
+            a = self.actor.with_noise(o, self._correlated_noise(o.shape[0], self.actor.center.shape[0]))
+        else:
+            a = self.actor.sample(o)[0]
         return a if torch.is_tensor(obs) else a.cpu().numpy()
+
+    def _correlated_noise(self, n: int, act_dim: int) -> torch.Tensor:
+        """The next (n, act_dim) draw of the AR(1) exploration noise: eps' = rho eps + sqrt(1 - rho^2) xi,
+        rho = exp(-dt / tau), xi ~ N(0, I); N(0, 1) at every step, correlated over about tau seconds. A new
+        number of environments starts it afresh."""
+        dt_s = self.cfg.env.sim_dt_s * self.cfg.env.decimation
+        rho = float(np.exp(-dt_s / self.sac.exploration_tau_s))
+        xi = torch.randn(n, act_dim, device=self.device)
+        if self._noise is None or self._noise.shape != xi.shape:
+            self._noise = xi
+        else:
+            self._noise = rho * self._noise + float(np.sqrt(1.0 - rho * rho)) * xi
+        return self._noise
 
     def observe(self, obs: np.ndarray, actions: np.ndarray, res) -> dict:
         """Store one step of all envs; returns the step's mean style and total reward."""

@@ -221,6 +221,43 @@ def test_sac_style_reward_relabelled_with_the_current_discriminator(relabel):
 
 # ------------------------------------------------------------------ 3. tanh-squashed Gaussian density
 
+def test_correlated_exploration_is_an_ar1_process_of_unit_variance():
+    """sac.exploration_tau_s: the noise behind the sampled actions has std 1 at every step and the
+    autocorrelation exp(-k dt / tau) at lag k (an Ornstein-Uhlenbeck process sampled every dt); with the
+    mean and std of the policy it gives the squashed action mu + std eps. White noise has none."""
+    from learner.sac import AmpSac
+
+    cfg = lcfg.make_config("cpu", "sac")
+    cfg.env.num_envs, cfg.sac.hidden, cfg.amp.hidden, cfg.sac.replay_size = 2000, (8,), (8,), 400
+    cfg.sac.exploration_tau_s = 0.1
+    agent = AmpSac(cfg, obs_dim=3, act_dim=2, action_low=-np.ones(2), action_high=np.ones(2), expert=None,
+                   device="cpu")
+    torch.manual_seed(0)
+    eps = torch.stack([agent._correlated_noise(2000, 2) for _ in range(60)]).numpy()[10:]   # (50, 2000, 2)
+    np.testing.assert_allclose(eps.std(axis=1), 1.0, atol=0.06)
+    rho = math.exp(-0.02 / 0.1)
+    for k in (1, 5, 10):
+        lag = np.mean(eps[k:] * eps[:-k]) / np.mean(eps * eps)
+        assert abs(lag - rho ** k) < 0.03, (k, lag, rho ** k)
+    obs = torch.randn(2000, 3)
+    mu, log_std = agent.actor(agent.obs_norm.normalize(obs))
+    a = agent.act(obs.numpy())
+    u = torch.atanh(torch.as_tensor(a).clamp(-0.999999, 0.999999))
+    np.testing.assert_allclose(((u - mu) / log_std.exp()).detach().numpy(), agent._noise.numpy(), atol=1e-3)
+
+    def noise_of_two_steps(agent):
+        mu, log_std = agent.actor(agent.obs_norm.normalize(obs))
+        e = [((torch.atanh(torch.as_tensor(agent.act(obs.numpy())).clamp(-0.999999, 0.999999)) - mu)
+              / log_std.exp()).detach().numpy().ravel() for _ in range(2)]
+        return np.corrcoef(e[0], e[1])[0, 1]
+
+    assert abs(noise_of_two_steps(agent) - rho) < 0.03
+    cfg.sac.exploration_tau_s = 0.0
+    white = AmpSac(cfg, obs_dim=3, act_dim=2, action_low=-np.ones(2), action_high=np.ones(2), expert=None,
+                   device="cpu")
+    assert abs(noise_of_two_steps(white)) < 0.05
+
+
 def _log_normal(u, mu, sigma):
     return -0.5 * ((u - mu) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
 

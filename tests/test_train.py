@@ -279,6 +279,8 @@ def test_banks_that_disagree_fail_before_training(banks, tmp_path):
     (["--algo", "td3"], "unknown algo"),
     (["--preset", "gpu"], "unknown preset"),
     (["--set", "eval_every_steps=-5"], "eval_every_steps must be a whole number >= 0"),
+    (["--set", "sac.exploration_tau_s=-1"], "sac.exploration_tau_s must be >= 0 s"),
+    (["--algo", "ppo", "--set", "sac.exploration_tau_s=0.1"], "is for AMP+SAC"),
 ])
 def test_bad_options_give_one_line(banks, tmp_path, args, message):
     r = runner.invoke(cli.app, ["train", *banks, "--steps", "64", "--out", str(tmp_path / "r"), *args])
