@@ -25,7 +25,11 @@ def namespace(x):
 
 def to_numpy(x) -> np.ndarray:
     """A host numpy array of either kind (a tensor is copied off its device)."""
-    return x if isinstance(x, np.ndarray) else np.asarray(x.detach().cpu().numpy() if hasattr(x, "detach") else x)
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
 
 
 def copy(x):
