@@ -35,9 +35,7 @@ from amp_data.errors import InputError  # noqa: E402
 from amp_data.expert.sampler import ExpertSampler  # noqa: E402
 from learner.config import EnvConfig  # noqa: E402
 from learner.mujoco_backend import MujocoBackend  # noqa: E402
-from robots.go2.kinematics import feet_fk  # noqa: E402
-from robots.go2.model import FOOT_RADIUS_M  # noqa: E402
-from scipy.spatial.transform import Rotation  # noqa: E402
+from learner.task import lifted_base_z_m  # noqa: E402
 
 
 def start_states(ref: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -46,9 +44,7 @@ def start_states(ref: dict) -> tuple[np.ndarray, np.ndarray]:
     qpos, qvel = np.zeros((n, 19)), np.zeros((n, 18))
     qpos[:, 3:7], qpos[:, 7:] = ref["root_quat"], ref["joint_pos"]
     qvel[:, :3], qvel[:, 3:6], qvel[:, 6:] = ref["base_lin_vel"], ref["base_ang_vel"], ref["joint_vel"]
-    rot = Rotation.from_quat(qpos[:, 3:7]).as_matrix()
-    foot_z_m = ref["root_pos"][:, 2:3] + np.einsum("nij,nkj->nki", rot, feet_fk(qpos[:, 7:]))[..., 2]
-    qpos[:, 2] = ref["root_pos"][:, 2] + np.clip(FOOT_RADIUS_M + 0.002 - foot_z_m.min(axis=1), 0.0, None)
+    qpos[:, 2] = lifted_base_z_m(qpos[:, 3:7], qpos[:, 7:], ref["root_pos"][:, 2])
     return qpos, qvel
 
 

@@ -43,8 +43,7 @@ def pd_torques(q_target_rad, q_rad, qd_rad_s, kp, kd, torque_limit_nm):
         limit = np.asarray(torque_limit_nm)
         return np.clip(tau, -limit, limit)
     kind = ArrayKind.of(q_rad)
-    kp, kd, limit = (x if not isinstance(x, (np.ndarray, float, int)) else kind.asarray(x)
-                     for x in (kp, kd, torque_limit_nm))
+    kp, kd, limit = (kind.asarray(x) for x in (kp, kd, torque_limit_nm))
     return kind.xp.clip(kp * (q_target_rad - q_rad) - kd * qd_rad_s, -limit, limit)
 
 

@@ -292,36 +292,12 @@ def to_mujoco_state(qpos: np.ndarray, qvel: np.ndarray, n: int) -> tuple[np.ndar
             np.concatenate([lin_vel_w, qvel[:, 3:]], axis=1))
 
 
-def sim_state_of_mujoco(qpos, qvel, sensors, layout: Go2Layout, contact_threshold_n: float,
-                        unstable: np.ndarray) -> SimState:
-    """A `SimState` (new float64 arrays) from MuJoCo's qpos (N, 19) wxyz, qvel (N, 18) and sensordata.
-
-    Torch tensors (MuJoCo Warp's arrays seen through `wp.to_torch`) give a SimState of new tensors on their
-    device, in their dtype; `unstable` may then be a bool tensor there."""
-    if not isinstance(qpos, np.ndarray):
-        return _sim_state_of_tensors(qpos, qvel, sensors, layout, contact_threshold_n, unstable)
-    qpos, qvel = np.asarray(qpos, dtype=float), np.asarray(qvel, dtype=float)
-    sensors = np.asarray(sensors, dtype=float)
-    foot_force = sensors[:, layout.foot_touch]
-    pressing = sensors > contact_threshold_n
-    return SimState(
-        base_pos_w=qpos[:, :3].copy(),
-        base_quat_xyzw=qpos[:, [4, 5, 6, 3]],
-        base_lin_vel_w=qvel[:, :3].copy(),
-        base_ang_vel_b=qvel[:, 3:6].copy(),
-        joint_pos=qpos[:, 7:].copy(),
-        joint_vel=qvel[:, 6:].copy(),
-        foot_force_n=foot_force,
-        foot_contact=foot_force > contact_threshold_n,
-        base_contact=pressing[:, layout.base_touch],
-        body_contact=pressing[:, layout.body_touch].any(axis=1),
-        sim_unstable=np.array(unstable, dtype=bool),
-    )
-
-
-def _sim_state_of_tensors(qpos, qvel, sensors, layout: Go2Layout, contact_threshold_n: float, unstable) -> SimState:
-    kind = ArrayKind.of(qpos)
-    xp = kind.xp
+def sim_state_of_mujoco(qpos, qvel, sensors, layout: Go2Layout, contact_threshold_n: float, unstable) -> SimState:
+    """A `SimState` of new arrays from MuJoCo's qpos (N, 19) wxyz, qvel (N, 18) and sensordata: float64
+    numpy for numpy input; for torch tensors (MuJoCo Warp's arrays seen through `wp.to_torch`) tensors on
+    their device, in their dtype (`unstable` may then be a bool tensor there)."""
+    kind = ArrayKind.of(qpos)                       # numpy: float64, whatever the input's float type
+    qpos, qvel, sensors = (kind.asarray(x) for x in (qpos, qvel, sensors))
     foot_force = sensors[:, kind.indices(layout.foot_touch)]
     pressing = sensors > contact_threshold_n
     return SimState(
@@ -334,8 +310,8 @@ def _sim_state_of_tensors(qpos, qvel, sensors, layout: Go2Layout, contact_thresh
         foot_force_n=foot_force,
         foot_contact=foot_force > contact_threshold_n,
         base_contact=pressing[:, int(layout.base_touch)],
-        body_contact=xp.any(pressing[:, kind.indices(layout.body_touch)], axis=1),
-        sim_unstable=kind.asarray(unstable, "bool"),
+        body_contact=kind.xp.any(pressing[:, kind.indices(layout.body_touch)], axis=1),
+        sim_unstable=copy_array(kind.asarray(unstable, "bool")),
     )
 
 

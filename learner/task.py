@@ -103,6 +103,18 @@ def amp_obs_of_state(st, ground_z_m=0.0) -> np.ndarray:
                            st.joint_vel, st.base_pos_w[:, 2] - ground_z_m)
 
 
+def lifted_base_z_m(base_quat_xyzw: np.ndarray, joint_pos: np.ndarray, base_z_m: np.ndarray,
+                    ground_z_m=None) -> np.ndarray:
+    """(n,) base heights at least `base_z_m`, raised so that no foot sphere starts inside the ground (the
+    lowest 2 mm above it; bank heights are above flat ground). `ground_z_m(x, y)`: ground height under world
+    offsets (n, 4) of the feet from the base origin (None: flat, z = 0). Host numpy."""
+    rot = Rotation.from_quat(base_quat_xyzw).as_matrix()
+    foot_w = np.einsum("nij,nkj->nki", rot, feet_fk(joint_pos))          # relative to the base origin
+    ground = 0.0 if ground_z_m is None else ground_z_m(foot_w[..., 0], foot_w[..., 1])
+    lowest = (base_z_m[:, None] + foot_w[..., 2] - ground).min(axis=1)
+    return base_z_m + np.clip(go2.FOOT_RADIUS_M + 0.002 - lowest, 0.0, None)
+
+
 class Go2AmpTask:
     """N Go2 environments doing the AMP locomotion task. `cfg`: TrainConfig (env, reward, randomization).
 
@@ -257,12 +269,8 @@ class Go2AmpTask:
             z[ids] = ref["root_pos"][:, 2]
             if len(ids):
                 history[ids] = self.expert.amp_history_at(ref["clip"], ref["time_s"], self.history_steps)
-        # lift so that no foot sphere starts inside the ground (bank heights are above flat ground)
-        rot = Rotation.from_quat(qpos[:, 3:7]).as_matrix()
-        foot_w = np.einsum("nij,nkj->nki", rot, feet_fk(qpos[:, 7:]))          # relative to the base origin
-        foot_z = z[:, None] + foot_w[..., 2]
-        ground = self.ground_z_m(env_ids, foot_w[..., 0], foot_w[..., 1]) if env_ids is not None else 0.0
-        qpos[:, 2] = z + np.clip(go2.FOOT_RADIUS_M + 0.002 - (foot_z - ground).min(axis=1), 0.0, None)
+        ground = (lambda x, y: self.ground_z_m(env_ids, x, y)) if env_ids is not None else None
+        qpos[:, 2] = lifted_base_z_m(qpos[:, 3:7], qpos[:, 7:], z, ground)
         return qpos, qvel, history
 
     def _reset_envs(self, ids: np.ndarray) -> None:
