@@ -34,9 +34,10 @@ WARP_DEVICE = os.environ.get("AMP_DATA_WARP_DEVICE", "cpu")    # benchmarks/gpu_
 
 
 def build(name: str, num_envs: int, **options):
-    """A backend on this machine's CPU (one MuJoCo thread), Warp's on `AMP_DATA_WARP_DEVICE` (default its CPU)."""
-    options = ({"threads": 1, **options} if name == "mujoco" else {"device": WARP_DEVICE, **options} if name == "warp"
-               else options)
+    """A backend on this machine's CPU (one MuJoCo thread), Warp's on `AMP_DATA_WARP_DEVICE` (default its CPU),
+    handing out numpy arrays on any device (the task's tensor path has its own tests in tests/test_train.py)."""
+    options = ({"threads": 1, **options} if name == "mujoco"
+               else {"device": WARP_DEVICE, "arrays": "numpy", **options} if name == "warp" else options)
     return make_backend(name, num_envs, **options)
 
 
@@ -148,8 +149,13 @@ def test_a_partial_reset_leaves_the_other_trajectories_as_they_were(name):
             for b in (backend, twin):
                 b.step_pd(target, 20.0, 0.5, substeps=4)
         s, t = backend.state(), twin.state()
+        # On a GPU the contact solver sums with atomics, so two identical runs differ at float32 rounding,
+        # which 40 contact-rich sim steps amplify. This test failed on an H200 at 1e-6 (docs/gpu/h200; the run
+        # was cut before its message, so the size is unknown, and 1e-3 has not run there yet). A reset leaking
+        # into the other worlds moves them by centimetres.
+        tol = 1e-3 if name == "warp" and WARP_DEVICE.startswith("cuda") else 1e-6
         for field in ("base_pos_w", "joint_pos", "joint_vel", "foot_force_n"):
-            np.testing.assert_allclose(getattr(s, field)[1:], getattr(t, field)[1:], atol=1e-6)
+            np.testing.assert_allclose(getattr(s, field)[1:], getattr(t, field)[1:], rtol=tol, atol=tol, err_msg=field)
 
 
 @pytest.mark.parametrize("name", available())

@@ -60,11 +60,12 @@ def _backends():
 
 
 def _ground_backend(name, n, hf):
-    """A backend with terrain: CPU MuJoCo on one thread, Warp on AMP_DATA_WARP_DEVICE (default its CPU)."""
+    """A backend with terrain: CPU MuJoCo on one thread, Warp on AMP_DATA_WARP_DEVICE (default its CPU) with
+    numpy arrays on any device."""
     import os
     from learner.backend import make_backend
     device = os.environ.get("AMP_DATA_WARP_DEVICE", "cpu")
-    return make_backend(name, n, height_field=hf, **({"threads": 1} if name == "mujoco" else {"device": device}))
+    return make_backend(name, n, height_field=hf, **({"threads": 1} if name == "mujoco" else {"device": device, "arrays": "numpy"}))
 
 
 @pytest.mark.parametrize("name", _backends())
