@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The GPU checks in one go, for a machine with a CUDA GPU (about 11 minutes on an H200), most valuable first: the throughput
-# benchmark (it also compiles the Warp kernels into the cache), a short paper-preset run on warp that is then
-# evaluated on CPU MuJoCo, and the conformance suite on the GPU. A step that fails or runs past its time is
+# The GPU checks in one go, for a machine with a CUDA GPU (about 11 minutes on an H200), most valuable first:
+# the throughput benchmark (it also compiles the Warp kernels into the cache), a short paper-preset run on warp
+# that is then evaluated on CPU MuJoCo, and the conformance suite on the GPU. A step that fails or runs past its time is
 # recorded in timings.txt and the next one still runs.
 #   bash benchmarks/gpu_check.sh [OUT]      (OUT: where figures and logs go; default ./gpu_check)
 # Needs: pip install torch '.[gpu]' (a CUDA torch), and walk.h5 trot.h5 in the working directory or
