@@ -20,18 +20,24 @@ class Discriminator(nn.Module):
     """D(x) of a window x = (o_1, ..., o_K) of K AMP observations in time order (K = 2: AMP's (s, s')).
 
     ReLU trunk (Table II: [1024, 512]) and a linear head; expert -> +1, policy -> -1. Every frame of a
-    window is normalised by the same running normaliser of single AMP observations.
+    window is normalised by the same running normaliser of single AMP observations. `spectral_norm`
+    divides every layer's weight by its largest singular value (Miyato et al. 2018, torch's power-iteration
+    parametrisation), so that D is at most 1-Lipschitz in the normalised window: its score can only change
+    as fast as the window does, and a policy part of the way to the reference is scored part of the way.
     """
 
-    def __init__(self, amp_obs_dim: int, hidden, min_std: float = 0.01, window_frames: int = 2):
+    def __init__(self, amp_obs_dim: int, hidden, min_std: float = 0.01, window_frames: int = 2,
+                 spectral_norm: bool = False):
         super().__init__()
         self.amp_obs_dim, self.window_frames = amp_obs_dim, window_frames
+        linear = ((lambda i, o: nn.utils.parametrizations.spectral_norm(nn.Linear(i, o))) if spectral_norm
+                  else nn.Linear)
         layers, d = [], window_frames * amp_obs_dim
         for h in hidden:
-            layers += [nn.Linear(d, h), ACTIVATIONS["relu"]()]
+            layers += [linear(d, h), ACTIVATIONS["relu"]()]
             d = h
         self.trunk = nn.Sequential(*layers)
-        self.head = nn.Linear(d, 1)
+        self.head = linear(d, 1)
         self.normalizer = RunningNorm(amp_obs_dim, min_std=min_std)
 
     @property

@@ -110,6 +110,7 @@ class AMPConfig:
     history_fraction: float = 0.5         # share of each negative batch drawn from that reservoir
     min_std: float = 0.01                 # running normaliser's std floor
     input_noise_std: float = 0.0          # > 0: instance noise on D's normalised inputs in training (amp.py)
+    spectral_norm: bool = False           # every layer of D spectrally normalised: D at most 1-Lipschitz (amp.py)
     # > 0: this share of each batch of negatives is the reference's own motion with the rhythm wrong (sped
     # up by one of rhythm_speedups with swings shrunk as much, or, a rhythm_reversed_share of them, played
     # backwards; ExpertSampler.distorted_windows), so that D must judge rhythm, not only poses and speeds

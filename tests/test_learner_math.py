@@ -795,3 +795,28 @@ def test_adamw_fused_matches_the_loop_and_polyak_matches_lerp():
     polyak_(targets, sources, 0.05)
     for t, e in zip(targets, expected):
         torch.testing.assert_close(t, e)
+
+
+def test_a_spectrally_normalised_discriminator_is_1_lipschitz_where_a_plain_one_separates():
+    """Expert at x = 0, policy at x = 0.5 (normalised units, one feature). A plain D learns +1 and -1 there
+    (a difference of 2 across 0.5); with every layer spectrally normalised |D(0) - D(0.5)| <= 0.5, and it
+    still orders them (expert above policy)."""
+    from learner.amp import discriminator_loss
+
+    def trained(spectral_norm):
+        torch.manual_seed(0)
+        disc = Discriminator(1, (32, 32), window_frames=1, spectral_norm=spectral_norm)
+        opt = torch.optim.Adam(disc.parameters(), lr=3e-3)
+        expert, policy = torch.zeros(256, 1), torch.full((256, 1), 0.5)
+        for _ in range(400):
+            l_amp, _, _ = discriminator_loss(disc, expert, policy, grad_pen_coef=0.0)
+            opt.zero_grad()
+            l_amp.backward()
+            opt.step()
+        with torch.no_grad():
+            return disc.score(torch.tensor([[0.0]])).item(), disc.score(torch.tensor([[0.5]])).item()
+
+    d_expert, d_policy = trained(False)
+    assert d_expert == pytest.approx(1.0, abs=0.05) and d_policy == pytest.approx(-1.0, abs=0.05)
+    d_expert, d_policy = trained(True)
+    assert 0.0 < d_expert - d_policy <= 0.5 * 1.02
