@@ -155,7 +155,8 @@ def test_a_partial_reset_leaves_the_other_trajectories_as_they_were(name):
         # into the other worlds moves them by centimetres.
         tol = 1e-3 if name == "warp" and WARP_DEVICE.startswith("cuda") else 1e-6
         for field in ("base_pos_w", "joint_pos", "joint_vel", "foot_force_n"):
-            np.testing.assert_allclose(getattr(s, field)[1:], getattr(t, field)[1:], rtol=tol, atol=tol, err_msg=field)
+            np.testing.assert_allclose(getattr(s, field)[1:], getattr(t, field)[1:], rtol=tol, atol=tol,
+                                       err_msg=field)
 
 
 @pytest.mark.parametrize("name", available())

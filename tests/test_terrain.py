@@ -65,7 +65,8 @@ def _ground_backend(name, n, hf):
     import os
     from learner.backend import make_backend
     device = os.environ.get("AMP_DATA_WARP_DEVICE", "cpu")
-    return make_backend(name, n, height_field=hf, **({"threads": 1} if name == "mujoco" else {"device": device, "arrays": "numpy"}))
+    options = {"threads": 1} if name == "mujoco" else {"device": device, "arrays": "numpy"}
+    return make_backend(name, n, height_field=hf, **options)
 
 
 @pytest.mark.parametrize("name", _backends())
