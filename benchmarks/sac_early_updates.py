@@ -53,7 +53,6 @@ def main() -> int:
     cfg.sac.batch_size = args.batch
     cfg.sac.replay_size = cfg.amp.replay_size = max(100_000, args.num_envs * (cfg.sac.warmup_steps + args.rounds))
     cfg = C.validate(C.apply_overrides(cfg, args.overrides))
-    torch.set_num_threads(1)
     backend, task, _, agent, _ = build(cfg, default_banks(args.banks), seed=args.seed)
     s = agent.sac
 

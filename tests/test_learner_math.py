@@ -747,24 +747,28 @@ def test_instance_noise_keeps_the_discriminator_off_its_targets_as_lsgan_theory_
     """Expert at x = 0, policy at x = 2 (normalised units, one feature). Without noise D separates them
     (D -> +1 / -1); with N(0, 1) instance noise the least-squares optimum at the policy's point is
     D* = (p_e - p_pi) / (p_e + p_pi) with p = N(0, 1), N(2, 1) densities there: (phi(2) - phi(0)) / (phi(2) + phi(0))."""
+    phi = lambda x: math.exp(-x * x / 2)
+    assert _two_point_d(2.0, 300)[1] == pytest.approx(-1.0, abs=0.03)
+    assert _two_point_d(2.0, 300, input_noise_std=1.0)[1] == pytest.approx((phi(2) - phi(0)) / (phi(2) + phi(0)),
+                                                                          abs=0.08)
+
+
+def _two_point_d(policy_x: float, steps: int, spectral_norm: bool = False, **loss_options) -> tuple[float, float]:
+    """(D(0), D(policy_x)) of a one-feature discriminator trained `steps` Adam steps on expert windows at
+    x = 0 against policy windows at x = policy_x."""
     from learner.amp import discriminator_loss
 
-    def trained_d_at_policy(noise_std):
-        torch.manual_seed(0)
-        disc = Discriminator(1, (32, 32), window_frames=1)
-        opt = torch.optim.Adam(disc.parameters(), lr=3e-3)
-        expert, policy = torch.zeros(256, 1), torch.full((256, 1), 2.0)
-        for _ in range(300):
-            l_amp, _, _ = discriminator_loss(disc, expert, policy, grad_pen_coef=0.0, input_noise_std=noise_std)
-            opt.zero_grad()
-            l_amp.backward()
-            opt.step()
-        with torch.no_grad():
-            return disc.score(torch.tensor([[2.0]])).item()
-
-    phi = lambda x: math.exp(-x * x / 2)
-    assert trained_d_at_policy(0.0) == pytest.approx(-1.0, abs=0.03)
-    assert trained_d_at_policy(1.0) == pytest.approx((phi(2) - phi(0)) / (phi(2) + phi(0)), abs=0.08)
+    torch.manual_seed(0)
+    disc = Discriminator(1, (32, 32), window_frames=1, spectral_norm=spectral_norm)
+    opt = torch.optim.Adam(disc.parameters(), lr=3e-3)
+    expert, policy = torch.zeros(256, 1), torch.full((256, 1), policy_x)
+    for _ in range(steps):
+        l_amp, _, _ = discriminator_loss(disc, expert, policy, grad_pen_coef=0.0, **loss_options)
+        opt.zero_grad()
+        l_amp.backward()
+        opt.step()
+    with torch.no_grad():
+        return disc.score(torch.tensor([[0.0]])).item(), disc.score(torch.tensor([[policy_x]])).item()
 
 
 def test_adamw_fused_matches_the_loop_and_polyak_matches_lerp():
@@ -801,22 +805,7 @@ def test_a_spectrally_normalised_discriminator_is_1_lipschitz_where_a_plain_one_
     """Expert at x = 0, policy at x = 0.5 (normalised units, one feature). A plain D learns +1 and -1 there
     (a difference of 2 across 0.5); with every layer spectrally normalised |D(0) - D(0.5)| <= 0.5, and it
     still orders them (expert above policy)."""
-    from learner.amp import discriminator_loss
-
-    def trained(spectral_norm):
-        torch.manual_seed(0)
-        disc = Discriminator(1, (32, 32), window_frames=1, spectral_norm=spectral_norm)
-        opt = torch.optim.Adam(disc.parameters(), lr=3e-3)
-        expert, policy = torch.zeros(256, 1), torch.full((256, 1), 0.5)
-        for _ in range(400):
-            l_amp, _, _ = discriminator_loss(disc, expert, policy, grad_pen_coef=0.0)
-            opt.zero_grad()
-            l_amp.backward()
-            opt.step()
-        with torch.no_grad():
-            return disc.score(torch.tensor([[0.0]])).item(), disc.score(torch.tensor([[0.5]])).item()
-
-    d_expert, d_policy = trained(False)
+    d_expert, d_policy = _two_point_d(0.5, 400)
     assert d_expert == pytest.approx(1.0, abs=0.05) and d_policy == pytest.approx(-1.0, abs=0.05)
-    d_expert, d_policy = trained(True)
+    d_expert, d_policy = _two_point_d(0.5, 400, spectral_norm=True)
     assert 0.0 < d_expert - d_policy <= 0.5 * 1.02
