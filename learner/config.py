@@ -47,6 +47,10 @@ class EnvConfig:
     # a reference gait at its speed
     command_source: str = "range"
     command_bank_jitter: float = 0.1
+    # true: each environment runs the gait clock of the bank nearest its command (the dog's stride frequency,
+    # duty factors and footfall phases, learner/gait_clock.py), and sin, cos of its phase join the
+    # observation (2 values); reward.gait_clock pays feet that follow it
+    gait_clock: bool = False
     reference_state_init: bool = True     # start episodes from random bank frames (else the default pose)
     rsi_fraction: float = 0.75            # with reference_state_init: this share of resets from bank frames,
     #                                       the rest standing still in the default pose (how play starts)
@@ -76,6 +80,9 @@ class RewardConfig:
     # trot bank ((1 - duty) / stride frequency, `amp-data eval`'s reference rows)
     feet_air_time: float = 0.0
     feet_air_time_target_s: float = 0.3
+    # not in Table III (a periodic reward after Siekmann et al. 2021, with the dog's contact schedule): scale *
+    # the share of feet whose contact is what env.gait_clock's schedule asks for (0..1); 0: off
+    gait_clock: float = 0.0
     tracking_sigma: float = 0.25          # legged_gym: exp(-err^2 / sigma)
     base_height_target_m: float = 0.0     # 0: the banks' mean base height
     max_contact_force_n: float = 100.0
@@ -401,6 +408,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     lo, hi = e.command_vx_range_m_s
     if not lo <= hi:
         raise ValueError(f"env.command_vx_range_m_s must be (low, high) with low <= high, got {e.command_vx_range_m_s}")
+    non_negative("reward.gait_clock", cfg.reward.gait_clock)
+    if cfg.reward.gait_clock and not e.gait_clock:
+        raise ValueError("reward.gait_clock needs env.gait_clock=true (the policy must see the clock it is paid "
+                         "to follow)")
     if e.terrain not in ("flat", "waves"):
         raise ValueError(f"env.terrain must be flat or waves, got {e.terrain!r}")
     if e.terrain == "waves":

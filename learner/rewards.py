@@ -83,13 +83,24 @@ def feet_air_time(first_contact, air_time_s, target_s, command_vx_m_s):
     return r * (xp.abs(command_vx_m_s) > 0.1)
 
 
+def gait_clock_match(foot_contact, desired):
+    """Mean over the feet of how far each does what a gait clock asks (N,) in [0, 1]: desired * contact +
+    (1 - desired) * (1 - contact), `desired` (N, 4) in [0, 1], `foot_contact` (N, 4) bool. 1 for feet on the
+    floor exactly in their stance phases, 0 for the opposite."""
+    c = foot_contact * 1.0
+    return namespace(desired).mean(desired * c + (1 - desired) * (1 - c), axis=1)
+
+
 def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_height_m, base_height_target_m,
                  body_contact, foot_force_n, joint_pos, joint_vel, prev_joint_vel, torques_nm, soft_limits_rad,
-                 dt_s, foot_first_contact=None, foot_air_time_s=None) -> dict[str, np.ndarray]:
+                 dt_s, foot_first_contact=None, foot_air_time_s=None, foot_contact=None,
+                 foot_contact_desired=None) -> dict[str, np.ndarray]:
     """Every term, scaled by its Table III weight and by dt: {name: (N,)}. `cfg`: RewardConfig.
 
     With `cfg.feet_air_time` not 0 also that term, from `foot_first_contact` (N, 4) bool (feet that touch
-    down this step) and `foot_air_time_s` (N, 4) (their time in the air up to this step)."""
+    down this step) and `foot_air_time_s` (N, 4) (their time in the air up to this step). With
+    `cfg.gait_clock` not 0 also `gait_clock_match` of `foot_contact` (N, 4) bool and the clock's
+    `foot_contact_desired` (N, 4)."""
     raw = {
         "tracking_lin_vel_x": tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma),
         "lin_vel_z": lin_vel_z(base_lin_vel_b),
@@ -105,6 +116,8 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
     if cfg.feet_air_time:
         raw["feet_air_time"] = feet_air_time(foot_first_contact, foot_air_time_s, cfg.feet_air_time_target_s,
                                              command_vx_m_s)
+    if cfg.gait_clock:
+        raw["gait_clock"] = gait_clock_match(foot_contact, foot_contact_desired)
     return {k: getattr(cfg, k) * dt_s * v for k, v in raw.items()}
 
 

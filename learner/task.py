@@ -15,7 +15,8 @@ Policy observation (31 values, legged_gym scales):
 | 25:28 | gravity direction in the base frame (unit; (0, 0, -1) upright) | 1.0 |
 | 28:31 | base angular velocity (rad/s, base frame) | 0.25 |
 
-With `env.terrain = "waves"` two values follow (33 in all): the wave amplitude / 3 cm and its spatial
+With `env.action_filter_hz` the filtered action follows (12 values), with `env.gait_clock` sin and cos of the
+gait clock's phase (2 values, `learner/gait_clock.py`). With `env.terrain = "waves"` two values follow: the wave amplitude / 3 cm and its spatial
 frequency / the highest (`learner/terrain.py`), as the paper adds the terrain's parameters. Heights (the
 base-height reward, the AMP observation's base height, the fall check, the feet at a reset) are then above
 the ground under the point, not above z = 0.
@@ -42,6 +43,7 @@ from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
 from learner import rewards
 from learner.arrays import ArrayKind, copy, namespace, to_numpy
 from learner.backend import pd_torques
+from learner.gait_clock import GaitClocks, desired_contact
 from learner.terrain import WaveCurriculum
 from robots.go2.kinematics import feet_fk
 from robots.go2 import model as go2
@@ -49,12 +51,14 @@ from robots.go2 import model as go2
 OBS_DIM = 31
 TERRAIN_OBS_DIM = 2
 FILTER_OBS_DIM = 12      # with env.action_filter_hz: the filtered action as a joint-target offset (rad)
+CLOCK_OBS_DIM = 2        # with env.gait_clock: sin, cos of 2 pi phase
 
 
-def observation_dim(action_filter_hz: float, terrain: str) -> int:
+def observation_dim(action_filter_hz: float, terrain: str, gait_clock: bool = False) -> int:
     """The policy's observation size: the 31 base values, the filtered action with an action filter, the
-    terrain's values on terrain (in that order)."""
-    return OBS_DIM + (FILTER_OBS_DIM if action_filter_hz > 0 else 0) + (TERRAIN_OBS_DIM if terrain != "flat" else 0)
+    gait clock with one, the terrain's values on terrain (in that order)."""
+    return (OBS_DIM + (FILTER_OBS_DIM if action_filter_hz > 0 else 0) + (CLOCK_OBS_DIM if gait_clock else 0)
+            + (TERRAIN_OBS_DIM if terrain != "flat" else 0))
 ACT_DIM = 12
 OBS_SCALES = np.concatenate([[2.0], np.ones(12), np.full(12, 0.05), np.ones(3), np.full(3, 0.25)])
 
@@ -162,7 +166,14 @@ class Go2AmpTask:
         f_c = self.env_cfg.action_filter_hz
         self.filter_alpha = 1.0 - np.exp(-2 * np.pi * f_c * self.dt_s) if f_c > 0 else None
         self._filtered_action = k.zeros((n, 12))
-        self.obs_dim = observation_dim(f_c, self.env_cfg.terrain)
+        self.obs_dim = observation_dim(f_c, self.env_cfg.terrain, self.env_cfg.gait_clock)
+        self.clocks = None
+        if self.env_cfg.gait_clock:
+            self.clocks = GaitClocks(expert)
+            self._clock_freq_k, self._clock_duty_k, self._clock_offset_k = (
+                k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty, self.clocks.offset))
+        self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
+        self.clock_phase = k.zeros(n)            # in [0, 1), 0 at FL's touchdown
         self._path_m = k.zeros(n)           # horizontal path length of each episode so far (terrain curriculum)
         self._obs = k.zeros((n, self.obs_dim), "float32")
         # AMP observations of the last `history_steps` policy steps, a ring buffer over axis 1 (newest at
@@ -210,6 +221,9 @@ class Go2AmpTask:
         if self.filter_alpha is not None:
             filtered = self._filtered_action if env_ids is None else self._filtered_action[k.indices(env_ids)]
             parts.append(k.astype(self.env_cfg.action_scale * filtered, "float32"))
+        if self.clocks is not None:
+            angle = 2 * np.pi * (self.clock_phase if env_ids is None else self.clock_phase[k.indices(env_ids)])
+            parts.append(k.astype(k.xp.stack([k.xp.sin(angle), k.xp.cos(angle)], axis=1), "float32"))
         if self.terrain is not None:
             parts.append(k.asarray(self.terrain.observation(env_ids), "float32"))
         return parts[0] if len(parts) == 1 else k.concat(parts, axis=1)
@@ -246,11 +260,13 @@ class Go2AmpTask:
         self._reset_envs(np.arange(self.num_envs))
         return copy(self._obs)
 
-    def _initial_states(self, n: int, env_ids=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _initial_states(self, n: int, env_ids=None):
         """qpos (n, 19) xyzw and qvel (n, 18) base-frame: random bank frames (RSI, a share `rsi_fraction`)
-        or standing still in the default pose; and the AMP history before them (n, history_steps, 43),
-        the reference's own for RSI starts, NaN for standing starts."""
+        or standing still in the default pose; the AMP history before them (n, history_steps, 43),
+        the reference's own for RSI starts, NaN for standing starts; and the sampler clip (n,) and time
+        (n,) s of each start's bank frame (clip -1 for standing starts)."""
         qpos, qvel = np.zeros((n, 19)), np.zeros((n, 18))
+        ref_clip, ref_time_s = np.full(n, -1, dtype=np.int64), np.zeros(n)
         history = np.full((n, self.history_steps, AMP_OBS_DIM), np.nan)
         qpos[:, 6] = 1.0
         qpos[:, 7:] = self.default_pose
@@ -269,9 +285,10 @@ class Go2AmpTask:
             z[ids] = ref["root_pos"][:, 2]
             if len(ids):
                 history[ids] = self.expert.amp_history_at(ref["clip"], ref["time_s"], self.history_steps)
+                ref_clip[ids], ref_time_s[ids] = ref["clip"], ref["time_s"]
         ground = (lambda x, y: self.ground_z_m(env_ids, x, y)) if env_ids is not None else None
         qpos[:, 2] = lifted_base_z_m(qpos[:, 3:7], qpos[:, 7:], z, ground)
-        return qpos, qvel, history
+        return qpos, qvel, history, ref_clip, ref_time_s
 
     def _reset_envs(self, ids: np.ndarray) -> None:
         """Reset environments `ids` (host indices): draws and reference states on the host, the rest in
@@ -287,13 +304,17 @@ class Go2AmpTask:
             self.backend.set_friction(ids, self.rng.uniform(*dr.friction, n))
             self.kp[kid, 0] = k.asarray(self.env_cfg.kp_nm_rad * self.rng.uniform(*dr.pd_gain_factor, n))
             self.kd[kid, 0] = k.asarray(self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n))
-        qpos, qvel, history = self._initial_states(n, ids)
+        qpos, qvel, history, ref_clip, ref_time_s = self._initial_states(n, ids)
         self.backend.reset(ids, qpos, qvel)
         # the filter starts where the joints are: no jump of the targets at the first step
         self._filtered_action[kid] = k.asarray(np.clip((qpos[:, 7:] - self.default_pose) / self.env_cfg.action_scale,
                                                        self.action_low, self.action_high))
         command = self.sample_commands(n) if self.command_override is None else np.full(n, self.command_override)
         self.command_vx[kid] = k.asarray(command)
+        if self.clocks is not None:
+            gait = self.clocks.gait_for_command(command)
+            self.gait[kid] = k.asarray(gait, "int64")
+            self.clock_phase[kid] = k.asarray(self.clocks.start_phase(gait, ref_clip, ref_time_s, self.rng))
         self.episode_step[kid] = 0
         self._path_m[kid] = 0.0
         self._foot_air_time_s[kid] = 0.0
@@ -315,10 +336,17 @@ class Go2AmpTask:
         """Every environment's forward command becomes `command_vx_m_s` now, mid-episode (a command schedule
         of `amp-data play`); returns the current observations, which carry it from this step on."""
         self.command_vx[:] = command_vx_m_s
+        if self.clocks is not None:
+            self.gait[:] = int(self.clocks.gait_for_command(np.array([command_vx_m_s]))[0])
         if self.command_override is not None:
             self.command_override = float(command_vx_m_s)     # so a reset keeps it too
         self._obs[:, 0] = float(np.float32(command_vx_m_s * OBS_SCALES[0]))
         return copy(self._obs)
+
+    def desired_foot_contact(self):
+        """(N, 4) in [0, 1]: how much each foot should be on the floor now, by each environment's gait clock."""
+        g = self.gait
+        return desired_contact(self.clock_phase, self._clock_duty_k[g], self._clock_offset_k[g])
 
     def _terrain_curriculum(self, done_ids, st, terminated) -> None:
         """Episode ends move environments a wave level up or down (`WaveCurriculum.episode_end`); the
@@ -388,13 +416,18 @@ class Go2AmpTask:
             self._foot_air_time_s += self.dt_s
             air_time_s = copy(self._foot_air_time_s)
             self._foot_air_time_s *= ~contact
+        desired = None
+        if self.clocks is not None:
+            self.clock_phase = (self.clock_phase + self._clock_freq_k[self.gait] * self.dt_s) % 1.0
+            desired = self.desired_foot_contact()
         terms = rewards.reward_terms(
             self.rew_cfg, command_vx_m_s=self.command_vx, base_lin_vel_b=st.base_lin_vel_b,
             base_ang_vel_b=st.base_ang_vel_b, base_height_m=height,
             base_height_target_m=self.base_height_target_m, body_contact=st.body_contact,
             foot_force_n=st.foot_force_n, joint_pos=st.joint_pos, joint_vel=st.joint_vel,
             prev_joint_vel=self._prev_joint_vel, torques_nm=tau, soft_limits_rad=self._soft_limits_k,
-            dt_s=self.dt_s, foot_first_contact=first_contact, foot_air_time_s=air_time_s)
+            dt_s=self.dt_s, foot_first_contact=first_contact, foot_air_time_s=air_time_s,
+            foot_contact=st.foot_contact, foot_contact_desired=desired)
         task_reward = sum(terms.values())
         if self.rew_cfg.only_positive:
             task_reward = xp.clip(task_reward, 0.0, None)

@@ -1,0 +1,108 @@
+"""The gait clock (learner/gait_clock.py): phases of known contact patterns, the contact schedule's duty and
+footfalls, reference starts in step with the dog's feet, and the task's clock observation and reward."""
+
+import numpy as np
+import pytest
+
+from learner.gait_clock import desired_contact, reference_phase
+
+FPS = 50.0
+
+
+def test_reference_phase_of_a_known_contact_pattern():
+    """A wrapping one-second stride with FL down from frame 10 to 39: phase 0 at 0.2 s, 0.5 at 0.7 s, and
+    across the wrap 0.9 at 0.1 s; a clamp clip is undefined before its first touchdown and after its last."""
+    contact = np.zeros(50, dtype=bool)
+    contact[10:40] = True
+    phase, period = reference_phase(contact, FPS, True, np.array([0.2, 0.7, 0.1, 1.2]))
+    np.testing.assert_allclose(phase, [0.0, 0.5, 0.9, 0.0], atol=1e-12)
+    np.testing.assert_allclose(period, 1.0)
+    two = np.concatenate([contact, contact, contact[:20]])      # touchdowns at 0.2 s and 1.2 s, then 2.2 s
+    phase, period = reference_phase(two, FPS, False, np.array([0.1, 0.2, 0.95, 1.7, 2.3]))
+    np.testing.assert_allclose(phase[1:4], [0.0, 0.75, 0.5], atol=1e-12)
+    np.testing.assert_allclose(period[1:4], 1.0)
+    assert np.isnan(phase[0]) and np.isnan(phase[4])         # nothing before the first, no next after the last
+    assert np.isnan(reference_phase(np.ones(50, dtype=bool), FPS, True, np.array([0.3]))[0]).all()
+
+
+def test_desired_contact_holds_each_foot_down_for_its_duty():
+    """Over a cycle each foot's schedule averages to its duty; it is ~1 in mid-stance, ~0 in mid-swing, and
+    crosses 0.5 at the foot's touchdown (its offset) and lift-off (offset + duty)."""
+    duty = np.array([0.6, 0.55, 0.4, 0.35])
+    offset = np.array([0.0, 0.5, 0.75, 0.25])
+    phase = (np.arange(20000) + 0.5) / 20000
+    d = desired_contact(phase, np.tile(duty, (len(phase), 1)), np.tile(offset, (len(phase), 1)))
+    np.testing.assert_allclose(d.mean(axis=0), duty, atol=1e-3)
+    mid_stance = (offset + duty / 2) % 1
+    mid_swing = (offset + duty + (1 - duty) / 2) % 1
+    for f in range(4):
+        at = lambda p: desired_contact(np.array([p]), duty[None], offset[None])[0, f]   # noqa: E731
+        assert at(mid_stance[f]) > 0.97 and at(mid_swing[f]) < 0.03
+        assert at(offset[f]) == pytest.approx(0.5, abs=0.01)
+        assert at((offset[f] + duty[f]) % 1) == pytest.approx(0.5, abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def banks(walk_trot_cycle_banks):
+    return walk_trot_cycle_banks
+
+
+def test_reference_starts_take_the_reference_s_phase(banks):
+    """Starts from bank frames get the frame's own phase: the schedule then says which feet are down as the
+    bank's contacts do (a uniform phase agrees about half the time)."""
+    from amp_data.expert.sampler import ExpertSampler
+    from learner.gait_clock import GaitClocks
+    ex = ExpertSampler(banks, policy_dt_s=0.02, seed=0)
+    clocks = GaitClocks(ex)
+    rng = np.random.default_rng(0)
+    ref = ex.reference_states(2000, rng)
+    gait = np.array([ex.clips[c].bank_index for c in ref["clip"]])
+    frames = [ex.clips[c].clip.start + min(int(t * ex.fps), ex.clips[c].num_frames - 1)
+              for c, t in zip(ref["clip"], ref["time_s"])]
+    contact = np.array([ex.banks[b]["contacts"][f] for b, f in zip(gait, frames)])
+    agree = {}
+    for name, phase in (("reference", clocks.start_phase(gait, ref["clip"], ref["time_s"], rng)),
+                        ("uniform", rng.random(len(gait)))):
+        schedule = desired_contact(phase, clocks.duty[gait], clocks.offset[gait]) > 0.5
+        agree[name] = (schedule == contact).mean(axis=0)
+    assert agree["reference"].min() > 0.85, agree
+    assert agree["uniform"].max() < 0.65, agree
+    # a start of the other bank's clip, or a standing start, draws its phase
+    other = 1 - gait
+    assert not np.allclose(clocks.start_phase(other, ref["clip"], ref["time_s"], np.random.default_rng(1)),
+                           clocks.start_phase(other, ref["clip"], ref["time_s"], np.random.default_rng(2)))
+
+
+def test_the_task_runs_the_clock_it_observes_and_pays(banks):
+    """env.gait_clock: the observation ends with sin, cos of the phase, the phase advances by the stride
+    frequency of the bank nearest the command, and reward.gait_clock pays scale * dt * the share of feet whose
+    contact matches the schedule (recomputed here from the simulator's contacts)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("mujoco")
+    from learner import config as C
+    from learner import train as T
+    cfg = C.make_config("cpu", "sac")
+    C.apply_overrides(cfg, ["env.num_envs=4", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
+                            "reward.gait_clock=50"])
+    backend, task, _, _, _ = T.build(cfg, banks, seed=3)
+    clocks = task.clocks
+    assert task.obs_dim == 33
+    obs = task.reset()
+    np.testing.assert_allclose(obs[:, -2:], np.stack([np.sin(2 * np.pi * task.clock_phase),
+                                                      np.cos(2 * np.pi * task.clock_phase)], 1), atol=1e-6)
+    np.testing.assert_array_equal(task.gait, clocks.gait_for_command(task.command_vx))
+    for command in clocks.speed_m_s:                        # each bank's speed runs its own clock
+        task.set_command(float(command))
+        assert (clocks.speed_m_s[task.gait] == command).all()
+        before = task.clock_phase.copy()
+        r = task.step(np.zeros((4, 12)))
+        alive = ~(r.terminated | r.timed_out)
+        np.testing.assert_allclose(((task.clock_phase - before) % 1.0)[alive], clocks.freq_hz[task.gait][alive] * task.dt_s)
+        contact = backend.state().foot_contact
+        schedule = desired_contact(task.clock_phase, clocks.duty[task.gait], clocks.offset[task.gait])
+        match = (schedule * contact + (1 - schedule) * (1 - contact)).mean(axis=1)
+        np.testing.assert_allclose(r.terms["gait_clock"][alive], (50 * task.dt_s * match)[alive], rtol=1e-9)
+        np.testing.assert_allclose(r.next_obs[alive, -1], np.cos(2 * np.pi * task.clock_phase[alive]), atol=1e-6)
+    backend.close()
+    with pytest.raises(ValueError, match="reward.gait_clock needs env.gait_clock"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["reward.gait_clock=50"]))
