@@ -350,7 +350,7 @@ RESUMABLE_FIELDS = (
     "ppo.lr", "ppo.entropy_coef", "ppo.value_coef", "ppo.max_grad_norm", "ppo.desired_kl",
     "amp.loss_coef", "amp.grad_pen_coef", "reward.w_task", "reward.w_amp", "reward.amp_reward_coef",
     # the same physics on another simulator (tests/test_backend_contract.py): a run moves between machines
-    "env.backend", "env.sim_device", "env.sim_threads", "env.sim_arrays",
+    "env.backend", "env.sim_device", "env.sim_threads", "env.sim_arrays", "device",
 )
 DEVICES = ("auto", "cpu", "cuda", "mps")
 

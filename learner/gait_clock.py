@@ -1,6 +1,6 @@
 """A gait clock read off the reference banks: when each foot of the dog is on the floor, as a phase.
 
-Each bank's gait (`learner.imitation.gait_figures`: median stride frequency, duty factor per foot, footfall
+Each bank's gait (`amp_data.motion.gait.gait_figures`: median stride frequency, duty factor per foot, footfall
 phases of FR, RL and RR after FL) becomes a clock. An environment runs the clock of the bank whose mean
 forward speed is nearest its command; its phase phi in [0, 1) advances by f dt each policy step, phi = 0 at
 FL's touchdown. Foot i is meant to be on the floor while (phi - offset_i) mod 1 < duty_i (offset_FL = 0),
@@ -36,7 +36,7 @@ class Gait:
 
 def gaits_of_banks(banks) -> list[Gait]:
     """Each bank's gait (amp_data `Bank`s); a bank without strides gives an error naming it."""
-    from learner.imitation import gait_figures
+    from amp_data.motion.gait import gait_figures
     out = []
     for bank in banks:
         g = gait_figures(bank)

@@ -6,6 +6,10 @@ phase of each foot (its first touchdown in the cycle, as a fraction of the perio
 forward speed and Froude number v^2 / (g h), h the mean hip height (base height above the ground; the
 Go2's thigh joints lie in the base's xy plane).
 
+`gait_figures(bank)` pools a bank's strides into its figures (median stride frequency, mean duty per foot,
+circular-mean footfall phases, label shares, FL range of motion, mean speed): what `amp-data eval` sets a
+policy's gait beside, and what the learner's gait clock runs on.
+
 Gait labels after Hildebrand (Symmetrical gaits of horses, Science 150:701, 1965; Analysis of tetrapod gaits,
 in Neural Control of Locomotion, 1976), as used for dogs and primates by Cartmill, Lemelin & Schmitt (Support
 polygons and symmetrical gaits in mammals, Zool. J. Linn. Soc. 136:401, 2002). Two numbers per stride:
@@ -263,3 +267,65 @@ def leg_swing_freq_hz(joint_pos: np.ndarray, fps: float, wrap: bool = False, min
     power = (np.abs(np.fft.rfft(thighs, axis=0)) ** 2).sum(axis=1)
     power[freq < min_hz] = 0.0
     return float(freq[np.argmax(power)]) if power.any() else float("nan")
+
+
+# ---------------------------------------------------------------------------------- a bank's figures
+
+@dataclass
+class GaitFigures:
+    strides: int
+    stride_freq_hz: float
+    leg_swing_freq_hz: float            # median over clips (each weighted by its frames)
+    duty: list[float]                   # FL, FR, RL, RR
+    phase: list[float]                  # FR, RL, RR after FL, circular mean in [0, 1)
+    label_share: dict[str, float]       # label (walk kinds included) -> share of stride time
+    label: str                          # the label with the largest share ('-' without strides)
+    fl_rom_rad: list[list[float]]       # hip, thigh, calf: [min, max]
+    forward_speed_m_s: float
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _circular_mean(x) -> float:
+    x = np.asarray([v for v in x if v is not None and np.isfinite(v)], dtype=float)
+    if not len(x):
+        return float("nan")
+    return float(np.mod(np.angle(np.exp(2j * np.pi * x).mean()) / (2 * np.pi), 1.0))
+
+
+def gait_figures(bank) -> GaitFigures:
+    """The gait figures of all clips of a bank (strides pooled, weighted by their time)."""
+    cycles, speed_w = [], []
+    for c in bank.clips:
+        report = analyze_clip(bank, c)
+        cycles += report.cycles
+        speed_w.append((report.forward_speed_m_s, c.num_frames))
+    share: dict[str, float] = {}
+    for cyc in cycles:
+        share[cyc.label] = share.get(cyc.label, 0.0) + cyc.period_s
+    total = sum(share.values())
+    share = {k: v / total for k, v in sorted(share.items(), key=lambda kv: -kv[1])} if total else {}
+    q = bank["joint_pos"][:, :3]
+    speeds, weights = zip(*speed_w)
+    swing = [leg_swing_freq_hz(bank["joint_pos"][c.start:c.stop], bank.fps, c.loop_mode == "wrap") for c in bank.clips]
+    return GaitFigures(
+        strides=len(cycles),
+        stride_freq_hz=float(np.median([c.stride_freq_hz for c in cycles])) if cycles else float("nan"),
+        leg_swing_freq_hz=_weighted_median(swing, weights),
+        duty=[float(np.mean([c.duty[f] for c in cycles])) if cycles else float("nan") for f in range(4)],
+        phase=[_circular_mean([c.phase[f] for c in cycles]) for f in range(1, 4)],
+        label_share=share, label=next(iter(share), "-"),
+        fl_rom_rad=[[float(q[:, j].min()), float(q[:, j].max())] for j in range(3)],
+        forward_speed_m_s=float(np.average(speeds, weights=weights)))
+
+
+def _weighted_median(values, weights) -> float:
+    v, w = np.asarray(values, dtype=float), np.asarray(weights, dtype=float)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return float("nan")
+    v, w = v[ok], w[ok]
+    order = np.argsort(v)
+    cum = np.cumsum(w[order])
+    return float(v[order][np.searchsorted(cum, 0.5 * cum[-1])])
