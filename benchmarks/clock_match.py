@@ -1,0 +1,82 @@
+"""Do a gait-clock policy's feet follow the clock? For a run trained with `env.gait_clock=true`: the
+deterministic policy from standing at each bank's mean speed (as `amp-data eval` plays it), and per foot the
+share of steps whose contact (foot force > 1 N) is what the clock's schedule says, beside the share a foot
+would match by chance with its own contact share, plus touchdowns per second.
+
+    python benchmarks/clock_match.py RUN [--seconds 12] [--checkpoint CKPT] [--json OUT]
+
+Chance: a foot down a share c of the time against a schedule down a share d matches c d + (1 - c)(1 - d)
+when the two are independent; a policy whose feet ignore the clock scores about that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from learner.play import load_policy  # noqa: E402
+
+SETTLE_S = 2.0
+
+
+def clock_match(task, agent, command_vx_m_s: float, seconds: float) -> dict:
+    steps = int(round(seconds / task.dt_s))
+    skip = int(round(SETTLE_S / task.dt_s))
+    contact, desired = [], []
+    fell = False
+    with task.evaluation_episodes(command_vx_m_s, steps):
+        obs = task.reset()
+        for _ in range(steps):
+            r = task.step(agent.act(obs, deterministic=True))
+            if bool(r.terminated[0]):
+                fell = True
+                break
+            contact.append(np.asarray(task.backend.state().foot_contact[0], dtype=bool))
+            desired.append(task.desired_foot_contact()[0] > 0.5)
+            obs = r.obs
+    c, d = np.array(contact[skip:]), np.array(desired[skip:])
+    if fell or len(c) < 2:
+        return {"command_vx_m_s": command_vx_m_s, "fell": fell}
+    share_c, share_d = c.mean(0), d.mean(0)
+    return {"command_vx_m_s": command_vx_m_s, "fell": False,
+            "match": (c == d).mean(0).tolist(),
+            "chance": (share_c * share_d + (1 - share_c) * (1 - share_d)).tolist(),
+            "contact_share": share_c.tolist(), "schedule_share": share_d.tolist(),
+            "touchdowns_per_s": ((np.diff(c.astype(int), axis=0) == 1).sum(0) / ((len(c) - 1) * task.dt_s)).tolist()}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--checkpoint", type=Path, default=None)
+    ap.add_argument("--seconds", type=float, default=12.0)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    policy = load_policy(args.run, args.checkpoint)
+    task, agent = policy.task, policy.agent
+    if task.clocks is None:
+        print(f"{args.run}: not trained with env.gait_clock=true; there is no clock to follow", file=sys.stderr)
+        return 2
+    out = {"run": str(args.run), "env_steps": int(policy.state["env_steps"]), "gaits": {}}
+    for gait in task.clocks.gaits:
+        name = Path(gait.bank_name).stem
+        res = out["gaits"][name] = clock_match(task, agent, gait.speed_m_s, args.seconds)
+        if res["fell"]:
+            print(f"{name} at {gait.speed_m_s:.2f} m/s: fell")
+            continue
+        f = lambda xs: " ".join(f"{x:.2f}" for x in xs)   # noqa: E731
+        print(f"{name} at {gait.speed_m_s:.2f} m/s: match FL FR RL RR {f(res['match'])} (chance {f(res['chance'])}); "
+              f"touchdowns/s {f(res['touchdowns_per_s'])} (the clock's {gait.stride_freq_hz:.2f})")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
