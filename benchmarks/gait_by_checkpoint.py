@@ -50,7 +50,8 @@ def main(argv=None) -> int:
     rows = []
     for p in paths:
         rows.append(gait_row(evaluate_imitation(args.run, p, seconds=args.seconds, banks=args.banks or None)))
-        print(", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()), flush=True)
+        print(", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in rows[-1].items()),
+              flush=True)
     with open(args.run / "gait_by_checkpoint.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()

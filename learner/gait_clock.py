@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from amp_data.errors import InputError
 from learner.arrays import namespace
 
 EDGE_WIDTH = 0.07       # of a cycle: Walk These Ways' kappa
@@ -35,13 +36,13 @@ class Gait:
 
 
 def gaits_of_banks(banks) -> list[Gait]:
-    """Each bank's gait (amp_data `Bank`s); a bank without strides gives an error naming it."""
+    """Each bank's gait (amp_data `Bank`s); InputError naming a bank without a complete stride."""
     from amp_data.motion.gait import gait_figures
     out = []
     for bank in banks:
         g = gait_figures(bank)
         if not g.strides or not np.isfinite(g.stride_freq_hz):
-            raise ValueError(f"{bank.path}: no complete stride in its contacts; a gait clock needs one")
+            raise InputError(bank.path, "no complete stride in its contacts: env.gait_clock needs one per bank")
         out.append(Gait(str(bank.path), g.forward_speed_m_s, g.stride_freq_hz, np.asarray(g.duty, dtype=float),
                         np.concatenate([[0.0], np.nan_to_num(np.asarray(g.phase, dtype=float))])))
     return out

@@ -16,10 +16,10 @@ Policy observation (31 values, legged_gym scales):
 | 28:31 | base angular velocity (rad/s, base frame) | 0.25 |
 
 With `env.action_filter_hz` the filtered action follows (12 values), with `env.gait_clock` sin and cos of the
-gait clock's phase (2 values, `learner/gait_clock.py`). With `env.terrain = "waves"` two values follow: the wave amplitude / 3 cm and its spatial
-frequency / the highest (`learner/terrain.py`), as the paper adds the terrain's parameters. Heights (the
-base-height reward, the AMP observation's base height, the fall check, the feet at a reset) are then above
-the ground under the point, not above z = 0.
+gait clock's phase (2 values, `learner/gait_clock.py`). With `env.terrain = "waves"` two values follow: the
+wave amplitude / 3 cm and its spatial frequency / the highest (`learner/terrain.py`), as the paper adds the
+terrain's parameters. Heights (the base-height reward, the AMP observation's base height, the fall check, the
+feet at a reset) are then above the ground under the point, not above z = 0.
 
 Action (12,): joint target = default pose + `action_scale` * action, clipped to the soft joint limits.
 

@@ -97,7 +97,8 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
         before = task.clock_phase.copy()
         r = task.step(np.zeros((4, 12)))
         alive = ~(r.terminated | r.timed_out)
-        np.testing.assert_allclose(((task.clock_phase - before) % 1.0)[alive], clocks.freq_hz[task.gait][alive] * task.dt_s)
+        np.testing.assert_allclose(((task.clock_phase - before) % 1.0)[alive],
+                                   clocks.freq_hz[task.gait][alive] * task.dt_s)
         contact = backend.state().foot_contact
         schedule = desired_contact(task.clock_phase, clocks.duty[task.gait], clocks.offset[task.gait])
         match = (schedule * contact + (1 - schedule) * (1 - contact)).mean(axis=1)
@@ -106,3 +107,15 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
     backend.close()
     with pytest.raises(ValueError, match="reward.gait_clock needs env.gait_clock"):
         C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["reward.gait_clock=50"]))
+
+
+def test_a_bank_without_a_stride_is_refused_by_name(banks):
+    """A bank whose feet never lift has no schedule to run: one error naming the file."""
+    from amp_data.errors import InputError
+    from amp_data.format.bank import read_bank
+    from learner.gait_clock import gaits_of_banks
+    bank = read_bank(banks[0])
+    bank.data = dict(bank.data, contacts=np.ones_like(bank.data["contacts"]))
+    with pytest.raises(InputError, match="no complete stride"):
+        gaits_of_banks([bank])
+    assert str(banks[0]) in str(pytest.raises(InputError, gaits_of_banks, [bank]).value)
