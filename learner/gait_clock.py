@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from amp_data.errors import InputError
+from amp_data.motion.gait import gait_figures, touchdowns
 from learner.arrays import namespace
 
 EDGE_WIDTH = 0.07       # of a cycle: Walk These Ways' kappa
@@ -37,7 +38,6 @@ class Gait:
 
 def gaits_of_banks(banks) -> list[Gait]:
     """Each bank's gait (amp_data `Bank`s); InputError naming a bank without a complete stride."""
-    from amp_data.motion.gait import gait_figures
     out = []
     for bank in banks:
         g = gait_figures(bank)
@@ -48,13 +48,6 @@ def gaits_of_banks(banks) -> list[Gait]:
     return out
 
 
-def touchdown_times_s(contact: np.ndarray, fps: float) -> np.ndarray:
-    """Times (s) of the frames at which a foot's contact (T,) bool switches on, frame k at k / fps; frame 0
-    never counts (a wrapping clip passes its last frame first and shifts the times back by 1 / fps)."""
-    c = np.asarray(contact, dtype=bool)
-    return np.flatnonzero(c[1:] & ~c[:-1]).astype(float) / fps + 1.0 / fps
-
-
 def reference_phase(contact_fl: np.ndarray, fps: float, wrap: bool, time_s: np.ndarray):
     """FL's stride phase (n,) in [0, 1) at times within one clip, and the stride's period (n,) s: time since
     its last touchdown over the time from that touchdown to the next. NaN where a clamp clip has no
@@ -63,15 +56,15 @@ def reference_phase(contact_fl: np.ndarray, fps: float, wrap: bool, time_s: np.n
     t = np.asarray(time_s, dtype=float)
     c = np.asarray(contact_fl, dtype=bool)
     nan = np.full(t.shape, np.nan)
-    if wrap:
+    if wrap:      # the last frame goes first, so that a touchdown across the wrap counts at frame 0
         duration = len(c) / fps
-        td = touchdown_times_s(np.concatenate([c[-1:], c]), fps) - 1.0 / fps
+        td = (touchdowns(np.concatenate([c[-1:], c])[:, None])[0] - 1) / fps
         if not len(td):
             return nan, nan
         td = np.concatenate([td - duration, td, td + duration])
         t = np.mod(t, duration)
     else:
-        td = touchdown_times_s(c, fps)
+        td = touchdowns(c[:, None])[0] / fps
         if len(td) < 2:
             return nan, nan
     i = np.searchsorted(td, t, side="right") - 1
