@@ -108,6 +108,28 @@ class SimState:
         xp = namespace(feet_b)
         return self.base_pos_w[:, None, :] + xp.matmul(feet_b, xp.matrix_transpose(self.base_rot_w))
 
+    @cached_property
+    def foot_vel_w(self):
+        """(N, 4, 3) m/s, velocity of the foot frame origins in the world: the base's velocity at the foot
+        plus the legs' own, v_base + w x (R p_foot_b) + R J_foot qdot (the project's FK Jacobians)."""
+        feet_b, jac = feet_fk(self.joint_pos, with_jacobian=True)
+        n = feet_b.shape[0]
+        qdot_legs = self.joint_vel.reshape(n, 4, 3)
+        rot = self.base_rot_w
+        if isinstance(feet_b, np.ndarray):
+            leg_vel_b = np.einsum("nkij,nkj->nki", jac, qdot_legs)
+            ang_vel_w = np.einsum("nij,nj->ni", rot, self.base_ang_vel_b)
+            arm_w = np.einsum("nij,nkj->nki", rot, feet_b)
+            return (self.base_lin_vel_w[:, None, :] + np.cross(ang_vel_w[:, None, :], arm_w)
+                    + np.einsum("nij,nkj->nki", rot, leg_vel_b))
+        xp = namespace(feet_b)
+        leg_vel_b = xp.matmul(jac, qdot_legs[..., None])[..., 0]
+        ang_vel_w = xp.matmul(rot, self.base_ang_vel_b[:, :, None])[..., 0]
+        rot_t = xp.matrix_transpose(rot)
+        arm_w = xp.matmul(feet_b, rot_t)
+        ang = xp.broadcast_to(ang_vel_w[:, None, :], arm_w.shape)
+        return self.base_lin_vel_w[:, None, :] + xp.linalg.cross(ang, arm_w) + xp.matmul(leg_vel_b, rot_t)
+
 
 @dataclass(frozen=True)
 class HeightField:

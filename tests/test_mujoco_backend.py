@@ -71,6 +71,28 @@ def _random_state(rng, n):
     return qpos, rng.standard_normal((n, 18))
 
 
+def test_foot_velocity_is_the_rate_of_change_of_the_foot_position():
+    """SimState.foot_vel_w (FK Jacobians) against the change of foot_pos_w over one MuJoCo step of flying
+    robots in random states. MuJoCo's semi-implicit Euler moves positions with the step's new velocities,
+    so the rate matches the velocity after the step, up to O(dt |v|^2) (slow states keep that small); the
+    velocity before the step differs by the step's acceleration. numpy and torch alike."""
+    rng = np.random.default_rng(11)
+    qpos, qvel = _random_state(rng, 6)
+    with MujocoBackend(6, threads=1) as sim:
+        sim.reset(np.arange(6), qpos, 0.1 * qvel)
+        before = sim.state()
+        sim.step(np.zeros((6, 12)), substeps=1)
+        after = sim.state()
+        dt = sim.sim_dt
+    rate = (after.foot_pos_w - before.foot_pos_w) / dt
+    assert np.abs(rate).max() > 0.1                         # the feet do move
+    np.testing.assert_allclose(after.foot_vel_w, rate, atol=1e-3 * np.abs(rate).max())
+    torch = pytest.importorskip("torch")
+    from dataclasses import fields, replace
+    as_tensors = replace(after, **{f.name: torch.as_tensor(getattr(after, f.name)) for f in fields(after)})
+    np.testing.assert_allclose(as_tensors.foot_vel_w.numpy(), after.foot_vel_w, atol=1e-12)
+
+
 def test_reset_puts_exactly_the_given_state():
     rng = np.random.default_rng(3)
     with MujocoBackend(5, threads=1) as sim:
