@@ -83,13 +83,15 @@ class RewardConfig:
     # not in Table III (a periodic reward after Siekmann et al. 2021, with the dog's contact schedule): scale *
     # the share of feet whose contact is what env.gait_clock's schedule asks for (0..1); 0: off
     gait_clock: float = 0.0
-    # not in Table III (Walk These Ways' contact-schedule costs, under env.gait_clock's schedule; scales <= 0,
-    # 0: off): scale * the mean over feet of (1 - desired) (1 - exp(-F^2 / sigma_F)), force in swing, and of
-    # desired (1 - exp(-|v_foot|^2 / sigma_v)), foot speed in stance. sigma_F is Walk These Ways' 100 N^2
-    # (10 N costs 0.63); sigma_v is 0.25 (m/s)^2 instead of its 10, so that a stance foot sliding at the
-    # walk's 0.7 m/s costs 0.86 instead of 0.05
-    gait_clock_swing_force: float = 0.0
-    gait_clock_stance_speed: float = 0.0
+    # not in Table III (Walk These Ways' contact-schedule terms under env.gait_clock's schedule, as rewards;
+    # 0: off): scale * the mean over feet of (1 - desired) exp(-F^2 / sigma_F), swing feet free of force, and
+    # of desired exp(-|v_foot|^2 / sigma_v), stance feet still. Walk These Ways has them as costs; these differ
+    # from its costs by the schedule's mean share, which no action changes, and stay positive, so that
+    # only_positive's clip does not swallow them (as costs of 240 they did: task reward 0 at 100 k steps).
+    # sigma_F is Walk These Ways' 100 N^2 (10 N loses 0.63 of the term); sigma_v is 0.25 (m/s)^2 instead of
+    # its 10, so that a stance foot sliding at the walk's 0.7 m/s loses 0.86 instead of 0.05
+    gait_clock_swing_free: float = 0.0
+    gait_clock_stance_still: float = 0.0
     gait_clock_force_sigma_n2: float = 100.0
     gait_clock_speed_sigma_m2_s2: float = 0.25
     tracking_sigma: float = 0.25          # legged_gym: exp(-err^2 / sigma)
@@ -417,14 +419,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     lo, hi = e.command_vx_range_m_s
     if not lo <= hi:
         raise ValueError(f"env.command_vx_range_m_s must be (low, high) with low <= high, got {e.command_vx_range_m_s}")
-    non_negative("reward.gait_clock", cfg.reward.gait_clock)
-    for name in ("gait_clock_swing_force", "gait_clock_stance_speed"):
-        scale = getattr(cfg.reward, name)
-        if not (isinstance(scale, (int, float)) and scale <= 0):
-            raise ValueError(f"reward.{name} is a cost: its scale must be <= 0 (0: off), got {scale!r}")
+    for name in ("gait_clock", "gait_clock_swing_free", "gait_clock_stance_still"):
+        non_negative(f"reward.{name}", getattr(cfg.reward, name))
     for name in ("gait_clock_force_sigma_n2", "gait_clock_speed_sigma_m2_s2"):
         positive(f"reward.{name}", getattr(cfg.reward, name))
-    for name in ("gait_clock", "gait_clock_swing_force", "gait_clock_stance_speed"):
+    for name in ("gait_clock", "gait_clock_swing_free", "gait_clock_stance_still"):
         if getattr(cfg.reward, name) and not e.gait_clock:
             raise ValueError(f"reward.{name} needs env.gait_clock=true (the policy must see the clock it is "
                              "paid to follow)")

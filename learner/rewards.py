@@ -91,22 +91,24 @@ def gait_clock_match(foot_contact, desired):
     return namespace(desired).mean(desired * c + (1 - desired) * (1 - c), axis=1)
 
 
-def gait_clock_swing_force(foot_force_n, desired, sigma_n2):
-    """Mean over the feet of how hard each presses on the floor where the clock has it in the air (N,) in
-    [0, 1]: (1 - desired) * (1 - exp(-F^2 / sigma)). Walk These Ways' `tracking_contacts_shaped_force`, as
-    a cost (its scale is <= 0): unlike a contact match it grows with the force, so a foot that only brushes
-    the floor costs less than one that bears weight out of its phase."""
+def gait_clock_swing_free(foot_force_n, desired, sigma_n2):
+    """Mean over the feet of how freely each swings where the clock has it in the air (N,) in [0, 1]:
+    (1 - desired) * exp(-F^2 / sigma). Walk These Ways' `tracking_contacts_shaped_force` plus the mean of
+    (1 - desired), which no action changes: the same pull on the policy, but a reward, so that
+    `only_positive`'s clip at 0 cannot swallow it. Unlike a contact match it falls smoothly with the force:
+    a foot that brushes the floor loses less than one that bears weight out of its phase."""
     xp = namespace(foot_force_n)
-    return xp.mean((1 - desired) * (1 - xp.exp(-foot_force_n ** 2 / sigma_n2)), axis=1)
+    return xp.mean((1 - desired) * xp.exp(-foot_force_n ** 2 / sigma_n2), axis=1)
 
 
-def gait_clock_stance_speed(foot_vel_w, desired, sigma_m2_s2):
-    """Mean over the feet of how fast each moves where the clock has it on the floor (N,) in [0, 1]:
-    desired * (1 - exp(-|v_foot|^2 / sigma)), `foot_vel_w` (N, 4, 3) m/s. Walk These Ways'
-    `tracking_contacts_shaped_vel`, as a cost: a stance foot that slides, lifts or bounces pays."""
+def gait_clock_stance_still(foot_vel_w, desired, sigma_m2_s2):
+    """Mean over the feet of how still each stands where the clock has it on the floor (N,) in [0, 1]:
+    desired * exp(-|v_foot|^2 / sigma), `foot_vel_w` (N, 4, 3) m/s. Walk These Ways'
+    `tracking_contacts_shaped_vel` plus the mean of desired, as a reward: a stance foot that slides, lifts or
+    bounces earns less."""
     xp = namespace(foot_vel_w)
     speed2 = xp.sum(foot_vel_w ** 2, axis=2)
-    return xp.mean(desired * (1 - xp.exp(-speed2 / sigma_m2_s2)), axis=1)
+    return xp.mean(desired * xp.exp(-speed2 / sigma_m2_s2), axis=1)
 
 
 def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_height_m, base_height_target_m,
@@ -118,8 +120,8 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
     With `cfg.feet_air_time` not 0 also that term, from `foot_first_contact` (N, 4) bool (feet that touch
     down this step) and `foot_air_time_s` (N, 4) (their time in the air up to this step). With
     `cfg.gait_clock` not 0 also `gait_clock_match` of `foot_contact` (N, 4) bool and the clock's
-    `foot_contact_desired` (N, 4); with `cfg.gait_clock_swing_force` or `cfg.gait_clock_stance_speed` not 0
-    those costs of `foot_force_n` and `foot_vel_w` (N, 4, 3) under the same schedule."""
+    `foot_contact_desired` (N, 4); with `cfg.gait_clock_swing_free` or `cfg.gait_clock_stance_still` not 0
+    those terms of `foot_force_n` and `foot_vel_w` (N, 4, 3) under the same schedule."""
     raw = {
         "tracking_lin_vel_x": tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma),
         "lin_vel_z": lin_vel_z(base_lin_vel_b),
@@ -137,11 +139,11 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
                                              command_vx_m_s)
     if cfg.gait_clock:
         raw["gait_clock"] = gait_clock_match(foot_contact, foot_contact_desired)
-    if cfg.gait_clock_swing_force:
-        raw["gait_clock_swing_force"] = gait_clock_swing_force(foot_force_n, foot_contact_desired,
-                                                               cfg.gait_clock_force_sigma_n2)
-    if cfg.gait_clock_stance_speed:
-        raw["gait_clock_stance_speed"] = gait_clock_stance_speed(foot_vel_w, foot_contact_desired,
+    if cfg.gait_clock_swing_free:
+        raw["gait_clock_swing_free"] = gait_clock_swing_free(foot_force_n, foot_contact_desired,
+                                                             cfg.gait_clock_force_sigma_n2)
+    if cfg.gait_clock_stance_still:
+        raw["gait_clock_stance_still"] = gait_clock_stance_still(foot_vel_w, foot_contact_desired,
                                                                  cfg.gait_clock_speed_sigma_m2_s2)
     return {k: getattr(cfg, k) * dt_s * v for k, v in raw.items()}
 

@@ -428,7 +428,7 @@ class Go2AmpTask:
             prev_joint_vel=self._prev_joint_vel, torques_nm=tau, soft_limits_rad=self._soft_limits_k,
             dt_s=self.dt_s, foot_first_contact=first_contact, foot_air_time_s=air_time_s,
             foot_contact=st.foot_contact, foot_contact_desired=desired,
-            foot_vel_w=st.foot_vel_w if self.rew_cfg.gait_clock_stance_speed else None)
+            foot_vel_w=st.foot_vel_w if self.rew_cfg.gait_clock_stance_still else None)
         task_reward = sum(terms.values())
         if self.rew_cfg.only_positive:
             task_reward = xp.clip(task_reward, 0.0, None)

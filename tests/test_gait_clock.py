@@ -76,7 +76,7 @@ def test_reference_starts_take_the_reference_s_phase(banks):
 def test_the_task_runs_the_clock_it_observes_and_pays(banks):
     """env.gait_clock: the observation ends with sin, cos of the phase, the phase advances by the stride
     frequency of the bank nearest the command, reward.gait_clock pays scale * dt * the share of feet whose
-    contact matches the schedule, and Walk These Ways' costs charge force in swing and foot speed in stance
+    contact matches the schedule, and Walk These Ways' terms pay swing feet free of force and stance feet still
     (all recomputed here from the simulator's contacts, forces and foot velocities)."""
     pytest.importorskip("torch")
     pytest.importorskip("mujoco")
@@ -84,8 +84,8 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
     from learner import train as T
     cfg = C.make_config("cpu", "sac")
     C.apply_overrides(cfg, ["env.num_envs=4", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
-                            "reward.gait_clock=50", "reward.gait_clock_swing_force=-30",
-                            "reward.gait_clock_stance_speed=-20"])
+                            "reward.gait_clock=50", "reward.gait_clock_swing_free=30",
+                            "reward.gait_clock_stance_still=20"])
     backend, task, _, _, _ = T.build(cfg, banks, seed=3)
     clocks = task.clocks
     assert task.obs_dim == 33
@@ -106,22 +106,24 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
         schedule = desired_contact(task.clock_phase, clocks.duty[task.gait], clocks.offset[task.gait])
         match = (schedule * contact + (1 - schedule) * (1 - contact)).mean(axis=1)
         np.testing.assert_allclose(r.terms["gait_clock"][alive], (50 * task.dt_s * match)[alive], rtol=1e-9)
-        swing_force = ((1 - schedule) * (1 - np.exp(-st.foot_force_n ** 2 / 100.0))).mean(axis=1)
-        stance_speed = (schedule * (1 - np.exp(-(st.foot_vel_w ** 2).sum(axis=2) / 0.25))).mean(axis=1)
-        assert (swing_force[alive] > 0).any() and (stance_speed[alive] > 0).any()
-        np.testing.assert_allclose(r.terms["gait_clock_swing_force"][alive],
-                                   (-30 * task.dt_s * swing_force)[alive], rtol=1e-9)
-        np.testing.assert_allclose(r.terms["gait_clock_stance_speed"][alive],
-                                   (-20 * task.dt_s * stance_speed)[alive], rtol=1e-9)
+        swing_free = ((1 - schedule) * np.exp(-st.foot_force_n ** 2 / 100.0)).mean(axis=1)
+        stance_still = (schedule * np.exp(-(st.foot_vel_w ** 2).sum(axis=2) / 0.25)).mean(axis=1)
+        # neither saturates: some swing foot bears force, some stance foot moves
+        assert (swing_free < (1 - schedule).mean(axis=1) - 1e-3)[alive].any()
+        assert (stance_still < schedule.mean(axis=1) - 1e-3)[alive].any()
+        np.testing.assert_allclose(r.terms["gait_clock_swing_free"][alive],
+                                   (30 * task.dt_s * swing_free)[alive], rtol=1e-9)
+        np.testing.assert_allclose(r.terms["gait_clock_stance_still"][alive],
+                                   (20 * task.dt_s * stance_still)[alive], rtol=1e-9)
         np.testing.assert_allclose(r.next_obs[alive, -1], np.cos(2 * np.pi * task.clock_phase[alive]), atol=1e-6)
     backend.close()
     with pytest.raises(ValueError, match="reward.gait_clock needs env.gait_clock"):
         C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["reward.gait_clock=50"]))
-    with pytest.raises(ValueError, match="reward.gait_clock_stance_speed needs env.gait_clock"):
-        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["reward.gait_clock_stance_speed=-5"]))
-    with pytest.raises(ValueError, match="reward.gait_clock_swing_force is a cost"):
+    with pytest.raises(ValueError, match="reward.gait_clock_stance_still needs env.gait_clock"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["reward.gait_clock_stance_still=5"]))
+    with pytest.raises(ValueError, match="reward.gait_clock_swing_free must be >= 0"):
         C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["env.gait_clock=true",
-                                                                    "reward.gait_clock_swing_force=5"]))
+                                                                    "reward.gait_clock_swing_free=-5"]))
 
 
 def test_a_bank_without_a_stride_is_refused_by_name(banks):
