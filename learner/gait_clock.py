@@ -18,12 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from amp_data.errors import InputError
 from amp_data.motion.gait import gait_figures, touchdowns
 from learner.arrays import namespace
 
 EDGE_WIDTH = 0.07       # of a cycle: Walk These Ways' kappa
+HEIGHT_PHASE_BINS = 50  # the dog's foot height per bank and foot over FL's stride phase, in this many bins
 
 
 @dataclass
@@ -74,6 +76,21 @@ def reference_phase(contact_fl: np.ndarray, fps: float, wrap: bool, time_s: np.n
     return np.where(ok, np.mod((t - td[i]) / period, 1.0), np.nan), np.where(ok, period, np.nan)
 
 
+def reference_foot_height(phase, profile):
+    """(n, 4) m: the dog's foot heights at clock phases (n,), linear between the bins of `profile` (n, 4,
+    bins), each environment's bank's `GaitClocks.foot_height_m`. numpy or torch (the phase's namespace)."""
+    xp = namespace(phase)
+    bins = profile.shape[-1]
+    x = phase * bins - 0.5                              # bin centres at (i + 0.5) / bins
+    lo = xp.floor(x)
+    w = (x - lo)[:, None]
+    i0 = xp.astype(lo, xp.int64) % bins
+    i1 = (i0 + 1) % bins
+    rows = xp.arange(profile.shape[0])[:, None]
+    feet = xp.arange(4)[None, :]
+    return (1 - w) * profile[rows, feet, i0[:, None]] + w * profile[rows, feet, i1[:, None]]
+
+
 def desired_contact(phase, duty, offset, edge_width: float = EDGE_WIDTH):
     """(n, 4) in [0, 1]: how much each foot should be on the floor at clock phases (n,), for gaits given per
     environment as duty (n, 4) and offset (n, 4). numpy or torch (the phase's namespace)."""
@@ -106,6 +123,33 @@ class GaitClocks:
             phase.append(p)
             period.append(t)
         self._frame_phase, self._frame_period_s = np.concatenate(phase), np.concatenate(period)
+        self.foot_height_m = np.stack([self._foot_height_profile(expert, b) for b in range(len(self.gaits))])
+
+    def _foot_height_profile(self, expert, bank_index: int) -> np.ndarray:
+        """(4, HEIGHT_PHASE_BINS) m: the mean height of each foot centre above the floor in the bank's
+        clips, per bin of FL's stride phase (bins without a frame interpolated around the cycle)."""
+        phase, height = [], []
+        for i, c in enumerate(self.clips_of_bank(expert, bank_index)):
+            rows = slice(c.clip.start, c.clip.stop)
+            bank = expert.banks[bank_index]
+            rot = Rotation.from_quat(np.asarray(bank["root_quat"][rows])).as_matrix()
+            foot_w = np.einsum("tij,tkj->tki", rot, np.asarray(bank["foot_pos_base"][rows]))
+            height.append(np.asarray(bank["root_pos"][rows, 2])[:, None] + foot_w[:, :, 2])
+            phase.append(self._frame_phase[c.first_row:c.first_row + c.num_frames])
+        phase, height = np.concatenate(phase), np.concatenate(height)
+        ok = np.isfinite(phase)
+        b = np.minimum((phase[ok] * HEIGHT_PHASE_BINS).astype(int), HEIGHT_PHASE_BINS - 1)
+        count = np.bincount(b, minlength=HEIGHT_PHASE_BINS)
+        centres = (np.arange(HEIGHT_PHASE_BINS) + 0.5) / HEIGHT_PHASE_BINS
+        out = np.empty((4, HEIGHT_PHASE_BINS))
+        for foot in range(4):
+            mean = np.bincount(b, weights=height[ok, foot], minlength=HEIGHT_PHASE_BINS) / np.maximum(count, 1)
+            out[foot] = np.interp(centres, centres[count > 0], mean[count > 0], period=1.0)
+        return out
+
+    @staticmethod
+    def clips_of_bank(expert, bank_index: int):
+        return [c for c in expert.clips if c.bank_index == bank_index]
 
     def gait_for_command(self, command_vx_m_s: np.ndarray) -> np.ndarray:
         """(n,) index of the bank whose mean forward speed is nearest each command."""

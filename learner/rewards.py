@@ -111,17 +111,28 @@ def gait_clock_stance_still(foot_vel_w, desired, sigma_m2_s2):
     return xp.mean(desired * xp.exp(-speed2 / sigma_m2_s2), axis=1)
 
 
+def gait_clock_swing_height(foot_height_m, reference_height_m, desired, sigma_m2):
+    """Mean over the feet of how closely each follows the dog's foot height where the clock has it in the
+    air (N,) in [0, 1]: (1 - desired) * exp(-(h - h_dog)^2 / sigma), heights (N, 4) m of the foot centres
+    above the floor. Walk These Ways' `feet_clearance_cmd` with the dog's mean height at the clock's phase
+    (`GaitClocks.foot_height_m`) in place of a commanded clearance, and as a reward."""
+    xp = namespace(foot_height_m)
+    return xp.mean((1 - desired) * xp.exp(-(foot_height_m - reference_height_m) ** 2 / sigma_m2), axis=1)
+
+
 def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_height_m, base_height_target_m,
                  body_contact, foot_force_n, joint_pos, joint_vel, prev_joint_vel, torques_nm, soft_limits_rad,
                  dt_s, foot_first_contact=None, foot_air_time_s=None, foot_contact=None,
-                 foot_contact_desired=None, foot_vel_w=None) -> dict[str, np.ndarray]:
+                 foot_contact_desired=None, foot_vel_w=None, foot_height_m=None,
+                 foot_height_reference_m=None) -> dict[str, np.ndarray]:
     """Every term, scaled by its Table III weight and by dt: {name: (N,)}. `cfg`: RewardConfig.
 
     With `cfg.feet_air_time` not 0 also that term, from `foot_first_contact` (N, 4) bool (feet that touch
     down this step) and `foot_air_time_s` (N, 4) (their time in the air up to this step). With
     `cfg.gait_clock` not 0 also `gait_clock_match` of `foot_contact` (N, 4) bool and the clock's
     `foot_contact_desired` (N, 4); with `cfg.gait_clock_swing_free` or `cfg.gait_clock_stance_still` not 0
-    those terms of `foot_force_n` and `foot_vel_w` (N, 4, 3) under the same schedule."""
+    those terms of `foot_force_n` and `foot_vel_w` (N, 4, 3) under the same schedule, and with
+    `cfg.gait_clock_swing_height` not 0 that of `foot_height_m` (N, 4) against `foot_height_reference_m`."""
     raw = {
         "tracking_lin_vel_x": tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma),
         "lin_vel_z": lin_vel_z(base_lin_vel_b),
@@ -145,6 +156,10 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
     if cfg.gait_clock_stance_still:
         raw["gait_clock_stance_still"] = gait_clock_stance_still(foot_vel_w, foot_contact_desired,
                                                                  cfg.gait_clock_speed_sigma_m2_s2)
+    if cfg.gait_clock_swing_height:
+        raw["gait_clock_swing_height"] = gait_clock_swing_height(foot_height_m, foot_height_reference_m,
+                                                                 foot_contact_desired,
+                                                                 cfg.gait_clock_height_sigma_m2)
     return {k: getattr(cfg, k) * dt_s * v for k, v in raw.items()}
 
 

@@ -43,7 +43,7 @@ from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
 from learner import rewards
 from learner.arrays import ArrayKind, copy, namespace, to_numpy
 from learner.backend import pd_torques
-from learner.gait_clock import GaitClocks, desired_contact
+from learner.gait_clock import GaitClocks, desired_contact, reference_foot_height
 from learner.terrain import WaveCurriculum
 from robots.go2.kinematics import feet_fk
 from robots.go2 import model as go2
@@ -170,8 +170,9 @@ class Go2AmpTask:
         self.clocks = None
         if self.env_cfg.gait_clock:
             self.clocks = GaitClocks(expert)
-            self._clock_freq_k, self._clock_duty_k, self._clock_offset_k = (
-                k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty, self.clocks.offset))
+            self._clock_freq_k, self._clock_duty_k, self._clock_offset_k, self._clock_foot_height_k = (
+                k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty, self.clocks.offset,
+                                       self.clocks.foot_height_m))
         self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
         self.clock_phase = k.zeros(n)            # in [0, 1), 0 at FL's touchdown
         self._path_m = k.zeros(n)           # horizontal path length of each episode so far (terrain curriculum)
@@ -343,6 +344,10 @@ class Go2AmpTask:
         self._obs[:, 0] = float(np.float32(command_vx_m_s * OBS_SCALES[0]))
         return copy(self._obs)
 
+    def reference_foot_height_m(self):
+        """(N, 4) m: the dog's foot centre heights at each environment's clock phase."""
+        return reference_foot_height(self.clock_phase, self._clock_foot_height_k[self.gait])
+
     def desired_foot_contact(self):
         """(N, 4) in [0, 1]: how much each foot should be on the floor now, by each environment's gait clock."""
         g = self.gait
@@ -428,7 +433,11 @@ class Go2AmpTask:
             prev_joint_vel=self._prev_joint_vel, torques_nm=tau, soft_limits_rad=self._soft_limits_k,
             dt_s=self.dt_s, foot_first_contact=first_contact, foot_air_time_s=air_time_s,
             foot_contact=st.foot_contact, foot_contact_desired=desired,
-            foot_vel_w=st.foot_vel_w if self.rew_cfg.gait_clock_stance_still else None)
+            foot_vel_w=st.foot_vel_w if self.rew_cfg.gait_clock_stance_still else None,
+            foot_height_m=(st.foot_pos_w[:, :, 2] - (st.base_pos_w[:, 2] - height)[:, None]
+                           if self.rew_cfg.gait_clock_swing_height else None),
+            foot_height_reference_m=(self.reference_foot_height_m() if self.rew_cfg.gait_clock_swing_height
+                                     else None))
         task_reward = sum(terms.values())
         if self.rew_cfg.only_positive:
             task_reward = xp.clip(task_reward, 0.0, None)

@@ -4,7 +4,7 @@ footfalls, reference starts in step with the dog's feet, and the task's clock ob
 import numpy as np
 import pytest
 
-from learner.gait_clock import desired_contact, reference_phase
+from learner.gait_clock import desired_contact, reference_foot_height, reference_phase
 
 FPS = 50.0
 
@@ -42,6 +42,23 @@ def test_desired_contact_holds_each_foot_down_for_its_duty():
         assert at((offset[f] + duty[f]) % 1) == pytest.approx(0.5, abs=0.01)
 
 
+def test_reference_foot_height_interpolates_the_profile():
+    """A smooth profile sampled at the bin centres comes back at the centres exactly and in between to the
+    linear interpolation's error, across the wrap too; numpy and torch alike."""
+    bins = 50
+    centres = (np.arange(bins) + 0.5) / bins
+    shift = np.array([0.0, 0.5, 0.25, 0.75])
+    truth = lambda p: 0.05 + 0.02 * np.sin(2 * np.pi * (p[:, None] - shift))     # noqa: E731
+    profile = np.tile(truth(centres).T[None], (3, 1, 1))                        # (envs, 4, bins)
+    phase = np.array([centres[7], 0.003, 0.999])
+    np.testing.assert_allclose(reference_foot_height(phase[:1], profile[:1]), truth(phase[:1]), atol=1e-12)
+    h = reference_foot_height(phase, profile)
+    np.testing.assert_allclose(h, truth(phase), atol=0.02 * (2 * np.pi / bins) ** 2 / 8 + 1e-9)
+    torch = pytest.importorskip("torch")
+    ht = reference_foot_height(torch.as_tensor(phase), torch.as_tensor(profile))
+    np.testing.assert_allclose(ht.numpy(), h, atol=1e-12)
+
+
 @pytest.fixture(scope="module")
 def banks(walk_trot_cycle_banks):
     return walk_trot_cycle_banks
@@ -73,11 +90,29 @@ def test_reference_starts_take_the_reference_s_phase(banks):
                            clocks.start_phase(other, ref["clip"], ref["time_s"], np.random.default_rng(2)))
 
 
+def test_the_dog_s_foot_heights_rest_on_the_floor_in_stance_and_lift_in_swing(banks):
+    """The banks' feet are planted at the floor (foot centre at the 22 mm foot radius) where the dog's toes
+    touch it: the height profile sits there wherever the clock's schedule has a foot in stance, and lifts
+    at least 5 mm somewhere in its swing."""
+    from amp_data.expert.sampler import ExpertSampler
+    from learner.gait_clock import HEIGHT_PHASE_BINS, GaitClocks
+    from robots.go2.model import FOOT_RADIUS_M
+    clocks = GaitClocks(ExpertSampler(banks, policy_dt_s=0.02, seed=0))
+    centres = (np.arange(HEIGHT_PHASE_BINS) + 0.5) / HEIGHT_PHASE_BINS
+    for g in range(len(clocks.gaits)):
+        schedule = desired_contact(centres, np.tile(clocks.duty[g], (HEIGHT_PHASE_BINS, 1)),
+                                   np.tile(clocks.offset[g], (HEIGHT_PHASE_BINS, 1))).T     # (4, bins)
+        height = clocks.foot_height_m[g]
+        np.testing.assert_allclose(height[schedule > 0.95], FOOT_RADIUS_M, atol=0.003)
+        for foot in range(4):
+            assert height[foot][schedule[foot] < 0.05].max() > FOOT_RADIUS_M + 0.005, (g, foot)
+
+
 def test_the_task_runs_the_clock_it_observes_and_pays(banks):
     """env.gait_clock: the observation ends with sin, cos of the phase, the phase advances by the stride
     frequency of the bank nearest the command, reward.gait_clock pays scale * dt * the share of feet whose
-    contact matches the schedule, and Walk These Ways' terms pay swing feet free of force and stance feet still
-    (all recomputed here from the simulator's contacts, forces and foot velocities)."""
+    contact matches the schedule, and Walk These Ways' terms pay swing feet free of force, stance feet still
+    and swing feet at the dog's height (all recomputed here from the simulator's contacts, forces and foot velocities)."""
     pytest.importorskip("torch")
     pytest.importorskip("mujoco")
     from learner import config as C
@@ -85,7 +120,7 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
     cfg = C.make_config("cpu", "sac")
     C.apply_overrides(cfg, ["env.num_envs=4", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
                             "reward.gait_clock=50", "reward.gait_clock_swing_free=30",
-                            "reward.gait_clock_stance_still=20"])
+                            "reward.gait_clock_stance_still=20", "reward.gait_clock_swing_height=10"])
     backend, task, _, _, _ = T.build(cfg, banks, seed=3)
     clocks = task.clocks
     assert task.obs_dim == 33
@@ -115,6 +150,10 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
                                    (30 * task.dt_s * swing_free)[alive], rtol=1e-9)
         np.testing.assert_allclose(r.terms["gait_clock_stance_still"][alive],
                                    (20 * task.dt_s * stance_still)[alive], rtol=1e-9)
+        dog_height = reference_foot_height(task.clock_phase, clocks.foot_height_m[task.gait])
+        swing_height = ((1 - schedule) * np.exp(-(st.foot_pos_w[:, :, 2] - dog_height) ** 2 / 0.001)).mean(axis=1)
+        np.testing.assert_allclose(r.terms["gait_clock_swing_height"][alive],
+                                   (10 * task.dt_s * swing_height)[alive], rtol=1e-9)
         np.testing.assert_allclose(r.next_obs[alive, -1], np.cos(2 * np.pi * task.clock_phase[alive]), atol=1e-6)
     backend.close()
     with pytest.raises(ValueError, match="reward.gait_clock needs env.gait_clock"):

@@ -397,7 +397,8 @@ def test_the_task_on_warp_matches_the_task_on_cpu_mujoco(banks):
                     reason="mujoco-warp is not installed (pip install '.[gpu]')")
 @pytest.mark.parametrize("extra", [[], ["env.action_filter_hz=3", "reward.feet_air_time=1.0"],
                                    ["env.gait_clock=true", "reward.gait_clock=50",
-                                    "reward.gait_clock_swing_free=30", "reward.gait_clock_stance_still=20"]])
+                                    "reward.gait_clock_swing_free=30", "reward.gait_clock_stance_still=20",
+                                    "reward.gait_clock_swing_height=10"]])
 def test_the_task_on_device_tensors_matches_the_task_on_host_arrays(banks, extra):
     """env.sim_arrays=torch: the Warp backend's state stays in torch tensors and the task computes on them
     (here on Warp's CPU device). The same seed, resets and actions give the numpy path's observations, AMP
