@@ -1,7 +1,8 @@
 """Do a gait-clock policy's feet follow the clock? For a run trained with `env.gait_clock=true`: the
 deterministic policy from standing at each bank's mean speed (as `amp-data eval` plays it), and per foot the
 share of steps whose contact (foot force > 1 N) is what the clock's schedule says, beside the share a foot
-would match by chance with its own contact share, plus touchdowns per second.
+would match by chance with its own contact share, plus touchdowns per second and stance slip (the mean
+horizontal speed of a foot while it touches the floor).
 
     python benchmarks/clock_match.py RUN [--seconds 12] [--checkpoint CKPT] [--json OUT]
 
@@ -28,7 +29,7 @@ SETTLE_S = 2.0
 def clock_match(task, agent, command_vx_m_s: float, seconds: float) -> dict:
     steps = int(round(seconds / task.dt_s))
     skip = int(round(SETTLE_S / task.dt_s))
-    contact, desired = [], []
+    contact, desired, foot_speed = [], [], []
     fell = False
     with task.evaluation_episodes(command_vx_m_s, steps):
         obs = task.reset()
@@ -37,10 +38,12 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float) -> dict:
             if bool(r.terminated[0]):
                 fell = True
                 break
-            contact.append(np.asarray(task.backend.state().foot_contact[0], dtype=bool))
+            st = task.backend.state()
+            contact.append(np.asarray(st.foot_contact[0], dtype=bool))
+            foot_speed.append(np.linalg.norm(np.asarray(st.foot_vel_w[0])[:, :2], axis=1))
             desired.append(task.desired_foot_contact()[0] > 0.5)
             obs = r.obs
-    c, d = np.array(contact[skip:]), np.array(desired[skip:])
+    c, d, v = np.array(contact[skip:]), np.array(desired[skip:]), np.array(foot_speed[skip:])
     if fell or len(c) < 2:
         return {"command_vx_m_s": command_vx_m_s, "fell": fell}
     share_c, share_d = c.mean(0), d.mean(0)
@@ -48,7 +51,9 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float) -> dict:
             "match": (c == d).mean(0).tolist(),
             "chance": (share_c * share_d + (1 - share_c) * (1 - share_d)).tolist(),
             "contact_share": share_c.tolist(), "schedule_share": share_d.tolist(),
-            "touchdowns_per_s": ((np.diff(c.astype(int), axis=0) == 1).sum(0) / ((len(c) - 1) * task.dt_s)).tolist()}
+            "touchdowns_per_s": ((np.diff(c.astype(int), axis=0) == 1).sum(0) / ((len(c) - 1) * task.dt_s)).tolist(),
+            # the banks' "stance slip": mean horizontal speed of a foot while it touches the floor
+            "stance_slip_m_s": [float(v[c[:, f], f].mean()) if c[:, f].any() else float("nan") for f in range(4)]}
 
 
 def main(argv=None) -> int:
@@ -72,7 +77,8 @@ def main(argv=None) -> int:
             continue
         f = lambda xs: " ".join(f"{x:.2f}" for x in xs)   # noqa: E731
         print(f"{name} at {gait.speed_m_s:.2f} m/s: match FL FR RL RR {f(res['match'])} (chance {f(res['chance'])}); "
-              f"touchdowns/s {f(res['touchdowns_per_s'])} (the clock's {gait.stride_freq_hz:.2f})")
+              f"touchdowns/s {f(res['touchdowns_per_s'])} (the clock's {gait.stride_freq_hz:.2f}); "
+              f"stance slip m/s {f(res['stance_slip_m_s'])}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0

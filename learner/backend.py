@@ -68,9 +68,9 @@ class SimState:
     numpy arrays, or torch tensors on the backend's device (all fields of one kind; the floats may then be
     float32, the simulator's own precision); the field comments give numpy's types.
 
-    The fields are what a backend supplies; `base_rot_w`, `base_lin_vel_b` and `foot_pos_w` are derived
-    from them on first access, the same way for every backend (the feet by the project's FK,
-    `robots.go2.kinematics.feet_fk`, which the MJCF test checks against MuJoCo's to 1e-9 m).
+    The fields are what a backend supplies; `base_rot_w`, `base_lin_vel_b` and the feet's positions and
+    velocities are derived from them on first access, the same way for every backend (the feet by the
+    project's FK, `robots.go2.kinematics.feet_fk`, which the MJCF test checks against MuJoCo's to 1e-9 m).
     """
 
     base_pos_w: np.ndarray        # (N, 3) m, base origin in the world
@@ -100,9 +100,18 @@ class SimState:
         return xp.sum(self.base_rot_w * self.base_lin_vel_w[:, :, None], axis=1)
 
     @cached_property
+    def _feet_fk_b(self):
+        return feet_fk(self.joint_pos, with_jacobian=True)
+
+    @property
+    def foot_pos_b(self):
+        """(N, 4, 3) m, foot frame origins in the base frame (the project's FK of `joint_pos`)."""
+        return self._feet_fk_b[0]
+
+    @cached_property
     def foot_pos_w(self):
         """(N, 4, 3) m, foot frame origins (the URDF's foot links) in the world."""
-        feet_b = feet_fk(self.joint_pos)
+        feet_b = self.foot_pos_b
         if isinstance(feet_b, np.ndarray):
             return self.base_pos_w[:, None, :] + np.einsum("nij,nkj->nki", self.base_rot_w, feet_b)
         xp = namespace(feet_b)
@@ -112,7 +121,7 @@ class SimState:
     def foot_vel_w(self):
         """(N, 4, 3) m/s, velocity of the foot frame origins in the world: the base's velocity at the foot
         plus the legs' own, v_base + w x (R p_foot_b) + R J_foot qdot (the project's FK Jacobians)."""
-        feet_b, jac = feet_fk(self.joint_pos, with_jacobian=True)
+        feet_b, jac = self._feet_fk_b
         n = feet_b.shape[0]
         qdot_legs = self.joint_vel.reshape(n, 4, 3)
         rot = self.base_rot_w

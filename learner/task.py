@@ -103,7 +103,7 @@ def projected_gravity(base_quat_xyzw):
 
 def amp_obs_of_state(st, ground_z_m=0.0) -> np.ndarray:
     """AMP observation (N, 43) of a SimState, by the banks' own function; base height above `ground_z_m`."""
-    return amp_observation(st.joint_pos, feet_fk(st.joint_pos), st.base_lin_vel_b, st.base_ang_vel_b,
+    return amp_observation(st.joint_pos, st.foot_pos_b, st.base_lin_vel_b, st.base_ang_vel_b,
                            st.joint_vel, st.base_pos_w[:, 2] - ground_z_m)
 
 
