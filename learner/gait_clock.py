@@ -9,6 +9,9 @@ of width `EDGE_WIDTH` of a cycle; here their logistic approximation). The policy
 `rewards.gait_clock_match` pays the feet that do what the clock says (Siekmann et al. 2021's periodic
 reward, with the dog's own schedule instead of a hand-set one).
 
+The clock also carries each bank's mean foot heights over FL's stride phase (`GaitClocks.foot_height_m`),
+for `rewards.gait_clock_swing_height`.
+
 Starts from a bank frame take the phase of that frame (time since FL's last touchdown in the clip, over the
 time to its next) when the clip is of the clock's bank; other starts draw it uniformly.
 """
@@ -129,9 +132,9 @@ class GaitClocks:
         """(4, HEIGHT_PHASE_BINS) m: the mean height of each foot centre above the floor in the bank's
         clips, per bin of FL's stride phase (bins without a frame interpolated around the cycle)."""
         phase, height = [], []
-        for i, c in enumerate(self.clips_of_bank(expert, bank_index)):
+        bank = expert.banks[bank_index]
+        for c in (c for c in expert.clips if c.bank_index == bank_index):      # a loop over clips, once
             rows = slice(c.clip.start, c.clip.stop)
-            bank = expert.banks[bank_index]
             rot = Rotation.from_quat(np.asarray(bank["root_quat"][rows])).as_matrix()
             foot_w = np.einsum("tij,tkj->tki", rot, np.asarray(bank["foot_pos_base"][rows]))
             height.append(np.asarray(bank["root_pos"][rows, 2])[:, None] + foot_w[:, :, 2])
@@ -146,10 +149,6 @@ class GaitClocks:
             mean = np.bincount(b, weights=height[ok, foot], minlength=HEIGHT_PHASE_BINS) / np.maximum(count, 1)
             out[foot] = np.interp(centres, centres[count > 0], mean[count > 0], period=1.0)
         return out
-
-    @staticmethod
-    def clips_of_bank(expert, bank_index: int):
-        return [c for c in expert.clips if c.bank_index == bank_index]
 
     def gait_for_command(self, command_vx_m_s: np.ndarray) -> np.ndarray:
         """(n,) index of the bank whose mean forward speed is nearest each command."""
