@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from amp_data.errors import InputError
+from amp_data.motion.contacts import feet_world_m
 from amp_data.motion.gait import gait_figures, touchdowns
 from learner.arrays import namespace
 
@@ -135,9 +135,8 @@ class GaitClocks:
         bank = expert.banks[bank_index]
         for c in (c for c in expert.clips if c.bank_index == bank_index):      # a loop over clips, once
             rows = slice(c.clip.start, c.clip.stop)
-            rot = Rotation.from_quat(np.asarray(bank["root_quat"][rows])).as_matrix()
-            foot_w = np.einsum("tij,tkj->tki", rot, np.asarray(bank["foot_pos_base"][rows]))
-            height.append(np.asarray(bank["root_pos"][rows, 2])[:, None] + foot_w[:, :, 2])
+            feet_w = feet_world_m(*(np.asarray(bank[k][rows]) for k in ("root_pos", "root_quat", "foot_pos_base")))
+            height.append(feet_w[:, :, 2])
             phase.append(self._frame_phase[c.first_row:c.first_row + c.num_frames])
         phase, height = np.concatenate(phase), np.concatenate(height)
         ok = np.isfinite(phase)

@@ -112,7 +112,8 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
     """env.gait_clock: the observation ends with sin, cos of the phase, the phase advances by the stride
     frequency of the bank nearest the command, reward.gait_clock pays scale * dt * the share of feet whose
     contact matches the schedule, and Walk These Ways' terms pay swing feet free of force, stance feet still
-    and swing feet at the dog's height (all recomputed here from the simulator's contacts, forces and foot velocities)."""
+    and swing feet at the dog's height (all recomputed here from the simulator's contacts, forces and foot
+    velocities)."""
     pytest.importorskip("torch")
     pytest.importorskip("mujoco")
     from learner import config as C
