@@ -884,10 +884,10 @@ def eval_cmd(
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return
     table = Table(title=f"imitation: {run} at {report.env_steps:,} env steps", title_justify="left")
-    for col in ("bank", "", "strides", "freq Hz", "legs Hz", "duty FL FR RL RR", "phase FR RL RR", "gait",
+    for col in ("bank", "", "strides", "freq Hz", "legs Hz", "duty FL FR RL RR", "phase FR RL RR", "flight", "gait",
                 "FL ROM rad"):
         # names and numbers keep their width; the multi-number cells and the label wrap on a narrow terminal
-        table.add_column(col, no_wrap=col in ("bank", "", "strides", "freq Hz", "legs Hz"),
+        table.add_column(col, no_wrap=col in ("bank", "", "strides", "freq Hz", "legs Hz", "flight"),
                          min_width=10 if col == "" else None)
     for name, g in report.gaits.items():
         rows = [("dog", g["reference"]), ("policy", g["policy"])]
@@ -895,18 +895,20 @@ def eval_cmd(
             rows.append(("policy, feet*", g["policy_detected"]))
         for who, f in rows:
             if f is None:
-                table.add_row(name, who, "fell" if g["fell"] else "no stride", *[""] * 6)
+                table.add_row(name, who, "fell" if g["fell"] else "no stride", *[""] * 7)
                 continue
             table.add_row(name, who, str(f["strides"]), f"{f['stride_freq_hz']:.2f}", f"{f['leg_swing_freq_hz']:.2f}",
                           " ".join(f"{d:.2f}" for d in f["duty"]), " ".join(f"{p:.2f}" for p in f["phase"]),
+                          f"{f['flight_share']:.2f}",
                           f["label"], " ".join(f"{hi - lo:.2f}" for lo, hi in f["fl_rom_rad"]))
         c = g["compare"]
         if c is not None:
             table.add_row(name, "policy/dog", "", f"x{c['stride_freq_ratio']:.2f}", f"x{c['leg_swing_freq_ratio']:.2f}",
                           " ".join(f"{d:+.2f}" for d in c["duty_diff"]), " ".join(f"{d:+.2f}" for d in c["phase_diff"]),
+                          f"{c['flight_share_diff']:+.2f}",
                           f"{100 * c['reference_label_share']:.0f} % dog's", " ".join(f"x{r:.2f}" for r in c["fl_rom_range_ratio"]))
         else:
-            table.add_row(name, "policy/dog", *[""] * 7)
+            table.add_row(name, "policy/dog", *[""] * 8)
     console.print(table)
     for name, g in report.gaits.items():
         met = ", ".join(k for k, v in g["targets"].items() if v) or "none"
@@ -916,7 +918,8 @@ def eval_cmd(
                   "angles (independent of contacts); *feet: the same rollout with contacts detected as in the banks "
                   "(foot height and speed) instead of foot force > 1 N, blind to feet that bounce in stance; "
                   "duty: share of the stride each foot is down; phase: footfall "
-                  "after FL as a share of the stride; FL ROM: range of hip, thigh, calf. Targets: freq within "
+                  "after FL as a share of the stride; flight: share of the time with no foot down (the dog's walk: "
+                  "0; a policy that hops: more); FL ROM: range of hip, thigh, calf. Targets: freq within "
                   "+-25 %, mean duty within +-0.10, the bank's gait in most strides.", markup=False,
                   highlight=False)
 

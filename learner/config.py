@@ -100,6 +100,10 @@ class RewardConfig:
     # off loses 0.59 of the term. Heights above the ground under the base (exact on flat ground)
     gait_clock_swing_height: float = 0.0
     gait_clock_height_sigma_m2: float = 0.001
+    # true: the four clock terms above are multiplied by the velocity tracking's exp(-err^2 / tracking_sigma)
+    # (0..1), so that a robot standing while asked to walk earns little of them; ungated, a standing robot
+    # earned about 2.7 of its 3.46 per step from the stance term (wtw240-s1's first evaluation)
+    gait_clock_gate_by_tracking: bool = False
     tracking_sigma: float = 0.25          # legged_gym: exp(-err^2 / sigma)
     base_height_target_m: float = 0.0     # 0: the banks' mean base height
     max_contact_force_n: float = 100.0
@@ -430,6 +434,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         non_negative(f"reward.{name}", getattr(cfg.reward, name))
     for name in ("gait_clock_force_sigma_n2", "gait_clock_speed_sigma_m2_s2", "gait_clock_height_sigma_m2"):
         positive(f"reward.{name}", getattr(cfg.reward, name))
+    if cfg.reward.gait_clock_gate_by_tracking and not any(getattr(cfg.reward, n) for n in clock_terms):
+        raise ValueError("reward.gait_clock_gate_by_tracking=true gates the clock's terms, but none is on "
+                         "(set reward.gait_clock, gait_clock_swing_free, gait_clock_stance_still or "
+                         "gait_clock_swing_height)")
     for name in clock_terms:
         if getattr(cfg.reward, name) and not e.gait_clock:
             raise ValueError(f"reward.{name} needs env.gait_clock=true (the policy must see the clock it is "

@@ -11,7 +11,9 @@ rollout's gait (amp_data.motion.gait, contacts from the simulator's foot forces)
 - footfall phases of FR, RL and RR after FL (circular means) and their circular differences;
 - the share of stride time of each gait label, the main label, and whether the policy's is the bank's;
 - the FL hip, thigh and calf range of motion (rad) and the ratio of the ranges;
-- forward speed.
+- forward speed;
+- the share of time with no foot on the floor (flight) and its difference: the dog's walk has none, its trot
+  about 0.17 (a flying trot); a policy that hops has flights at the walk.
 
 Beside the simulator's contacts, the same rollout's gait with contacts found as the banks find them
 (`amp_data.motion.contacts.bank_contacts`: foot height and speed, with hysteresis), `policy_detected`: a
@@ -52,6 +54,7 @@ def compare(policy: GaitFigures, reference: GaitFigures) -> dict:
         "reference_label_share": same,
         "fl_rom_range_ratio": [p / r if r else float("nan") for p, r in zip(pol_range, ref_range)],
         "speed_ratio": policy.forward_speed_m_s / reference.forward_speed_m_s if reference.forward_speed_m_s else float("nan"),
+        "flight_share_diff": policy.flight_share - reference.flight_share,
     }
 
 

@@ -132,9 +132,11 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
     `cfg.gait_clock` not 0 also `gait_clock_match` of `foot_contact` (N, 4) bool and the clock's
     `foot_contact_desired` (N, 4); with `cfg.gait_clock_swing_free` or `cfg.gait_clock_stance_still` not 0
     those terms of `foot_force_n` and `foot_vel_w` (N, 4, 3) under the same schedule, and with
-    `cfg.gait_clock_swing_height` not 0 that of `foot_height_m` (N, 4) against `foot_height_reference_m`."""
+    `cfg.gait_clock_swing_height` not 0 that of `foot_height_m` (N, 4) against `foot_height_reference_m`.
+    With `cfg.gait_clock_gate_by_tracking` the clock's terms are multiplied by the tracking term's factor."""
+    tracking = tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma)
     raw = {
-        "tracking_lin_vel_x": tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma),
+        "tracking_lin_vel_x": tracking,
         "lin_vel_z": lin_vel_z(base_lin_vel_b),
         "ang_vel_xy": ang_vel_xy(base_ang_vel_b),
         "ang_vel_z": ang_vel_z(base_ang_vel_b),
@@ -160,6 +162,10 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
         raw["gait_clock_swing_height"] = gait_clock_swing_height(foot_height_m, foot_height_reference_m,
                                                                  foot_contact_desired,
                                                                  cfg.gait_clock_height_sigma_m2)
+    if cfg.gait_clock_gate_by_tracking:
+        for k in ("gait_clock", "gait_clock_swing_free", "gait_clock_stance_still", "gait_clock_swing_height"):
+            if k in raw:
+                raw[k] = raw[k] * tracking
     return {k: getattr(cfg, k) * dt_s * v for k, v in raw.items()}
 
 

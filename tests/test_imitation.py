@@ -41,8 +41,11 @@ def test_gait_figures_of_a_known_trot_and_walk():
     np.testing.assert_allclose(trot.duty, 0.4, atol=1 / 25)
     np.testing.assert_allclose(trot.phase, [0.5, 0.5, 0.0], atol=1 / 25)
     assert trot.fl_rom_rad[0] == pytest.approx([-0.2, 0.2]) and trot.forward_speed_m_s == pytest.approx(1.0)
+    # each diagonal pair down 0.4 of the period, half a period apart: both pairs up 1 - 2 * 0.4 of it
+    assert trot.flight_share == pytest.approx(0.2, abs=0.02)
     walk = gait_figures(footfall_bank([0.0, 0.5, 0.75, 0.25], 0.7, period_frames=40))
     assert walk.label == "walk (lateral-sequence)" and walk.stride_freq_hz == pytest.approx(FPS / 40)
+    assert walk.flight_share == 0
 
 
 def test_compare_against_itself_and_against_a_faster_shuffle():
@@ -50,10 +53,12 @@ def test_compare_against_itself_and_against_a_faster_shuffle():
     same = compare(ref, ref)
     assert same["stride_freq_ratio"] == pytest.approx(1) and same["mean_duty_diff"] == pytest.approx(0)
     assert np.allclose(same["phase_diff"], 0) and same["reference_label_share"] == pytest.approx(1)
+    assert same["flight_share_diff"] == 0
     assert meets_targets(same) == {"stride_freq": True, "duty": True, "label": True}
     shuffle = gait_figures(footfall_bank([0.0, 0.5, 0.0, 0.5], 0.6, period_frames=10))   # 5 Hz, lateral
     c = compare(shuffle, ref)
     assert c["stride_freq_ratio"] == pytest.approx(2.5) and c["mean_duty_diff"] == pytest.approx(0.2, abs=0.05)
+    assert c["flight_share_diff"] == pytest.approx(-ref.flight_share)   # duty 0.6 in pairs: never all up
     assert c["reference_label_share"] == 0 and meets_targets(c) == {"stride_freq": False, "duty": False, "label": False}
     assert c["phase_diff"][1] == pytest.approx(-0.5, abs=0.05) or c["phase_diff"][1] == pytest.approx(0.5, abs=0.05)
 
@@ -77,6 +82,7 @@ def test_eval_command_on_a_run(walk_trot_cycle_banks, tmp_path):
         assert g["reference"]["strides"] >= 1 and g["command_vx_m_s"] == pytest.approx(g["reference"]["forward_speed_m_s"])
         assert set(g["targets"]) == {"stride_freq", "duty", "label"}
         assert g["fell"] or g["policy_detected"] is not None
+        assert 0 <= g["reference"]["flight_share"] <= 1
     r = runner.invoke(cli.app, ["eval", str(out), "--seconds", "1"])
     assert r.exit_code == 2 and "--seconds" in r.output
 

@@ -507,6 +507,36 @@ def test_feet_air_time_hand_values():
     np.testing.assert_allclose(t["feet_air_time"], 5.0 * DT * feet_air_time(first, air, 0.3, s["command_vx_m_s"]))
 
 
+def test_clock_terms_gated_by_tracking_pay_a_standing_robot_little():
+    """reward.gait_clock_gate_by_tracking: the clock's terms times exp(-err^2 / sigma); a robot on its
+    command keeps them whole, one standing at a 0.7 m/s command keeps exp(-0.49 / 0.25) of them."""
+    from robots.go2.model import soft_limits_rad
+
+    s = _rest_state(2)
+    s["base_lin_vel_b"][1] = 0.0                                  # standing still at a 0.7 m/s command
+    desired = np.array([[1.0, 0.0, 0.0, 1.0]] * 2)
+    extra = dict(foot_contact=np.ones((2, 4), bool), foot_contact_desired=desired,
+                 foot_vel_w=np.zeros((2, 4, 3)), foot_height_m=np.full((2, 4), 0.022),
+                 foot_height_reference_m=np.full((2, 4), 0.022))
+    cfg = lcfg.make_config("cpu", "sac").reward
+    cfg.gait_clock, cfg.gait_clock_swing_free, cfg.gait_clock_stance_still, cfg.gait_clock_swing_height = 10, 20, 30, 40
+    plain = reward_terms(cfg, **s, soft_limits_rad=soft_limits_rad(), dt_s=DT, **extra)
+    # all four feet down carrying 50 N, two of them scheduled down: match 0.5, swing feet loaded, stance
+    # feet still, swing feet at the dog's height
+    np.testing.assert_allclose(plain["gait_clock"], 10 * DT * 0.5)
+    np.testing.assert_allclose(plain["gait_clock_swing_free"], 20 * DT * 0.5 * np.exp(-2500 / 100.0))
+    np.testing.assert_allclose(plain["gait_clock_stance_still"], 30 * DT * 0.5)
+    np.testing.assert_allclose(plain["gait_clock_swing_height"], 40 * DT * 0.5)
+    cfg.gait_clock_gate_by_tracking = True
+    gated = reward_terms(cfg, **s, soft_limits_rad=soft_limits_rad(), dt_s=DT, **extra)
+    factor = np.array([1.0, math.exp(-0.49 / 0.25)])
+    for k in ("gait_clock", "gait_clock_swing_free", "gait_clock_stance_still", "gait_clock_swing_height"):
+        np.testing.assert_allclose(gated[k], plain[k] * factor, rtol=1e-12, err_msg=k)
+    np.testing.assert_allclose(gated["tracking_lin_vel_x"], plain["tracking_lin_vel_x"])
+    with pytest.raises(ValueError, match="none is on"):
+        lcfg.validate(lcfg.apply_overrides(lcfg.make_config("cpu", "sac"), ["reward.gait_clock_gate_by_tracking=true"]))
+
+
 def test_amp_reward_numpy_and_torch():
     d = [1.0, -1.0, 3.0, 0.0, 2.0, -5.0]
     want = [1.0, 0.0, 0.0, 0.75, 0.75, 0.0]

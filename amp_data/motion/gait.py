@@ -282,6 +282,7 @@ class GaitFigures:
     label: str                          # the label with the largest share ('-' without strides)
     fl_rom_rad: list[list[float]]       # hip, thigh, calf: [min, max]
     forward_speed_m_s: float
+    flight_share: float = float("nan")  # share of the clips' frames with no foot down (a walk has none)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -308,6 +309,7 @@ def gait_figures(bank) -> GaitFigures:
     share = {k: v / total for k, v in sorted(share.items(), key=lambda kv: -kv[1])} if total else {}
     q = bank["joint_pos"][:, :3]
     speeds, weights = zip(*speed_w)
+    down = np.concatenate([np.asarray(bank["contacts"][c.start:c.stop]) > 0.5 for c in bank.clips])
     swing = [leg_swing_freq_hz(bank["joint_pos"][c.start:c.stop], bank.fps, c.loop_mode == "wrap") for c in bank.clips]
     return GaitFigures(
         strides=len(cycles),
@@ -317,7 +319,8 @@ def gait_figures(bank) -> GaitFigures:
         phase=[_circular_mean([c.phase[f] for c in cycles]) for f in range(1, 4)],
         label_share=share, label=next(iter(share), "-"),
         fl_rom_rad=[[float(q[:, j].min()), float(q[:, j].max())] for j in range(3)],
-        forward_speed_m_s=float(np.average(speeds, weights=weights)))
+        forward_speed_m_s=float(np.average(speeds, weights=weights)),
+        flight_share=float((~down.any(axis=1)).mean()) if len(down) else float("nan"))
 
 
 def _weighted_median(values, weights) -> float:
