@@ -868,8 +868,9 @@ def eval_cmd(
 
     \b
     For each bank the run imitates (walk.h5, trot.h5): the deterministic policy, from standing, at the bank's
-    mean forward speed; stride frequency, duty factor per foot, footfall phases, gait label (after
-    Hildebrand) and FL hip/thigh/calf range, each beside the bank's with their ratio or difference.
+    mean forward speed; stride frequency, duty factor per foot, footfall phases, share of time with no foot
+    down, gait label (after Hildebrand) and FL hip/thigh/calf range, each beside the bank's with their ratio
+    or difference.
     Targets: stride frequency within +-25 %, mean duty within +-0.10, the bank's gait in most strides.
     """
     import json

@@ -5,8 +5,8 @@ policy's rhythm changes while it trains. Writes RUN/gait_by_checkpoint.csv and p
 
 Columns, per checkpoint: env steps, then for each bank of the run (its mean speed as the command): forward
 speed, stride frequency from the simulator's contacts, leg swing frequency, steps detected as the banks detect
-contacts, mean duty, gait label, and whether it fell. The run keeps its last five checkpoints
-(`learner.run_folder.KEEP_CHECKPOINTS`); copy them aside while it trains for a longer history.
+contacts, mean duty, share of time with no foot down, gait label, and whether it fell. The run keeps its last
+five checkpoints (`learner.run_folder.KEEP_CHECKPOINTS`); copy them aside while it trains for a longer history.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def gait_row(report) -> dict:
         row[f"{name}_legs_hz"] = pol["leg_swing_freq_hz"] if pol else np.nan
         row[f"{name}_detected_steps_hz"] = det["stride_freq_hz"] if det else np.nan
         row[f"{name}_mean_duty"] = float(np.mean(pol["duty"])) if pol else np.nan
+        row[f"{name}_flight_share"] = pol["flight_share"] if pol else np.nan
         row[f"{name}_label"] = pol["label"] if pol else "-"
         row[f"{name}_fell"] = g["fell"]
     return row

@@ -51,6 +51,10 @@ class EnvConfig:
     # duty factors and footfall phases, learner/gait_clock.py), and sin, cos of its phase join the
     # observation (2 values); reward.gait_clock pays feet that follow it
     gait_clock: bool = False
+    # true (needs gait_clock): joint target = the dog's mean joint angles at the clock's phase (the clock's
+    # bank, learner/gait_clock.py) + action_scale * action instead of default pose + ...: a trajectory
+    # generator under a residual policy (Iscen et al. 2018's PMTG), the dog's stride as the feedforward
+    reference_feedforward: bool = False
     reference_state_init: bool = True     # start episodes from random bank frames (else the default pose)
     rsi_fraction: float = 0.75            # with reference_state_init: this share of resets from bank frames,
     #                                       the rest standing still in the default pose (how play starts)
@@ -434,6 +438,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         non_negative(f"reward.{name}", getattr(cfg.reward, name))
     for name in ("gait_clock_force_sigma_n2", "gait_clock_speed_sigma_m2_s2", "gait_clock_height_sigma_m2"):
         positive(f"reward.{name}", getattr(cfg.reward, name))
+    if e.reference_feedforward and not e.gait_clock:
+        raise ValueError("env.reference_feedforward needs env.gait_clock=true (the feedforward follows the clock's "
+                         "phase)")
     if cfg.reward.gait_clock_gate_by_tracking and not any(getattr(cfg.reward, n) for n in clock_terms):
         raise ValueError("reward.gait_clock_gate_by_tracking=true gates the clock's terms, but none is on "
                          "(set reward.gait_clock, gait_clock_swing_free, gait_clock_stance_still or "

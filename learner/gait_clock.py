@@ -10,7 +10,8 @@ of width `EDGE_WIDTH` of a cycle; here their logistic approximation). The policy
 reward, with the dog's own schedule instead of a hand-set one).
 
 The clock also carries each bank's mean foot heights over FL's stride phase (`GaitClocks.foot_height_m`),
-for `rewards.gait_clock_swing_height`.
+for `rewards.gait_clock_swing_height`, and its mean joint angles (`GaitClocks.joint_pos_rad`), the joint
+targets' feedforward under `env.reference_feedforward`.
 
 Starts from a bank frame take the phase of that frame (time since FL's last touchdown in the clip, over the
 time to its next) when the clip is of the clock's bank; other starts draw it uniformly.
@@ -28,7 +29,7 @@ from amp_data.motion.gait import gait_figures, touchdowns
 from learner.arrays import namespace
 
 EDGE_WIDTH = 0.07       # of a cycle: Walk These Ways' kappa
-HEIGHT_PHASE_BINS = 50  # the dog's foot height per bank and foot over FL's stride phase, in this many bins
+PHASE_BINS = 50         # the dog's mean foot heights and joint angles per bank over FL's stride phase, in bins
 
 
 @dataclass
@@ -79,9 +80,10 @@ def reference_phase(contact_fl: np.ndarray, fps: float, wrap: bool, time_s: np.n
     return np.where(ok, np.mod((t - td[i]) / period, 1.0), np.nan), np.where(ok, period, np.nan)
 
 
-def reference_foot_height(phase, profile):
-    """(n, 4) m: the dog's foot heights at clock phases (n,), linear between the bins of `profile` (n, 4,
-    bins), each environment's bank's `GaitClocks.foot_height_m`. numpy or torch (the phase's namespace)."""
+def profile_at_phase(phase, profile):
+    """(n, C): a profile over the clock's phase at phases (n,), linear between the bins of `profile` (n, C,
+    bins), each environment's bank's row of `GaitClocks.foot_height_m` (C = 4 feet, m) or
+    `GaitClocks.joint_pos_rad` (C = 12 joints, rad). numpy or torch (the phase's namespace)."""
     xp = namespace(phase)
     bins = profile.shape[-1]
     x = phase * bins - 0.5                              # bin centres at (i + 0.5) / bins
@@ -90,8 +92,8 @@ def reference_foot_height(phase, profile):
     i0 = xp.astype(lo, xp.int64) % bins
     i1 = (i0 + 1) % bins
     rows = xp.arange(profile.shape[0])[:, None]
-    feet = xp.arange(4)[None, :]
-    return (1 - w) * profile[rows, feet, i0[:, None]] + w * profile[rows, feet, i1[:, None]]
+    channels = xp.arange(profile.shape[1])[None, :]
+    return (1 - w) * profile[rows, channels, i0[:, None]] + w * profile[rows, channels, i1[:, None]]
 
 
 def desired_contact(phase, duty, offset, edge_width: float = EDGE_WIDTH):
@@ -126,27 +128,34 @@ class GaitClocks:
             phase.append(p)
             period.append(t)
         self._frame_phase, self._frame_period_s = np.concatenate(phase), np.concatenate(period)
-        self.foot_height_m = np.stack([self._foot_height_profile(expert, b) for b in range(len(self.gaits))])
+        def foot_height(bank, rows):
+            feet_w = feet_world_m(*(np.asarray(bank[k][rows]) for k in ("root_pos", "root_quat", "foot_pos_base")))
+            return feet_w[:, :, 2]
 
-    def _foot_height_profile(self, expert, bank_index: int) -> np.ndarray:
-        """(4, HEIGHT_PHASE_BINS) m: the mean height of each foot centre above the floor in the bank's
-        clips, per bin of FL's stride phase (bins without a frame interpolated around the cycle)."""
-        phase, height = [], []
+        def joint_pos(bank, rows):
+            return np.asarray(bank["joint_pos"][rows])
+
+        banks = range(len(self.gaits))
+        self.foot_height_m = np.stack([self._phase_profile(expert, b, foot_height) for b in banks])
+        self.joint_pos_rad = np.stack([self._phase_profile(expert, b, joint_pos) for b in banks])
+
+    def _phase_profile(self, expert, bank_index: int, values) -> np.ndarray:
+        """(C, PHASE_BINS): the mean of `values(bank, rows)` (frames, C) over the bank's clips, per bin of
+        FL's stride phase (bins without a frame interpolated around the cycle)."""
+        phase, value = [], []
         bank = expert.banks[bank_index]
         for c in (c for c in expert.clips if c.bank_index == bank_index):      # a loop over clips, once
-            rows = slice(c.clip.start, c.clip.stop)
-            feet_w = feet_world_m(*(np.asarray(bank[k][rows]) for k in ("root_pos", "root_quat", "foot_pos_base")))
-            height.append(feet_w[:, :, 2])
+            value.append(values(bank, slice(c.clip.start, c.clip.stop)))
             phase.append(self._frame_phase[c.first_row:c.first_row + c.num_frames])
-        phase, height = np.concatenate(phase), np.concatenate(height)
+        phase, value = np.concatenate(phase), np.concatenate(value)
         ok = np.isfinite(phase)
-        b = np.minimum((phase[ok] * HEIGHT_PHASE_BINS).astype(int), HEIGHT_PHASE_BINS - 1)
-        count = np.bincount(b, minlength=HEIGHT_PHASE_BINS)
-        centres = (np.arange(HEIGHT_PHASE_BINS) + 0.5) / HEIGHT_PHASE_BINS
-        out = np.empty((4, HEIGHT_PHASE_BINS))
-        for foot in range(4):
-            mean = np.bincount(b, weights=height[ok, foot], minlength=HEIGHT_PHASE_BINS) / np.maximum(count, 1)
-            out[foot] = np.interp(centres, centres[count > 0], mean[count > 0], period=1.0)
+        b = np.minimum((phase[ok] * PHASE_BINS).astype(int), PHASE_BINS - 1)
+        count = np.bincount(b, minlength=PHASE_BINS)
+        centres = (np.arange(PHASE_BINS) + 0.5) / PHASE_BINS
+        out = np.empty((value.shape[1], PHASE_BINS))
+        for ch in range(value.shape[1]):
+            mean = np.bincount(b, weights=value[ok, ch], minlength=PHASE_BINS) / np.maximum(count, 1)
+            out[ch] = np.interp(centres, centres[count > 0], mean[count > 0], period=1.0)
         return out
 
     def gait_for_command(self, command_vx_m_s: np.ndarray) -> np.ndarray:

@@ -21,7 +21,10 @@ wave amplitude / 3 cm and its spatial frequency / the highest (`learner/terrain.
 terrain's parameters. Heights (the base-height reward, the AMP observation's base height, the fall check, the
 feet at a reset) are then above the ground under the point, not above z = 0.
 
-Action (12,): joint target = default pose + `action_scale` * action, clipped to the soft joint limits.
+Action (12,): joint target = default pose + `action_scale` * action, clipped to the soft joint limits. With
+`env.reference_feedforward` the dog's mean joint angles at the gait clock's phase take the default pose's
+place (a trajectory generator under a residual policy, Iscen et al. 2018's PMTG with the dog's trajectory):
+the policy's action is then a correction to the dog's stride.
 
 Arrays: the task keeps its buffers in the kind of array its backend's `SimState` holds (`learner/arrays.py`):
 numpy for CPU MuJoCo; torch tensors on the device for a backend that keeps its state there, so stepping
@@ -43,7 +46,7 @@ from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
 from learner import rewards
 from learner.arrays import ArrayKind, copy, namespace, to_numpy
 from learner.backend import pd_torques
-from learner.gait_clock import GaitClocks, desired_contact, reference_foot_height
+from learner.gait_clock import GaitClocks, desired_contact, profile_at_phase
 from learner.terrain import WaveCurriculum
 from robots.go2.kinematics import feet_fk
 from robots.go2 import model as go2
@@ -170,9 +173,10 @@ class Go2AmpTask:
         self.clocks = None
         if self.env_cfg.gait_clock:
             self.clocks = GaitClocks(expert)
-            self._clock_freq_k, self._clock_duty_k, self._clock_offset_k, self._clock_foot_height_k = (
-                k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty, self.clocks.offset,
-                                       self.clocks.foot_height_m))
+            self._clock_freq_k, self._clock_duty_k, self._clock_offset_k, self._clock_foot_height_k, \
+                self._clock_joint_pos_k = (k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty,
+                                                                  self.clocks.offset, self.clocks.foot_height_m,
+                                                                  self.clocks.joint_pos_rad))
         self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
         self.clock_phase = k.zeros(n)            # in [0, 1), 0 at FL's touchdown
         self._path_m = k.zeros(n)           # horizontal path length of each episode so far (terrain curriculum)
@@ -307,15 +311,19 @@ class Go2AmpTask:
             self.kd[kid, 0] = k.asarray(self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n))
         qpos, qvel, history, ref_clip, ref_time_s = self._initial_states(n, ids)
         self.backend.reset(ids, qpos, qvel)
-        # the filter starts where the joints are: no jump of the targets at the first step
-        self._filtered_action[kid] = k.asarray(np.clip((qpos[:, 7:] - self.default_pose) / self.env_cfg.action_scale,
-                                                       self.action_low, self.action_high))
         command = self.sample_commands(n) if self.command_override is None else np.full(n, self.command_override)
         self.command_vx[kid] = k.asarray(command)
+        base_pose = self.default_pose
         if self.clocks is not None:
             gait = self.clocks.gait_for_command(command)
+            phase = self.clocks.start_phase(gait, ref_clip, ref_time_s, self.rng)
             self.gait[kid] = k.asarray(gait, "int64")
-            self.clock_phase[kid] = k.asarray(self.clocks.start_phase(gait, ref_clip, ref_time_s, self.rng))
+            self.clock_phase[kid] = k.asarray(phase)
+            if self.env_cfg.reference_feedforward:
+                base_pose = profile_at_phase(phase, self.clocks.joint_pos_rad[gait])
+        # the filter starts where the joints are: no jump of the targets at the first step
+        self._filtered_action[kid] = k.asarray(np.clip((qpos[:, 7:] - base_pose) / self.env_cfg.action_scale,
+                                                       self.action_low, self.action_high))
         self.episode_step[kid] = 0
         self._path_m[kid] = 0.0
         self._foot_air_time_s[kid] = 0.0
@@ -346,7 +354,7 @@ class Go2AmpTask:
 
     def reference_foot_height_m(self):
         """(N, 4) m: the dog's foot centre heights at each environment's clock phase."""
-        return reference_foot_height(self.clock_phase, self._clock_foot_height_k[self.gait])
+        return profile_at_phase(self.clock_phase, self._clock_foot_height_k[self.gait])
 
     def desired_foot_contact(self):
         """(N, 4) in [0, 1]: how much each foot should be on the floor now, by each environment's gait clock."""
@@ -391,9 +399,14 @@ class Go2AmpTask:
     # ------------------------------------------------------------------ stepping
 
     def joint_targets(self, actions):
-        """Joint targets (N, 12) rad of actions (N, 12) of the task's kind."""
-        a = self.kind.xp.clip(actions, self._action_low_k, self._action_high_k)
-        return self._default_pose_k + self.env_cfg.action_scale * a
+        """Joint targets (N, 12) rad of actions (N, 12) of the task's kind; with env.reference_feedforward
+        about the dog's mean joint angles at each environment's clock phase, within the soft limits."""
+        xp = self.kind.xp
+        a = xp.clip(actions, self._action_low_k, self._action_high_k)
+        if not self.env_cfg.reference_feedforward:
+            return self._default_pose_k + self.env_cfg.action_scale * a
+        base = profile_at_phase(self.clock_phase, self._clock_joint_pos_k[self.gait])
+        return xp.clip(base + self.env_cfg.action_scale * a, self._soft_limits_k[:, 0], self._soft_limits_k[:, 1])
 
     def step(self, actions) -> StepResult:
         """One policy step of every environment; actions (N, 12): numpy or a tensor of the task's kind."""
@@ -405,6 +418,8 @@ class Go2AmpTask:
             a = xp.clip(actions, self._action_low_k, self._action_high_k)
             self._filtered_action += self.filter_alpha * (a - self._filtered_action)
             actions = self._filtered_action
+        if self.clocks is not None:    # the phase the step ends at: the feedforward's targets lead by a step
+            self.clock_phase = (self.clock_phase + self._clock_freq_k[self.gait] * self.dt_s) % 1.0
         q_target = self.joint_targets(actions)
         self.backend.step_pd(q_target, self.kp, self.kd, substeps=self.env_cfg.decimation)
         st = self.backend.state()
@@ -421,10 +436,7 @@ class Go2AmpTask:
             self._foot_air_time_s += self.dt_s
             air_time_s = copy(self._foot_air_time_s)
             self._foot_air_time_s *= ~contact
-        desired = None
-        if self.clocks is not None:
-            self.clock_phase = (self.clock_phase + self._clock_freq_k[self.gait] * self.dt_s) % 1.0
-            desired = self.desired_foot_contact()
+        desired = None if self.clocks is None else self.desired_foot_contact()
         terms = rewards.reward_terms(
             self.rew_cfg, command_vx_m_s=self.command_vx, base_lin_vel_b=st.base_lin_vel_b,
             base_ang_vel_b=st.base_ang_vel_b, base_height_m=height,

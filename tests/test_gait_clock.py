@@ -4,7 +4,7 @@ footfalls, reference starts in step with the dog's feet, and the task's clock ob
 import numpy as np
 import pytest
 
-from learner.gait_clock import desired_contact, reference_foot_height, reference_phase
+from learner.gait_clock import desired_contact, profile_at_phase, reference_phase
 
 FPS = 50.0
 
@@ -42,7 +42,7 @@ def test_desired_contact_holds_each_foot_down_for_its_duty():
         assert at((offset[f] + duty[f]) % 1) == pytest.approx(0.5, abs=0.01)
 
 
-def test_reference_foot_height_interpolates_the_profile():
+def test_profile_at_phase_interpolates_the_profile():
     """A smooth profile sampled at the bin centres comes back at the centres exactly and in between to the
     linear interpolation's error, across the wrap too; numpy and torch alike."""
     bins = 50
@@ -51,11 +51,11 @@ def test_reference_foot_height_interpolates_the_profile():
     truth = lambda p: 0.05 + 0.02 * np.sin(2 * np.pi * (p[:, None] - shift))     # noqa: E731
     profile = np.tile(truth(centres).T[None], (3, 1, 1))                        # (envs, 4, bins)
     phase = np.array([centres[7], 0.003, 0.999])
-    np.testing.assert_allclose(reference_foot_height(phase[:1], profile[:1]), truth(phase[:1]), atol=1e-12)
-    h = reference_foot_height(phase, profile)
+    np.testing.assert_allclose(profile_at_phase(phase[:1], profile[:1]), truth(phase[:1]), atol=1e-12)
+    h = profile_at_phase(phase, profile)
     np.testing.assert_allclose(h, truth(phase), atol=0.02 * (2 * np.pi / bins) ** 2 / 8 + 1e-9)
     torch = pytest.importorskip("torch")
-    ht = reference_foot_height(torch.as_tensor(phase), torch.as_tensor(profile))
+    ht = profile_at_phase(torch.as_tensor(phase), torch.as_tensor(profile))
     np.testing.assert_allclose(ht.numpy(), h, atol=1e-12)
 
 
@@ -95,17 +95,75 @@ def test_the_dog_s_foot_heights_rest_on_the_floor_in_stance_and_lift_in_swing(ba
     touch it: the height profile sits there wherever the clock's schedule has a foot in stance, and lifts
     at least 5 mm somewhere in its swing."""
     from amp_data.expert.sampler import ExpertSampler
-    from learner.gait_clock import HEIGHT_PHASE_BINS, GaitClocks
+    from learner.gait_clock import PHASE_BINS, GaitClocks
     from robots.go2.model import FOOT_RADIUS_M
     clocks = GaitClocks(ExpertSampler(banks, policy_dt_s=0.02, seed=0))
-    centres = (np.arange(HEIGHT_PHASE_BINS) + 0.5) / HEIGHT_PHASE_BINS
+    centres = (np.arange(PHASE_BINS) + 0.5) / PHASE_BINS
     for g in range(len(clocks.gaits)):
-        schedule = desired_contact(centres, np.tile(clocks.duty[g], (HEIGHT_PHASE_BINS, 1)),
-                                   np.tile(clocks.offset[g], (HEIGHT_PHASE_BINS, 1))).T     # (4, bins)
+        schedule = desired_contact(centres, np.tile(clocks.duty[g], (PHASE_BINS, 1)),
+                                   np.tile(clocks.offset[g], (PHASE_BINS, 1))).T     # (4, bins)
         height = clocks.foot_height_m[g]
         np.testing.assert_allclose(height[schedule > 0.95], FOOT_RADIUS_M, atol=0.003)
         for foot in range(4):
             assert height[foot][schedule[foot] < 0.05].max() > FOOT_RADIUS_M + 0.005, (g, foot)
+
+
+def test_the_dog_s_mean_joint_angles_over_the_phase_explain_its_strides(banks):
+    """GaitClocks.joint_pos_rad: the bank's joint angles per bin of FL's phase, averaged. Read back at each
+    frame's own phase, the profile follows the frames' thigh and calf angles: it explains most of their
+    variance about their means (the stride-to-stride spread is the rest)."""
+    from amp_data.expert.sampler import ExpertSampler
+    from learner.gait_clock import GaitClocks
+    ex = ExpertSampler(banks, policy_dt_s=0.02, seed=0)
+    clocks = GaitClocks(ex)
+    assert clocks.joint_pos_rad.shape == (len(clocks.gaits), 12, clocks.foot_height_m.shape[-1])
+    for g in range(len(clocks.gaits)):
+        rows = [np.arange(c.first_row, c.first_row + c.num_frames) for c in ex.clips if c.bank_index == g]
+        frames = np.concatenate([np.arange(c.clip.start, c.clip.stop) for c in ex.clips if c.bank_index == g])
+        phase = clocks._frame_phase[np.concatenate(rows)]
+        ok = np.isfinite(phase)
+        q = np.asarray(ex.banks[g]["joint_pos"])[frames][ok]
+        fit = profile_at_phase(phase[ok], np.repeat(clocks.joint_pos_rad[g][None], ok.sum(), axis=0))
+        for j in (1, 2, 4, 5, 7, 8, 10, 11):                        # thighs and calves
+            explained = 1 - ((q[:, j] - fit[:, j]) ** 2).mean() / q[:, j].var()
+            assert explained > 0.9, (g, j, explained)
+
+
+def test_reference_feedforward_drives_the_legs_through_the_dog_s_stride(banks):
+    """env.reference_feedforward: zero actions give the dog's mean joint angles at the clock's phase as
+    targets (within the soft limits); played from standing with zero actions, the thighs swing at the
+    clock's stride frequency, where the default pose's targets hold them still (std under 0.01 rad)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("mujoco")
+    from amp_data.motion.gait import leg_swing_freq_hz
+    from learner import config as C
+    from learner import train as T
+    swing = {}
+    for ff in (True, False):
+        cfg = C.make_config("cpu", "sac")
+        C.apply_overrides(cfg, ["env.num_envs=2", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
+                                f"env.reference_feedforward={str(ff).lower()}", "randomization.enabled=false"])
+        backend, task, _, _, _ = T.build(cfg, banks, seed=3)
+        clocks = task.clocks
+        walk_speed = float(clocks.speed_m_s[0])
+        steps = 350
+        q = []
+        with task.evaluation_episodes(walk_speed, steps):
+            task.reset()
+            for _ in range(steps):
+                task.step(np.zeros((2, 12)))
+                q.append(backend.state().joint_pos[0].copy())
+                if ff:
+                    want = np.clip(profile_at_phase(task.clock_phase, clocks.joint_pos_rad[task.gait]),
+                                   task.soft_limits[:, 0], task.soft_limits[:, 1])
+                    np.testing.assert_allclose(task.joint_targets(np.zeros((2, 12))), want, atol=1e-12)
+        backend.close()
+        thighs = np.array(q[50:])[:, 1::3]
+        swing[ff] = (leg_swing_freq_hz(np.array(q[50:]), 1 / task.dt_s, False), thighs.std(axis=0).min())
+    assert swing[True][0] == pytest.approx(clocks.freq_hz[0], rel=0.15), swing
+    assert swing[True][1] > 0.05 and swing[False][1] < 0.01, swing
+    with pytest.raises(ValueError, match="env.reference_feedforward needs env.gait_clock"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["env.reference_feedforward=true"]))
 
 
 def test_the_task_runs_the_clock_it_observes_and_pays(banks):
@@ -151,7 +209,7 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
                                    (30 * task.dt_s * swing_free)[alive], rtol=1e-9)
         np.testing.assert_allclose(r.terms["gait_clock_stance_still"][alive],
                                    (20 * task.dt_s * stance_still)[alive], rtol=1e-9)
-        dog_height = reference_foot_height(task.clock_phase, clocks.foot_height_m[task.gait])
+        dog_height = profile_at_phase(task.clock_phase, clocks.foot_height_m[task.gait])
         swing_height = ((1 - schedule) * np.exp(-(st.foot_pos_w[:, :, 2] - dog_height) ** 2 / 0.001)).mean(axis=1)
         np.testing.assert_allclose(r.terms["gait_clock_swing_height"][alive],
                                    (10 * task.dt_s * swing_height)[alive], rtol=1e-9)
