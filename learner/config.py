@@ -17,6 +17,8 @@ import json
 import typing
 from dataclasses import dataclass, field
 
+from learner.rewards import CLOCK_TERMS
+
 PRESETS = ("paper", "cpu")
 ALGOS = ("sac", "ppo")
 COMMAND_SOURCES = ("range", "banks")
@@ -433,19 +435,18 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     lo, hi = e.command_vx_range_m_s
     if not lo <= hi:
         raise ValueError(f"env.command_vx_range_m_s must be (low, high) with low <= high, got {e.command_vx_range_m_s}")
-    clock_terms = ("gait_clock", "gait_clock_swing_free", "gait_clock_stance_still", "gait_clock_swing_height")
-    for name in clock_terms:
+    for name in CLOCK_TERMS:
         non_negative(f"reward.{name}", getattr(cfg.reward, name))
     for name in ("gait_clock_force_sigma_n2", "gait_clock_speed_sigma_m2_s2", "gait_clock_height_sigma_m2"):
         positive(f"reward.{name}", getattr(cfg.reward, name))
     if e.reference_feedforward and not e.gait_clock:
         raise ValueError("env.reference_feedforward needs env.gait_clock=true (the feedforward follows the clock's "
                          "phase)")
-    if cfg.reward.gait_clock_gate_by_tracking and not any(getattr(cfg.reward, n) for n in clock_terms):
+    if cfg.reward.gait_clock_gate_by_tracking and not any(getattr(cfg.reward, n) for n in CLOCK_TERMS):
         raise ValueError("reward.gait_clock_gate_by_tracking=true gates the clock's terms, but none is on "
                          "(set reward.gait_clock, gait_clock_swing_free, gait_clock_stance_still or "
                          "gait_clock_swing_height)")
-    for name in clock_terms:
+    for name in CLOCK_TERMS:
         if getattr(cfg.reward, name) and not e.gait_clock:
             raise ValueError(f"reward.{name} needs env.gait_clock=true (the policy must see the clock it is "
                              "paid to follow)")

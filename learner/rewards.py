@@ -120,6 +120,10 @@ def gait_clock_swing_height(foot_height_m, reference_height_m, desired, sigma_m2
     return xp.mean((1 - desired) * xp.exp(-(foot_height_m - reference_height_m) ** 2 / sigma_m2), axis=1)
 
 
+# the terms paid under env.gait_clock's schedule (RewardConfig fields of the same names)
+CLOCK_TERMS = ("gait_clock", "gait_clock_swing_free", "gait_clock_stance_still", "gait_clock_swing_height")
+
+
 def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_height_m, base_height_target_m,
                  body_contact, foot_force_n, joint_pos, joint_vel, prev_joint_vel, torques_nm, soft_limits_rad,
                  dt_s, foot_first_contact=None, foot_air_time_s=None, foot_contact=None,
@@ -163,7 +167,7 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
                                                                  foot_contact_desired,
                                                                  cfg.gait_clock_height_sigma_m2)
     if cfg.gait_clock_gate_by_tracking:
-        for k in ("gait_clock", "gait_clock_swing_free", "gait_clock_stance_still", "gait_clock_swing_height"):
+        for k in CLOCK_TERMS:
             if k in raw:
                 raw[k] = raw[k] * tracking
     return {k: getattr(cfg, k) * dt_s * v for k, v in raw.items()}
