@@ -42,6 +42,10 @@ class EnvConfig:
     # > 0: the actions pass a first-order low-pass filter with this cutoff (Hz) before they become joint
     # targets, and the filtered action (the joint target's offset, rad) joins the observation (12 values)
     action_filter_hz: float = 0.0
+    # true: the policy's previous action (the joint target's offset, rad) joins the observation (12 values,
+    # last), as legged_gym's does; reward.action_rate needs it, else its cost depends on what the policy
+    # cannot see
+    observe_last_action: bool = False
     episode_length_s: float = 20.0
     command_vx_range_m_s: tuple[float, float] = (0.4, 1.0)   # forward command, base frame, per episode
     # "range": uniform in command_vx_range_m_s; "banks": the mean forward speed of a reference clip (each bank
@@ -81,6 +85,11 @@ class RewardConfig:
     dof_acc: float = -2.5e-7
     dof_pos_limits: float = -4.0
     torques: float = -5.0e-5
+    # not in Table III (legged_gym's action rate, also among the SAC-for-legged-locomotion paper's terms):
+    # scale * sum over joints of (a_t - a_{t-1})^2, policy units; 0: off. legged_gym has -0.01 beside a
+    # tracking scale of 1; at Table III's tracking scale (240) the same share is -2.4. Needs
+    # env.observe_last_action
+    action_rate: float = 0.0
     # not in Table III (legged_gym's feet air time, learner/rewards.py): at each touchdown, scale * (time in
     # the air - target); 0: off. The target is the dog's swing time: 0.29 s in the walk bank, 0.30 s in the
     # trot bank ((1 - duty) / stride frequency, `amp-data eval`'s reference rows)
@@ -439,6 +448,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         non_negative(f"reward.{name}", getattr(cfg.reward, name))
     for name in ("gait_clock_force_sigma_n2", "gait_clock_speed_sigma_m2_s2", "gait_clock_height_sigma_m2"):
         positive(f"reward.{name}", getattr(cfg.reward, name))
+    if cfg.reward.action_rate > 0:
+        raise ValueError(f"reward.action_rate is a cost: a scale <= 0, got {cfg.reward.action_rate!r}")
+    if cfg.reward.action_rate and not e.observe_last_action:
+        raise ValueError("reward.action_rate needs env.observe_last_action=true (the policy must see the action "
+                         "its next one is charged against)")
     if e.reference_feedforward and not e.gait_clock:
         raise ValueError("env.reference_feedforward needs env.gait_clock=true (the feedforward follows the clock's "
                          "phase)")

@@ -59,6 +59,10 @@ def dof_acc(joint_vel, prev_joint_vel, dt_s):
     return namespace(joint_vel).sum(((prev_joint_vel - joint_vel) / dt_s) ** 2, axis=1)
 
 
+def action_rate(action, prev_action):
+    return namespace(action).sum((action - prev_action) ** 2, axis=1)
+
+
 def dof_pos_limits(joint_pos, soft_limits_rad):
     """Sum over joints of how far (rad) each is outside its soft limits (12, 2)."""
     xp = namespace(joint_pos)
@@ -128,7 +132,7 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
                  body_contact, foot_force_n, joint_pos, joint_vel, prev_joint_vel, torques_nm, soft_limits_rad,
                  dt_s, foot_first_contact=None, foot_air_time_s=None, foot_contact=None,
                  foot_contact_desired=None, foot_vel_w=None, foot_height_m=None,
-                 foot_height_reference_m=None) -> dict[str, np.ndarray]:
+                 foot_height_reference_m=None, action=None, prev_action=None) -> dict[str, np.ndarray]:
     """Every term, scaled by its Table III weight and by dt: {name: (N,)}. `cfg`: RewardConfig.
 
     With `cfg.feet_air_time` not 0 also that term, from `foot_first_contact` (N, 4) bool (feet that touch
@@ -137,7 +141,8 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
     `foot_contact_desired` (N, 4); with `cfg.gait_clock_swing_free` or `cfg.gait_clock_stance_still` not 0
     those terms of `foot_force_n` and `foot_vel_w` (N, 4, 3) under the same schedule, and with
     `cfg.gait_clock_swing_height` not 0 that of `foot_height_m` (N, 4) against `foot_height_reference_m`.
-    With `cfg.gait_clock_gate_by_tracking` the clock's terms are multiplied by the tracking term's factor."""
+    With `cfg.gait_clock_gate_by_tracking` the clock's terms are multiplied by the tracking term's factor.
+    With `cfg.action_rate` not 0 also that term, of the policy's `action` and `prev_action` (N, 12)."""
     tracking = tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma)
     raw = {
         "tracking_lin_vel_x": tracking,
@@ -151,6 +156,8 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
         "dof_pos_limits": dof_pos_limits(joint_pos, soft_limits_rad),
         "torques": torques(torques_nm),
     }
+    if cfg.action_rate:
+        raw["action_rate"] = action_rate(action, prev_action)
     if cfg.feet_air_time:
         raw["feet_air_time"] = feet_air_time(foot_first_contact, foot_air_time_s, cfg.feet_air_time_target_s,
                                              command_vx_m_s)

@@ -19,7 +19,8 @@ With `env.action_filter_hz` the filtered action follows (12 values), with `env.g
 gait clock's phase (2 values, `learner/gait_clock.py`). With `env.terrain = "waves"` two values follow: the
 wave amplitude / 3 cm and its spatial frequency / the highest (`learner/terrain.py`), as the paper adds the
 terrain's parameters. Heights (the base-height reward, the AMP observation's base height, the fall check, the
-feet at a reset) are then above the ground under the point, not above z = 0.
+feet at a reset) are then above the ground under the point, not above z = 0. With `env.observe_last_action`
+the policy's previous action comes last (12 values, as a joint-target offset in rad).
 
 Action (12,): joint target = default pose + `action_scale` * action, clipped to the soft joint limits. With
 `env.reference_feedforward` the dog's mean joint angles at the gait clock's phase take the default pose's
@@ -55,13 +56,16 @@ OBS_DIM = 31
 TERRAIN_OBS_DIM = 2
 FILTER_OBS_DIM = 12      # with env.action_filter_hz: the filtered action as a joint-target offset (rad)
 CLOCK_OBS_DIM = 2        # with env.gait_clock: sin, cos of 2 pi phase
+LAST_ACTION_OBS_DIM = 12  # with env.observe_last_action: the previous action as a joint-target offset (rad)
 
 
-def observation_dim(action_filter_hz: float, terrain: str, gait_clock: bool = False) -> int:
+def observation_dim(action_filter_hz: float, terrain: str, gait_clock: bool = False,
+                    last_action: bool = False) -> int:
     """The policy's observation size: the 31 base values, the filtered action with an action filter, the
-    gait clock with one, the terrain's values on terrain (in that order)."""
+    gait clock with one, the terrain's values on terrain, the previous action with env.observe_last_action
+    (in that order)."""
     return (OBS_DIM + (FILTER_OBS_DIM if action_filter_hz > 0 else 0) + (CLOCK_OBS_DIM if gait_clock else 0)
-            + (TERRAIN_OBS_DIM if terrain != "flat" else 0))
+            + (TERRAIN_OBS_DIM if terrain != "flat" else 0) + (LAST_ACTION_OBS_DIM if last_action else 0))
 ACT_DIM = 12
 OBS_SCALES = np.concatenate([[2.0], np.ones(12), np.full(12, 0.05), np.ones(3), np.full(3, 0.25)])
 
@@ -169,7 +173,9 @@ class Go2AmpTask:
         f_c = self.env_cfg.action_filter_hz
         self.filter_alpha = 1.0 - np.exp(-2 * np.pi * f_c * self.dt_s) if f_c > 0 else None
         self._filtered_action = k.zeros((n, 12))
-        self.obs_dim = observation_dim(f_c, self.env_cfg.terrain, self.env_cfg.gait_clock)
+        self._last_action = k.zeros((n, 12))     # the policy's previous action (clipped, policy units)
+        self.obs_dim = observation_dim(f_c, self.env_cfg.terrain, self.env_cfg.gait_clock,
+                                       self.env_cfg.observe_last_action)
         self.clocks = None
         if self.env_cfg.gait_clock:
             self.clocks = GaitClocks(expert)
@@ -231,6 +237,9 @@ class Go2AmpTask:
             parts.append(k.astype(k.xp.stack([k.xp.sin(angle), k.xp.cos(angle)], axis=1), "float32"))
         if self.terrain is not None:
             parts.append(k.asarray(self.terrain.observation(env_ids), "float32"))
+        if self.env_cfg.observe_last_action:
+            last = self._last_action if env_ids is None else self._last_action[k.indices(env_ids)]
+            parts.append(k.astype(self.env_cfg.action_scale * last, "float32"))
         return parts[0] if len(parts) == 1 else k.concat(parts, axis=1)
 
     def ground_z_m(self, env_ids, x_m, y_m) -> np.ndarray:
@@ -321,9 +330,12 @@ class Go2AmpTask:
             self.clock_phase[kid] = k.asarray(phase)
             if self.env_cfg.reference_feedforward:
                 base_pose = profile_at_phase(phase, self.clocks.joint_pos_rad[gait])
-        # the filter starts where the joints are: no jump of the targets at the first step
-        self._filtered_action[kid] = k.asarray(np.clip((qpos[:, 7:] - base_pose) / self.env_cfg.action_scale,
-                                                       self.action_low, self.action_high))
+        # the filter and the previous action start where the joints are: no jump of the targets at the
+        # first step, and no action-rate cost for holding them
+        holding = k.asarray(np.clip((qpos[:, 7:] - base_pose) / self.env_cfg.action_scale,
+                                    self.action_low, self.action_high))
+        self._filtered_action[kid] = holding
+        self._last_action[kid] = holding
         self.episode_step[kid] = 0
         self._path_m[kid] = 0.0
         self._foot_air_time_s[kid] = 0.0
@@ -414,9 +426,10 @@ class Go2AmpTask:
         actions = k.asarray(actions)
         if not bool(xp.all(xp.isfinite(actions))):
             raise FloatingPointError("the policy produced non-finite actions")
+        policy_action = xp.clip(actions, self._action_low_k, self._action_high_k)
+        prev_action, self._last_action = self._last_action, policy_action
         if self.filter_alpha is not None:
-            a = xp.clip(actions, self._action_low_k, self._action_high_k)
-            self._filtered_action += self.filter_alpha * (a - self._filtered_action)
+            self._filtered_action += self.filter_alpha * (policy_action - self._filtered_action)
             actions = self._filtered_action
         if self.clocks is not None:    # the phase the step ends at: the feedforward's targets lead by a step
             self.clock_phase = (self.clock_phase + self._clock_freq_k[self.gait] * self.dt_s) % 1.0
@@ -449,7 +462,8 @@ class Go2AmpTask:
             foot_height_m=(st.foot_pos_w[:, :, 2] - (st.base_pos_w[:, 2] - height)[:, None]
                            if self.rew_cfg.gait_clock_swing_height else None),
             foot_height_reference_m=(self.reference_foot_height_m() if self.rew_cfg.gait_clock_swing_height
-                                     else None))
+                                     else None),
+            action=policy_action, prev_action=prev_action)
         task_reward = sum(terms.values())
         if self.rew_cfg.only_positive:
             task_reward = xp.clip(task_reward, 0.0, None)

@@ -71,7 +71,8 @@ def source_checkpoint(source: str | Path) -> tuple[Path, dict]:
 def _obs_dim(config: dict) -> int:
     from learner.task import observation_dim
     env = config.get("env", {})
-    return observation_dim(env.get("action_filter_hz", 0.0), env.get("terrain", "flat"), env.get("gait_clock", False))
+    return observation_dim(env.get("action_filter_hz", 0.0), env.get("terrain", "flat"), env.get("gait_clock", False),
+                           env.get("observe_last_action", False))
 
 
 def _widened(name: str, src, shape: tuple, dims: tuple[int, int]):

@@ -399,7 +399,8 @@ def test_the_task_on_warp_matches_the_task_on_cpu_mujoco(banks):
                                    ["env.gait_clock=true", "reward.gait_clock=50",
                                     "reward.gait_clock_swing_free=30", "reward.gait_clock_stance_still=20",
                                     "reward.gait_clock_swing_height=10", "reward.gait_clock_gate_by_tracking=true",
-                                    "env.reference_feedforward=true"]])
+                                    "env.reference_feedforward=true", "env.observe_last_action=true",
+                                    "reward.action_rate=-2.4"]])
 def test_the_task_on_device_tensors_matches_the_task_on_host_arrays(banks, extra):
     """env.sim_arrays=torch: the Warp backend's state stays in torch tensors and the task computes on them
     (here on Warp's CPU device). The same seed, resets and actions give the numpy path's observations, AMP
@@ -509,6 +510,42 @@ def test_the_action_filter_is_a_first_order_low_pass_seen_in_the_observation(ban
     assert 0.3 < gain < 0.45                                       # 5 Hz through a 2 Hz first-order filter
     np.testing.assert_allclose(np.array(sent)[100:] - task.default_pose, cfg.env.action_scale * targets, atol=1e-6)
     backend.close()
+
+
+def test_the_action_rate_cost_charges_the_change_from_the_action_the_policy_sees(banks):
+    """reward.action_rate with env.observe_last_action: the observation's last 12 values are the previous
+    (clipped) action as a joint-target offset; after a reset it is the action that holds the start pose, so
+    holding costs nothing; a change d costs scale * dt * sum(d^2), charged on the clipped actions; without
+    the observation the config is refused."""
+    cfg = tiny_cfg()
+    C.apply_overrides(cfg, ["env.observe_last_action=true", "reward.action_rate=-2.4",
+                            "randomization.enabled=false"])
+    backend, task, _, _, _ = T.build(cfg, banks, seed=4)
+    scale, dt = cfg.env.action_scale, task.dt_s
+    obs = task.reset()
+    assert task.obs_dim == 31 + 12 and obs.shape == (4, 43)
+    # RSI starts: the previous action is the start's joint offset (obs 1:13), clipped to the action range
+    held = np.clip(obs[:, 1:13] / scale, task.action_low, task.action_high)
+    np.testing.assert_allclose(obs[:, 31:] / scale, held, atol=1e-5)
+    assert np.abs(held).max() > 0.1                                  # not the default pose: a real check
+    r = task.step(held)
+    np.testing.assert_allclose(r.terms["action_rate"], 0.0, atol=1e-9)
+    change = np.random.default_rng(0).uniform(-0.3, 0.3, (4, 12))
+    inside = np.clip(held + change, task.action_low, task.action_high)
+    r = task.step(held + change)
+    ended = r.terminated | r.timed_out
+    np.testing.assert_allclose(r.terms["action_rate"][~ended],
+                               (-2.4 * dt * ((inside - held) ** 2).sum(1))[~ended], rtol=1e-5)
+    np.testing.assert_allclose(r.next_obs[:, 31:], scale * inside, atol=1e-6)
+    far = inside + 100.0                                             # clipped to the range before the cost
+    r = task.step(far)
+    hi = np.broadcast_to(task.action_high, far.shape)
+    np.testing.assert_allclose(r.terms["action_rate"], -2.4 * dt * ((hi - inside) ** 2).sum(1), rtol=1e-5)
+    backend.close()
+    with pytest.raises(ValueError, match="needs env.observe_last_action=true"):
+        C.validate(C.apply_overrides(tiny_cfg(), ["reward.action_rate=-1"]))
+    with pytest.raises(ValueError, match="is a cost"):
+        C.validate(C.apply_overrides(tiny_cfg(), ["env.observe_last_action=true", "reward.action_rate=1"]))
 
 
 def test_feet_air_time_reward_times_a_drop_from_a_known_height(banks):
