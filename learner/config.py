@@ -61,6 +61,11 @@ class EnvConfig:
     # bank, learner/gait_clock.py) + action_scale * action instead of default pose + ...: a trajectory
     # generator under a residual policy (Iscen et al. 2018's PMTG), the dog's stride as the feedforward
     reference_feedforward: bool = False
+    # > 0 (needs reference_feedforward): the policy's correction to the dog's stride is bounded to +- this
+    # (rad per joint; the action range becomes +- residual_limit_rad / action_scale), so that it adjusts the
+    # stride instead of replacing it; 0: the action spans the soft joint limits as without the feedforward
+    # (corrections of up to 2-3 rad)
+    residual_limit_rad: float = 0.0
     reference_state_init: bool = True     # start episodes from random bank frames (else the default pose)
     rsi_fraction: float = 0.75            # with reference_state_init: this share of resets from bank frames,
     #                                       the rest standing still in the default pose (how play starts)
@@ -453,6 +458,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     if cfg.reward.action_rate and not e.observe_last_action:
         raise ValueError("reward.action_rate needs env.observe_last_action=true (the policy must see the action "
                          "its next one is charged against)")
+    if not (isinstance(e.residual_limit_rad, (int, float)) and 0 <= e.residual_limit_rad < float("inf")):
+        raise ValueError(f"env.residual_limit_rad must be >= 0 rad (0: off), got {e.residual_limit_rad!r}")
+    if e.residual_limit_rad and not e.reference_feedforward:
+        raise ValueError("env.residual_limit_rad bounds the correction to the dog's stride: it needs "
+                         "env.reference_feedforward=true")
     if e.reference_feedforward and not e.gait_clock:
         raise ValueError("env.reference_feedforward needs env.gait_clock=true (the feedforward follows the clock's "
                          "phase)")

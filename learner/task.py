@@ -25,7 +25,7 @@ the policy's previous action comes last (12 values, as a joint-target offset in 
 Action (12,): joint target = default pose + `action_scale` * action, clipped to the soft joint limits. With
 `env.reference_feedforward` the dog's mean joint angles at the gait clock's phase take the default pose's
 place (a trajectory generator under a residual policy, Iscen et al. 2018's PMTG with the dog's trajectory):
-the policy's action is then a correction to the dog's stride.
+the policy's action is then a correction to the dog's stride, bounded by `env.residual_limit_rad` if set.
 
 Arrays: the task keeps its buffers in the kind of array its backend's `SimState` holds (`learner/arrays.py`):
 numpy for CPU MuJoCo; torch tensors on the device for a backend that keeps its state there, so stepping
@@ -142,9 +142,13 @@ class Go2AmpTask:
         self.default_pose = go2.default_pose_rad()
         self.soft_limits = go2.soft_limits_rad()
         scale = self.env_cfg.action_scale
-        # action range that keeps the joint target inside the soft limits (per joint, policy units)
+        # action range that keeps the joint target inside the soft limits (per joint, policy units), or the
+        # feedforward's bounded correction
         self.action_low = (self.soft_limits[:, 0] - self.default_pose) / scale
         self.action_high = (self.soft_limits[:, 1] - self.default_pose) / scale
+        if self.env_cfg.residual_limit_rad:
+            self.action_high = np.full(12, self.env_cfg.residual_limit_rad / scale)
+            self.action_low = -self.action_high
         self.torque_limit = backend.torque_limit_nm
         self.base_height_target_m = self.rew_cfg.base_height_target_m or float(
             expert.mean_base_height_m())

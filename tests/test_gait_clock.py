@@ -166,6 +166,38 @@ def test_reference_feedforward_drives_the_legs_through_the_dog_s_stride(banks):
         C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["env.reference_feedforward=true"]))
 
 
+def test_residual_limit_bounds_the_correction_to_the_dog_s_stride(banks):
+    """env.residual_limit_rad: the action range becomes +- limit / action_scale on every joint, so the joint
+    targets stay within the limit of the dog's angles at the clock's phase (and within the soft limits),
+    and the actor's actions stay in that range; without the feedforward it is refused."""
+    pytest.importorskip("torch")
+    pytest.importorskip("mujoco")
+    import torch
+    from learner import config as C
+    from learner import train as T
+    cfg = C.make_config("cpu", "sac")
+    C.apply_overrides(cfg, ["env.num_envs=3", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
+                            "env.reference_feedforward=true", "env.residual_limit_rad=0.3"])
+    backend, task, _, agent, _ = T.build(cfg, banks, seed=2)
+    np.testing.assert_allclose(task.action_high, 0.3 / cfg.env.action_scale)
+    np.testing.assert_allclose(task.action_low, -0.3 / cfg.env.action_scale)
+    obs = task.reset()
+    for big in (100.0, -100.0):
+        profile = profile_at_phase(task.clock_phase, task.clocks.joint_pos_rad[task.gait])
+        want = np.clip(profile + np.sign(big) * 0.3, task.soft_limits[:, 0], task.soft_limits[:, 1])
+        np.testing.assert_allclose(task.joint_targets(np.full((3, 12), big)), want, atol=1e-12)
+        assert np.abs(want - np.clip(profile, *task.soft_limits.T)).max() <= 0.3 + 1e-12
+    # the actor squashes onto the same range: a = center + half * tanh(u)
+    np.testing.assert_allclose(agent.actor.center.numpy(), 0.0, atol=1e-7)
+    np.testing.assert_allclose(agent.actor.half_range.numpy(), 0.3 / cfg.env.action_scale, rtol=1e-6)
+    with torch.no_grad():
+        acts = np.concatenate([agent.act(obs) for _ in range(20)])
+    assert np.abs(acts).max() <= 0.3 / cfg.env.action_scale + 1e-5
+    backend.close()
+    with pytest.raises(ValueError, match="needs env.reference_feedforward=true"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["env.residual_limit_rad=0.3"]))
+
+
 def test_the_task_runs_the_clock_it_observes_and_pays(banks):
     """env.gait_clock: the observation ends with sin, cos of the phase, the phase advances by the stride
     frequency of the bank nearest the command, reward.gait_clock pays scale * dt * the share of feet whose
