@@ -913,8 +913,10 @@ def eval_cmd(
     console.print(table)
     for name, g in report.gaits.items():
         met = ", ".join(k for k, v in g["targets"].items() if v) or "none"
+        met_detected = ", ".join(k for k, v in g.get("targets_detected", {}).items() if v) or "none"
         console.print(f"{name}: policy at {g['command_vx_m_s']:.2f} m/s (the bank's mean speed)"
-                      f"{', fell' if g['fell'] else ''}; targets met: {met}", markup=False, highlight=False)
+                      f"{', fell' if g['fell'] else ''}; targets met: {met}; with feet* (as the dog's contacts "
+                      f"are found): {met_detected}", markup=False, highlight=False)
     console.print("freq: median stride frequency (from foot contacts); legs: dominant frequency of the thigh "
                   "angles (independent of contacts); *feet: the same rollout with contacts detected as in the banks "
                   "(foot height and speed) instead of foot force > 1 N, blind to feet that bounce in stance; "

@@ -18,7 +18,9 @@ rollout's gait (amp_data.motion.gait, contacts from the simulator's foot forces)
 Beside the simulator's contacts, the same rollout's gait with contacts found as the banks find them
 (`amp_data.motion.contacts.bank_contacts`: foot height and speed, with hysteresis), `policy_detected`: a
 stance foot that bounces on the floor flickers the simulator's contacts (force > 1 N) at 10 Hz and more
-while the detector sees one stance; where the two disagree, the policy's feet chatter.
+while the detector sees one stance; where the two disagree, the policy's feet chatter. The dog's own contacts
+come from that detector, so `compare_detected` and `targets_detected` (the same figures and targets with
+the policy's detected contacts) compare like with like; `compare` and `targets` also count the chatter.
 
 The targets of the imitation issue: stride frequency within +-25 %, mean duty within +-0.10, the bank's label
 in most strides (`ImitationReport.meets_targets`).
@@ -117,11 +119,15 @@ def evaluate_imitation(run, checkpoint=None, seconds: float = 12.0, settle_s: fl
                 pol = gait_figures(bank)
             cmp = compare(pol, ref) if pol is not None and pol.strides else None
             detected = None if pol is None else gait_figures(_with_detected_contacts(bank))
+            cmp_detected = compare(detected, ref) if detected is not None and detected.strides else None
             report.gaits[Path(path).stem] = {
                 "command_vx_m_s": ref.forward_speed_m_s, "fell": bool(r.fell),
                 "policy": None if pol is None else pol.as_dict(), "reference": ref.as_dict(), "compare": cmp,
                 "policy_detected": None if detected is None else detected.as_dict(),
-                "targets": meets_targets(cmp) if cmp else {"stride_freq": False, "duty": False, "label": False}}
+                "targets": meets_targets(cmp) if cmp else {"stride_freq": False, "duty": False, "label": False},
+                "compare_detected": cmp_detected,
+                "targets_detected": (meets_targets(cmp_detected) if cmp_detected else
+                                     {"stride_freq": False, "duty": False, "label": False})}
     finally:
         task.backend.close()
     return report

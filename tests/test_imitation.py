@@ -80,9 +80,16 @@ def test_eval_command_on_a_run(walk_trot_cycle_banks, tmp_path):
     assert set(report["gaits"]) == {"walk", "trot"}
     for g in report["gaits"].values():
         assert g["reference"]["strides"] >= 1 and g["command_vx_m_s"] == pytest.approx(g["reference"]["forward_speed_m_s"])
-        assert set(g["targets"]) == {"stride_freq", "duty", "label"}
+        assert set(g["targets"]) == set(g["targets_detected"]) == {"stride_freq", "duty", "label"}
         assert g["fell"] or g["policy_detected"] is not None
+        if g["compare_detected"] is not None:        # like with like: the detected contacts' figures
+            c = g["compare_detected"]
+            assert c["stride_freq_ratio"] == pytest.approx(g["policy_detected"]["stride_freq_hz"]
+                                                           / g["reference"]["stride_freq_hz"])
+            assert g["targets_detected"] == meets_targets(c)
         assert 0 <= g["reference"]["flight_share"] <= 1
+    r = runner.invoke(cli.app, ["eval", str(out), "--seconds", "4"])
+    assert r.exit_code == 0 and "with feet* (as the dog's contacts are found)" in r.output
     r = runner.invoke(cli.app, ["eval", str(out), "--seconds", "1"])
     assert r.exit_code == 2 and "--seconds" in r.output
 
