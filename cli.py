@@ -638,6 +638,13 @@ def train_cmd(
       amp-data train walk.h5 trot.h5 --terrain waves --init-from runs/sac-cpu-1   # the paper's terrain run
 
     \b
+    Nearest the dog's gait so far (README, "Where it stands"):
+      amp-data train walk.h5 trot.h5 --set amp.window_frames=5 --set amp.frame_stride=3
+        --set env.gait_clock=true --set env.command_source=banks --set reward.gait_clock_swing_free=120
+        --set reward.gait_clock_stance_still=120 --set env.reference_feedforward=true
+        --set env.residual_limit_rad=0.3
+
+    \b
     The run folder gets config.json, metrics.csv (and tb/ for TensorBoard), eval.csv (a deterministic
     10 s evaluation at every checkpoint: forward speed vs command, falls, style reward),
     checkpoint.pt (atomic, every 5 min and at the end) and summary.json. Ctrl-C saves a checkpoint.
