@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from amp_data.motion.gait import touchdowns_per_s  # noqa: E402
 from learner.play import load_policy  # noqa: E402
 
 SETTLE_S = 2.0
@@ -51,7 +52,7 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float) -> dict:
             "match": (c == d).mean(0).tolist(),
             "chance": (share_c * share_d + (1 - share_c) * (1 - share_d)).tolist(),
             "contact_share": share_c.tolist(), "schedule_share": share_d.tolist(),
-            "touchdowns_per_s": ((np.diff(c.astype(int), axis=0) == 1).sum(0) / ((len(c) - 1) * task.dt_s)).tolist(),
+            "touchdowns_per_s": touchdowns_per_s(c, task.dt_s).tolist(),
             # the banks' "stance slip": mean horizontal speed of a foot while it touches the floor
             "stance_slip_m_s": [float(v[c[:, f], f].mean()) if c[:, f].any() else float("nan") for f in range(4)]}
 

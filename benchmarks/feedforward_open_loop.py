@@ -26,18 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from amp_data.motion.gait import touchdowns_per_s  # noqa: E402
 from learner import config as C  # noqa: E402
 from learner import mujoco_backend  # noqa: E402
 from learner import train as T  # noqa: E402
 
 STEPS = 60                      # 1.2 s at 50 Hz
 WINDOW = slice(15, 50)          # 0.3-1.0 s: after the first touchdowns, before most falls
-
-
-def touchdowns_per_s(contact: np.ndarray, dt_s: float) -> np.ndarray:
-    """(4,) mean over environments of rising edges per second; contact (T, N, 4) bool."""
-    edges = (~contact[:-1]) & contact[1:]
-    return edges.sum(axis=0).mean(axis=0) / ((len(contact) - 1) * dt_s)
 
 
 def play(banks, envs: int, kp: float, kd: float, timeconst: float | None, seed: int = 3) -> dict:
@@ -76,10 +71,11 @@ def play(banks, envs: int, kp: float, kd: float, timeconst: float | None, seed: 
         return {"kp": kp, "kd": kd, "contact_timeconst_s": timeconst, "command_vx_m_s": command,
                 "standing_after_1s": int(standing.sum()), "envs": envs,
                 "forward_speed_m_s": float(np.array(vx)[WINDOW][:, standing].mean()) if standing.any() else None,
-                "touchdowns_per_s": touchdowns_per_s(c, dt).tolist(),
-                "touchdowns_per_s_filter1": touchdowns_per_s(c[1:] | c[:-1], dt).tolist(),
-                "touchdowns_per_s_filter2": touchdowns_per_s(c[2:] | c[1:-1] | c[:-2], dt).tolist(),
-                "scheduled_per_s": touchdowns_per_s(d, dt).tolist()}
+                # per foot, the mean over the standing environments (axis 1 of (T, N, 4))
+                "touchdowns_per_s": touchdowns_per_s(c, dt).mean(0).tolist(),
+                "touchdowns_per_s_filter1": touchdowns_per_s(c[1:] | c[:-1], dt).mean(0).tolist(),
+                "touchdowns_per_s_filter2": touchdowns_per_s(c[2:] | c[1:-1] | c[:-2], dt).mean(0).tolist(),
+                "scheduled_per_s": touchdowns_per_s(d, dt).mean(0).tolist()}
     finally:
         backend.close()
 

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from amp_data.motion.contacts import ContactConfig, detect_contacts, hysteresis, remove_short_runs
 from amp_data.motion.cycle_select import choose_cycle
-from amp_data.motion.gait import GRAVITY_M_S2, analyze, classify, classify_full, diagonality, touchdowns
+from amp_data.motion.gait import (GRAVITY_M_S2, analyze, classify, classify_full, diagonality, touchdowns,
+                                  touchdowns_per_s)
 from robots.go2.model import FOOT_RADIUS_M
 
 FPS = 50.0
@@ -408,3 +409,15 @@ def test_inspect_phase_table_and_gait_figures(cycle_banks, tmp_path):
         with Image.open(tmp_path / name) as im:
             assert im.width > 500 and im.height > 300
             assert len(np.unique(np.asarray(im.convert("L")))) > 10    # not a blank canvas
+
+
+def test_touchdowns_per_s_counts_rising_edges_over_the_span():
+    """A foot down for 3 of every 10 frames at 50 Hz touches down 5 times a second; one always down, never;
+    an (T, N, 4) array gives (N, 4), agreeing with `touchdowns`."""
+    t = np.arange(201)
+    down = (t % 10) >= 7                                      # rising at 7, 17, ..., 197: 20 in 4 s
+    c = np.stack([down, np.ones_like(down), np.roll(down, 3), np.zeros_like(down)], axis=1)
+    rate = touchdowns_per_s(c, 0.02)
+    np.testing.assert_allclose(rate, [5.0, 0.0, 5.0, 0.0])
+    np.testing.assert_allclose(rate * 200 * 0.02, [len(x) for x in touchdowns(c)])
+    assert touchdowns_per_s(np.stack([c, ~c], axis=1), 0.02).shape == (2, 4)

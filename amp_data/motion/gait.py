@@ -114,6 +114,12 @@ def touchdowns(contacts: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(rising[:, f]) + 1 for f in range(c.shape[1])]
 
 
+def touchdowns_per_s(contacts: np.ndarray, dt_s: float) -> np.ndarray:
+    """Rising edges of contacts (T, ...) bool per second of the span they cover, over axis 0: (...)."""
+    c = np.asarray(contacts, dtype=bool)
+    return ((~c[:-1]) & c[1:]).sum(axis=0) / ((len(c) - 1) * dt_s)
+
+
 def _circular_gap(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
     """Distance between phases a and b on the unit circle, in [0, 0.5]."""
     d = np.mod(np.asarray(a) - np.asarray(b), 1.0)
