@@ -920,7 +920,7 @@ def eval_cmd(
     console.print(table)
     for name, g in report.gaits.items():
         met = ", ".join(k for k, v in g["targets"].items() if v) or "none"
-        met_detected = ", ".join(k for k, v in g.get("targets_detected", {}).items() if v) or "none"
+        met_detected = ", ".join(k for k, v in g["targets_detected"].items() if v) or "none"
         console.print(f"{name}: policy at {g['command_vx_m_s']:.2f} m/s (the bank's mean speed)"
                       f"{', fell' if g['fell'] else ''}; targets met: {met}; with feet* (as the dog's contacts "
                       f"are found): {met_detected}", markup=False, highlight=False)

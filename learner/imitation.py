@@ -72,7 +72,10 @@ def _with_detected_contacts(bank):
     return out
 
 
-def meets_targets(cmp: dict) -> dict[str, bool]:
+def meets_targets(cmp: dict | None) -> dict[str, bool]:
+    """Which targets a comparison meets; none without one (a fall, no stride)."""
+    if cmp is None:
+        return {"stride_freq": False, "duty": False, "label": False}
     return {"stride_freq": bool(abs(cmp["stride_freq_ratio"] - 1) <= FREQ_TOL),
             "duty": bool(abs(cmp["mean_duty_diff"]) <= DUTY_TOL),
             "label": bool(cmp["reference_label_share"] > 0.5)}
@@ -124,10 +127,8 @@ def evaluate_imitation(run, checkpoint=None, seconds: float = 12.0, settle_s: fl
                 "command_vx_m_s": ref.forward_speed_m_s, "fell": bool(r.fell),
                 "policy": None if pol is None else pol.as_dict(), "reference": ref.as_dict(), "compare": cmp,
                 "policy_detected": None if detected is None else detected.as_dict(),
-                "targets": meets_targets(cmp) if cmp else {"stride_freq": False, "duty": False, "label": False},
-                "compare_detected": cmp_detected,
-                "targets_detected": (meets_targets(cmp_detected) if cmp_detected else
-                                     {"stride_freq": False, "duty": False, "label": False})}
+                "targets": meets_targets(cmp),
+                "compare_detected": cmp_detected, "targets_detected": meets_targets(cmp_detected)}
     finally:
         task.backend.close()
     return report
