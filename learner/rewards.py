@@ -17,10 +17,18 @@ TERMS = ("tracking_lin_vel_x", "lin_vel_z", "ang_vel_xy", "ang_vel_z", "base_hei
          "feet_contact_forces", "dof_acc", "dof_pos_limits", "torques")
 
 
-def tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, sigma):
-    """exp(-(v_cmd - v_x)^2 / sigma), base-frame forward velocity: 1 on target."""
+def tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, sigma, relative_above_m_s=0.0):
+    """exp(-(v_cmd - v_x)^2 / sigma), base-frame forward velocity: 1 on target.
+
+    With `relative_above_m_s` > 0 the error of a command faster than that speed is scaled by
+    relative_above_m_s / |v_cmd|: the kernel's width grows with the command, so that it is as wide, as a share
+    of the command, at every speed above that one."""
     xp = namespace(base_lin_vel_b)
-    return xp.exp(-xp.square(command_vx_m_s - base_lin_vel_b[:, 0]) / sigma)
+    err = command_vx_m_s - base_lin_vel_b[:, 0]
+    if relative_above_m_s > 0:
+        speed = xp.abs(command_vx_m_s + 0.0 * err)       # broadcast a scalar command to (N,)
+        err = err * relative_above_m_s / xp.maximum(speed, xp.full_like(speed, relative_above_m_s))
+    return xp.exp(-xp.square(err) / sigma)
 
 
 def lin_vel_z(base_lin_vel_b):
@@ -143,7 +151,8 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
     `cfg.gait_clock_swing_height` not 0 that of `foot_height_m` (N, 4) against `foot_height_reference_m`.
     With `cfg.gait_clock_gate_by_tracking` the clock's terms are multiplied by the tracking term's factor.
     With `cfg.action_rate` not 0 also that term, of the policy's `action` and `prev_action` (N, 12)."""
-    tracking = tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma)
+    tracking = tracking_lin_vel_x(command_vx_m_s, base_lin_vel_b, cfg.tracking_sigma,
+                                  cfg.tracking_relative_above_m_s)
     raw = {
         "tracking_lin_vel_x": tracking,
         "lin_vel_z": lin_vel_z(base_lin_vel_b),

@@ -15,7 +15,7 @@ from learner import config as lcfg  # noqa: E402
 from learner.amp import Discriminator, gradient_penalty  # noqa: E402
 from learner.networks import RunningNorm, SquashedGaussianActor, squash  # noqa: E402
 from learner.replay import NStepReplay, nstep_returns  # noqa: E402
-from learner.rewards import amp_reward, reward_terms  # noqa: E402
+from learner.rewards import amp_reward, reward_terms, tracking_lin_vel_x  # noqa: E402
 
 G = 0.9  # gamma of the hand-computed n-step cases
 
@@ -535,6 +535,34 @@ def test_clock_terms_gated_by_tracking_pay_a_standing_robot_little():
     np.testing.assert_allclose(gated["tracking_lin_vel_x"], plain["tracking_lin_vel_x"])
     with pytest.raises(ValueError, match="none is on"):
         lcfg.validate(lcfg.apply_overrides(lcfg.make_config("cpu", "sac"), ["reward.gait_clock_gate_by_tracking=true"]))
+
+
+def test_tracking_relative_above_widens_the_kernel_with_the_command():
+    """reward.tracking_relative_above_m_s: below that speed the legged_gym kernel as it was; above it the
+    error as a share of the command (both directions), the same kernel value at the same relative error."""
+    from robots.go2.model import soft_limits_rad
+
+    s = _rest_state(5)
+    s["command_vx_m_s"] = np.array([0.7, 1.79, 1.79, -1.68, 0.84])
+    s["base_lin_vel_b"][:, 0] = [0.2, 0.64, 1.79, -0.84, 0.42]
+    cfg = lcfg.make_config("cpu", "sac").reward
+    plain = reward_terms(cfg, **s, soft_limits_rad=soft_limits_rad(), dt_s=DT)["tracking_lin_vel_x"]
+    np.testing.assert_allclose(plain[1], 4.8 * math.exp(-1.15 ** 2 / 0.25), rtol=1e-12)
+    assert plain[1] < 0.006 * 4.8                                  # the trot's command: next to nothing
+    cfg.tracking_relative_above_m_s = 0.84
+    rel = reward_terms(cfg, **s, soft_limits_rad=soft_limits_rad(), dt_s=DT)["tracking_lin_vel_x"]
+    np.testing.assert_allclose(rel[0], plain[0], rtol=1e-12)       # 0.7 m/s: below 0.84, unchanged
+    np.testing.assert_allclose(rel[4], plain[4], rtol=1e-12)
+    np.testing.assert_allclose(rel[1], 4.8 * math.exp(-(1.15 * 0.84 / 1.79) ** 2 / 0.25), rtol=1e-12)
+    np.testing.assert_allclose(rel[2], 4.8, rtol=1e-12)            # on target: whole
+    # half the command short, at 1.68 m/s backwards and at 0.84 forwards: the relative error 0.5 each side,
+    # both 0.42 m/s of error at 0.84
+    np.testing.assert_allclose(rel[3], rel[4], rtol=1e-12)
+    torch = pytest.importorskip("torch", reason="torch is an optional extra")
+    rel_t = tracking_lin_vel_x(torch.tensor(s["command_vx_m_s"]), torch.tensor(s["base_lin_vel_b"]), 0.25, 0.84)
+    np.testing.assert_allclose(rel_t.numpy() * 4.8, rel, rtol=1e-12)
+    with pytest.raises(ValueError, match="tracking_relative_above_m_s"):
+        lcfg.validate(lcfg.apply_overrides(lcfg.make_config("cpu", "sac"), ["reward.tracking_relative_above_m_s=-1"]))
 
 
 def test_amp_reward_numpy_and_torch():
