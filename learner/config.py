@@ -112,6 +112,10 @@ class RewardConfig:
     # its 10, so that a stance foot sliding at the walk's 0.7 m/s loses 0.86 instead of 0.05
     gait_clock_swing_free: float = 0.0
     gait_clock_stance_still: float = 0.0
+    # not in Table III nor Walk These Ways: scale * the mean over feet of desired (1 - exp(-F^2 / sigma_F)),
+    # stance feet bearing weight (20 N keeps 0.98 of it); the stance term above pays a still foot whether it
+    # stands or hovers; 0: off
+    gait_clock_stance_loaded: float = 0.0
     gait_clock_force_sigma_n2: float = 100.0
     gait_clock_speed_sigma_m2_s2: float = 0.25
     # not in Table III: scale * the mean over feet of (1 - desired) exp(-(h - h_dog)^2 / sigma_h), swing feet at
@@ -473,8 +477,8 @@ def validate(cfg: TrainConfig) -> TrainConfig:
                          "phase)")
     if cfg.reward.gait_clock_gate_by_tracking and not any(getattr(cfg.reward, n) for n in CLOCK_TERMS):
         raise ValueError("reward.gait_clock_gate_by_tracking=true gates the clock's terms, but none is on "
-                         "(set reward.gait_clock, gait_clock_swing_free, gait_clock_stance_still or "
-                         "gait_clock_swing_height)")
+                         "(set reward.gait_clock, gait_clock_swing_free, gait_clock_stance_still, "
+                         "gait_clock_stance_loaded or gait_clock_swing_height)")
     for name in CLOCK_TERMS:
         if getattr(cfg.reward, name) and not e.gait_clock:
             raise ValueError(f"reward.{name} needs env.gait_clock=true (the policy must see the clock it is "

@@ -123,6 +123,15 @@ def gait_clock_stance_still(foot_vel_w, desired, sigma_m2_s2):
     return xp.mean(desired * xp.exp(-speed2 / sigma_m2_s2), axis=1)
 
 
+def gait_clock_stance_loaded(foot_force_n, desired, sigma_n2):
+    """Mean over the feet of how far each bears weight where the clock has it on the floor (N,) in [0, 1]:
+    desired * (1 - exp(-F^2 / sigma)). The counterpart of `gait_clock_swing_free`, which Walk These Ways does
+    not have: its stance term (`gait_clock_stance_still`) pays a still foot whether it stands or hovers, so
+    a foot may stay up into its stance and land late."""
+    xp = namespace(foot_force_n)
+    return xp.mean(desired * (1 - xp.exp(-foot_force_n ** 2 / sigma_n2)), axis=1)
+
+
 def gait_clock_swing_height(foot_height_m, reference_height_m, desired, sigma_m2):
     """Mean over the feet of how closely each follows the dog's foot height where the clock has it in the
     air (N,) in [0, 1]: (1 - desired) * exp(-(h - h_dog)^2 / sigma), heights (N, 4) m of the foot centres
@@ -133,7 +142,8 @@ def gait_clock_swing_height(foot_height_m, reference_height_m, desired, sigma_m2
 
 
 # the terms paid under env.gait_clock's schedule (RewardConfig fields of the same names)
-CLOCK_TERMS = ("gait_clock", "gait_clock_swing_free", "gait_clock_stance_still", "gait_clock_swing_height")
+CLOCK_TERMS = ("gait_clock", "gait_clock_swing_free", "gait_clock_stance_still", "gait_clock_swing_height",
+               "gait_clock_stance_loaded")
 
 
 def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_height_m, base_height_target_m,
@@ -147,7 +157,8 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
     down this step) and `foot_air_time_s` (N, 4) (their time in the air up to this step). With
     `cfg.gait_clock` not 0 also `gait_clock_match` of `foot_contact` (N, 4) bool and the clock's
     `foot_contact_desired` (N, 4); with `cfg.gait_clock_swing_free` or `cfg.gait_clock_stance_still` not 0
-    those terms of `foot_force_n` and `foot_vel_w` (N, 4, 3) under the same schedule, and with
+    those terms of `foot_force_n` and `foot_vel_w` (N, 4, 3) under the same schedule (and
+    `cfg.gait_clock_stance_loaded` of `foot_force_n`), and with
     `cfg.gait_clock_swing_height` not 0 that of `foot_height_m` (N, 4) against `foot_height_reference_m`.
     With `cfg.gait_clock_gate_by_tracking` the clock's terms are multiplied by the tracking term's factor.
     With `cfg.action_rate` not 0 also that term, of the policy's `action` and `prev_action` (N, 12)."""
@@ -178,6 +189,9 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
     if cfg.gait_clock_stance_still:
         raw["gait_clock_stance_still"] = gait_clock_stance_still(foot_vel_w, foot_contact_desired,
                                                                  cfg.gait_clock_speed_sigma_m2_s2)
+    if cfg.gait_clock_stance_loaded:
+        raw["gait_clock_stance_loaded"] = gait_clock_stance_loaded(foot_force_n, foot_contact_desired,
+                                                                   cfg.gait_clock_force_sigma_n2)
     if cfg.gait_clock_swing_height:
         raw["gait_clock_swing_height"] = gait_clock_swing_height(foot_height_m, foot_height_reference_m,
                                                                  foot_contact_desired,

@@ -537,6 +537,26 @@ def test_clock_terms_gated_by_tracking_pay_a_standing_robot_little():
         lcfg.validate(lcfg.apply_overrides(lcfg.make_config("cpu", "sac"), ["reward.gait_clock_gate_by_tracking=true"]))
 
 
+def test_stance_loaded_pays_feet_that_bear_weight_in_stance_not_hovering_ones():
+    """reward.gait_clock_stance_loaded: desired (1 - exp(-F^2 / 100)); a hovering stance foot (still, no
+    force) earns gait_clock_stance_still whole but none of this term; swing feet earn nothing of it."""
+    from robots.go2.model import soft_limits_rad
+
+    s = _rest_state(2)
+    s["foot_force_n"] = np.array([[50.0, 0.0, 10.0, 50.0], [0.0, 50.0, 50.0, 0.0]])
+    desired = np.array([[1.0, 1.0, 1.0, 0.0], [1.0, 1.0, 1.0, 0.0]])   # RR in swing
+    cfg = lcfg.make_config("cpu", "sac").reward
+    cfg.gait_clock_stance_loaded, cfg.gait_clock_stance_still = 30, 30
+    t = reward_terms(cfg, **s, soft_limits_rad=soft_limits_rad(), dt_s=DT, foot_contact=s["foot_force_n"] > 1,
+                     foot_contact_desired=desired, foot_vel_w=np.zeros((2, 4, 3)))
+    loaded = 1 - np.exp(-2500 / 100.0)
+    np.testing.assert_allclose(t["gait_clock_stance_loaded"],
+                               30 * DT / 4 * np.array([loaded + 0 + (1 - math.exp(-1)), 0 + 2 * loaded]), rtol=1e-12)
+    np.testing.assert_allclose(t["gait_clock_stance_still"], 30 * DT * 0.75)   # blind to the hovering FR / FL
+    with pytest.raises(ValueError, match="needs env.gait_clock"):
+        lcfg.validate(lcfg.apply_overrides(lcfg.make_config("cpu", "sac"), ["reward.gait_clock_stance_loaded=1"]))
+
+
 def test_tracking_relative_above_widens_the_kernel_with_the_command():
     """reward.tracking_relative_above_m_s: below that speed the legged_gym kernel as it was; above it the
     error as a share of the command (both directions), the same kernel value at the same relative error."""
