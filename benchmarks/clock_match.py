@@ -1,8 +1,9 @@
 """Do a gait-clock policy's feet follow the clock? For a run trained with `env.gait_clock=true`: the
 deterministic policy from standing at each bank's mean speed (as `amp-data eval` plays it), and per foot the
 share of steps whose contact (foot force > 1 N) is what the clock's schedule says, beside the share a foot
-would match by chance with its own contact share, plus touchdowns per second and stance slip (the mean
-horizontal speed of a foot while it touches the floor).
+would match by chance with its own contact share; the misses split into a foot up in its scheduled stance
+and down in its scheduled swing; touchdowns per second and stance slip (the mean horizontal speed of a foot
+while it touches the floor).
 
     python benchmarks/clock_match.py RUN [--seconds 12] [--checkpoint CKPT] [--json OUT]
 
@@ -52,6 +53,10 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float) -> dict:
             "match": (c == d).mean(0).tolist(),
             "chance": (share_c * share_d + (1 - share_c) * (1 - share_d)).tolist(),
             "contact_share": share_c.tolist(), "schedule_share": share_d.tolist(),
+            # the two ways to miss: up where the clock has the foot down (hovering, landing late), and down
+            # where it has the foot up (dragging, lifting late)
+            "up_in_stance": [float((~c[d[:, f], f]).mean()) if d[:, f].any() else float("nan") for f in range(4)],
+            "down_in_swing": [float(c[~d[:, f], f].mean()) if (~d[:, f]).any() else float("nan") for f in range(4)],
             "touchdowns_per_s": touchdowns_per_s(c, task.dt_s).tolist(),
             # the banks' "stance slip": mean horizontal speed of a foot while it touches the floor
             "stance_slip_m_s": [float(v[c[:, f], f].mean()) if c[:, f].any() else float("nan") for f in range(4)]}
@@ -79,7 +84,8 @@ def main(argv=None) -> int:
         f = lambda xs: " ".join(f"{x:.2f}" for x in xs)   # noqa: E731
         print(f"{name} at {gait.speed_m_s:.2f} m/s: match FL FR RL RR {f(res['match'])} (chance {f(res['chance'])}); "
               f"touchdowns/s {f(res['touchdowns_per_s'])} (the clock's {gait.stride_freq_hz:.2f}); "
-              f"stance slip m/s {f(res['stance_slip_m_s'])}")
+              f"stance slip m/s {f(res['stance_slip_m_s'])}; up in stance {f(res['up_in_stance'])}, "
+              f"down in swing {f(res['down_in_swing'])}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0
