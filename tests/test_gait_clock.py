@@ -202,7 +202,7 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
     """env.gait_clock: the observation ends with sin, cos of the phase, the phase advances by the stride
     frequency of the bank nearest the command, reward.gait_clock pays scale * dt * the share of feet whose
     contact matches the schedule, and Walk These Ways' terms pay swing feet free of force, stance feet still
-    and swing feet at the dog's height (all recomputed here from the simulator's contacts, forces and foot
+    (and loaded) and swing feet at the dog's height (all recomputed here from the simulator's contacts, forces and foot
     velocities)."""
     pytest.importorskip("torch")
     pytest.importorskip("mujoco")
@@ -211,7 +211,8 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
     cfg = C.make_config("cpu", "sac")
     C.apply_overrides(cfg, ["env.num_envs=4", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
                             "reward.gait_clock=50", "reward.gait_clock_swing_free=30",
-                            "reward.gait_clock_stance_still=20", "reward.gait_clock_swing_height=10"])
+                            "reward.gait_clock_stance_still=20", "reward.gait_clock_swing_height=10",
+                            "reward.gait_clock_stance_loaded=40"])
     backend, task, _, _, _ = T.build(cfg, banks, seed=3)
     clocks = task.clocks
     assert task.obs_dim == 33
@@ -241,6 +242,9 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
                                    (30 * task.dt_s * swing_free)[alive], rtol=1e-9)
         np.testing.assert_allclose(r.terms["gait_clock_stance_still"][alive],
                                    (20 * task.dt_s * stance_still)[alive], rtol=1e-9)
+        stance_loaded = (schedule * (1 - np.exp(-st.foot_force_n ** 2 / 100.0))).mean(axis=1)
+        np.testing.assert_allclose(r.terms["gait_clock_stance_loaded"][alive],
+                                   (40 * task.dt_s * stance_loaded)[alive], rtol=1e-9)
         dog_height = profile_at_phase(task.clock_phase, clocks.foot_height_m[task.gait])
         swing_height = ((1 - schedule) * np.exp(-(st.foot_pos_w[:, :, 2] - dog_height) ** 2 / 0.001)).mean(axis=1)
         np.testing.assert_allclose(r.terms["gait_clock_swing_height"][alive],

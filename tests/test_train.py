@@ -400,7 +400,8 @@ def test_the_task_on_warp_matches_the_task_on_cpu_mujoco(banks):
                                     "reward.gait_clock_swing_free=30", "reward.gait_clock_stance_still=20",
                                     "reward.gait_clock_swing_height=10", "reward.gait_clock_gate_by_tracking=true",
                                     "env.reference_feedforward=true", "env.observe_last_action=true",
-                                    "reward.action_rate=-2.4"]])
+                                    "reward.action_rate=-2.4", "reward.gait_clock_stance_loaded=40",
+                                    "reward.tracking_relative_above_m_s=0.5"]])
 def test_the_task_on_device_tensors_matches_the_task_on_host_arrays(banks, extra):
     """env.sim_arrays=torch: the Warp backend's state stays in torch tensors and the task computes on them
     (here on Warp's CPU device). The same seed, resets and actions give the numpy path's observations, AMP
