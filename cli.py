@@ -599,6 +599,8 @@ def train_cmd(
     banks: List[Path] = typer.Argument(None, help="Motion banks (.h5) to imitate, e.g. walk.h5 trot.h5 (with --resume: optional)."),
     algo: str = typer.Option("sac", "--algo", help="sac (AMP+SAC, the paper's method) or ppo (AMP+PPO baseline)."),
     preset: str = typer.Option("cpu", "--preset", help="cpu: sizes that learn on a laptop-class CPU; "
+                                                       "cpu-dog: cpu plus the dog's stride under its gait "
+                                                       "clock (AMP+SAC; the gait nearest the dog's); "
                                                        "paper: the paper's tables (4096 envs, GPU)."),
     backend: str = typer.Option("mujoco", "--backend", help="Simulator: mujoco (CPU MuJoCo, the default) or warp "
                                                       "(MuJoCo Warp on a CUDA GPU, or on the CPU for tests; pip install "
@@ -638,7 +640,7 @@ def train_cmd(
       amp-data train walk.h5 trot.h5 --terrain waves --init-from runs/sac-cpu-1   # the paper's terrain run
 
     \b
-    Nearest the dog's gait so far (README, "Where it stands"):
+    Nearest the dog's gait so far (README, "Where it stands"): --preset cpu-dog, which is
       amp-data train walk.h5 trot.h5 --set amp.window_frames=5 --set amp.frame_stride=3
         --set env.gait_clock=true --set env.command_source=banks --set reward.gait_clock_swing_free=120
         --set reward.gait_clock_stance_still=120 --set env.reference_feedforward=true
@@ -720,7 +722,7 @@ def pretrain_cmd(
     banks: List[Path] = typer.Argument(..., help="Motion banks (.h5): reference-state starts for the exploration."),
     output: Path = typer.Option(Path("pretrain.pt"), "-o", "--output", help="Weights to write (.pt)."),
     algo: str = typer.Option("sac", "--algo", help="The learner the weights are for: sac or ppo."),
-    preset: str = typer.Option("cpu", "--preset", help="Network sizes and task of this preset (cpu or paper)."),
+    preset: str = typer.Option("cpu", "--preset", help="Network sizes and task of this preset (cpu, cpu-dog or paper)."),
     steps: int = typer.Option(200_000, "--steps", help="Environment steps of task-agnostic exploration."),
     epochs: int = typer.Option(20, "--epochs", help="Passes over the exploration data."),
     seed: int = typer.Option(1, "--seed", help="Seed of the exploration and the model."),

@@ -712,6 +712,21 @@ def test_presets_differ_as_documented():
         lcfg.make_config("cpu", "td3")
 
 
+def test_the_cpu_dog_preset_is_cpu_plus_the_switches_the_readme_gives():
+    """--preset cpu-dog is the README's "nearest the dog" command on the cpu preset, field for field."""
+    dog = lcfg.make_config("cpu-dog", "sac")
+    by_hand = lcfg.apply_overrides(lcfg.make_config("cpu", "sac"), [
+        "amp.window_frames=5", "amp.frame_stride=3", "env.gait_clock=true", "env.command_source=banks",
+        "reward.gait_clock_swing_free=120", "reward.gait_clock_stance_still=120",
+        "env.reference_feedforward=true", "env.residual_limit_rad=0.3"])
+    d, h = lcfg.to_dict(dog), lcfg.to_dict(by_hand)
+    assert d.pop("preset") == "cpu-dog" and h.pop("preset") == "cpu"
+    assert d == h
+    lcfg.validate(dog)
+    with pytest.raises(ValueError, match="cpu-dog is AMP\\+SAC's"):
+        lcfg.make_config("cpu-dog", "ppo")
+
+
 # ------------------------------------------------------------------------------- 9. projected gravity
 
 def test_projected_gravity_against_scipy():
