@@ -126,7 +126,7 @@ class RewardConfig:
     # off loses 0.59 of the term. Heights above the ground under the base (exact on flat ground)
     gait_clock_swing_height: float = 0.0
     gait_clock_height_sigma_m2: float = 0.001
-    # true: the four clock terms above are multiplied by the velocity tracking's exp(-err^2 / tracking_sigma)
+    # true: the clock terms above are multiplied by the velocity tracking's exp(-err^2 / tracking_sigma)
     # (0..1), so that a robot standing while asked to walk earns little of them; ungated, a standing robot
     # earned about 2.7 of its 3.46 per step from the stance term (wtw240-s1's first evaluation)
     gait_clock_gate_by_tracking: bool = False

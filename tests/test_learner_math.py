@@ -676,6 +676,8 @@ def test_apply_overrides_rejects_bad_keys_and_values(item, key):
 def test_config_dict_and_json_round_trip():
     for preset in lcfg.PRESETS:
         for algo in lcfg.ALGOS:
+            if (preset, algo) == ("cpu-dog", "ppo"):     # refused: test_the_cpu_dog_preset_is_cpu_plus_...
+                continue
             cfg = lcfg.make_config(preset, algo)
             lcfg.apply_overrides(cfg, ["amp.hidden=64,32", "env.command_vx_range_m_s=0.1,0.9"])
             assert lcfg.from_dict(lcfg.to_dict(cfg)) == cfg
