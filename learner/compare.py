@@ -124,6 +124,18 @@ def _experiment(config: dict, defaults: dict) -> dict[str, str]:
     return out
 
 
+def _preset_only_renames(configs: list[dict], defaults: list[dict], value: list[dict], differ: list[str]) -> bool:
+    """True when runs that agree on every differing field but the preset also agree on every resolved
+    field (each run's config over its preset's defaults): then the preset names the same experiment twice."""
+    rest = [k for k in differ if k != "preset"]
+    resolved = {}
+    for c, d, v in zip(configs, defaults, value):
+        full = {k: _show(x) for k, x in {**d, **c}.items() if k not in NOT_AN_EXPERIMENT and k != "preset"}
+        if resolved.setdefault(tuple(v[k] for k in rest), full) != full:
+            return False
+    return True
+
+
 def group_runs(runs: list[Path], configs: list[dict], by: str = "auto") -> dict[str, list[int]]:
     """Group label -> indices into `runs`, in the order groups first appear."""
     if by == "name":
@@ -135,6 +147,8 @@ def group_runs(runs: list[Path], configs: list[dict], by: str = "auto") -> dict[
         # a field a run leaves at its preset's default counts as that default
         value = [{k: e.get(k, _show(d.get(k, "-"))) for k in fields} for e, d in zip(exps, defaults)]
         differ = [k for k in fields if len({v[k] for v in value}) > 1]
+        if "preset" in differ and _preset_only_renames(configs, defaults, value, differ):
+            differ.remove("preset")   # e.g. cpu-dog runs beside cpu runs with the same switches set by hand
         keys = []
         for v in value:
             parts = [ALGO_LABELS.get(v["algo"], v["algo"])] if "algo" in differ else []
