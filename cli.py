@@ -977,7 +977,8 @@ def curves_cmd(
 def compare_cmd(
     runs: List[Path] = typer.Argument(..., help="Run folders of `amp-data train` (several seeds per group)."),
     by: str = typer.Option("auto", "--by", help="Group runs by: auto (every config field in which they differ, "
-                           "seed aside), name (folder name without -sN), algo, or any config field "
+                           "seed aside; a preset's name only where the resolved configs differ), name "
+                           "(folder name without -sN), algo, or any config field "
                            "(amp.window_frames)."),
     output: Path = typer.Option(Path("compare"), "-o", "--output", help="Folder for the figures and curves.csv."),
     x_axis: str = typer.Option("steps", "--x", help="Common grid over environment steps (equal samples) or "
