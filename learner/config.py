@@ -55,6 +55,13 @@ class EnvConfig:
     # a reference gait at its speed
     command_source: str = "range"
     command_bank_jitter: float = 0.1
+    # > 0: a curriculum on the fastest commands (learner/command_curriculum.py, after legged_gym's): commands
+    # are capped, from command_curriculum_start_m_s, and the cap rises by this (m/s) whenever at least half of
+    # the last command_curriculum_episodes episodes at the cap kept up with it; with env.gait_clock and
+    # banks commands a capped command keeps its bank's clock (a capped trot is still a trot)
+    command_curriculum_step_m_s: float = 0.0
+    command_curriculum_start_m_s: float = 1.0
+    command_curriculum_episodes: int = 32
     # true: each environment runs the gait clock of the bank nearest its command (the dog's stride frequency,
     # duty factors and footfall phases, learner/gait_clock.py), and sin, cos of its phase join the
     # observation (2 values); reward.gait_clock pays feet that follow it
@@ -522,6 +529,11 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ValueError(f"env.command_source must be one of {', '.join(COMMAND_SOURCES)}, got {e.command_source!r}")
     if not 0 <= e.command_bank_jitter < 1:
         raise ValueError(f"env.command_bank_jitter must be in [0, 1), got {e.command_bank_jitter}")
+    if e.command_curriculum_step_m_s < 0:
+        raise ValueError(f"env.command_curriculum_step_m_s must be >= 0, got {e.command_curriculum_step_m_s}")
+    if e.command_curriculum_step_m_s > 0:
+        positive("env.command_curriculum_start_m_s", e.command_curriculum_start_m_s)
+        positive("env.command_curriculum_episodes", e.command_curriculum_episodes, integer=True)
     a = cfg.amp
     positive("amp.batch_size", a.batch_size, integer=True)
     positive("amp.replay_size", a.replay_size, integer=True)

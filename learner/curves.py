@@ -22,6 +22,7 @@ PANELS = (
 
 
 TERRAIN_PANEL = ("metrics", "terrain_amplitude_m", "wave terrain: curriculum's mean amplitude", "m")
+COMMAND_CAP_PANEL = ("metrics", "command_cap_m_s", "command curriculum: cap on the commands", "m/s")
 REQUIRED_METRICS = ("env_steps", "time_s")
 
 
@@ -66,10 +67,10 @@ def plot_runs(runs: list[Path], out_png: Path, smooth: int = 5, loaded: list[dic
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = PANELS
-    if any("terrain_amplitude_m" in d["metrics"] and d["metrics"]["terrain_amplitude_m"].notna().any()
-           for _, d in data):
-        panels = PANELS + (TERRAIN_PANEL,)
+    def logged(col):
+        return any(col in d["metrics"] and d["metrics"][col].notna().any() for _, d in data)
+
+    panels = PANELS + tuple(p for p in (TERRAIN_PANEL, COMMAND_CAP_PANEL) if logged(p[1]))
     rows = -(-len(panels) // 3)
     fig, axes = plt.subplots(rows, 3, figsize=(15, 3.75 * rows), squeeze=False)
     for ax in axes.ravel()[len(panels):]:

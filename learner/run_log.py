@@ -24,7 +24,9 @@ METRIC_COLUMNS = ("time_s", "env_steps", "iterations", "env_steps_per_s", "updat
                   # discriminator
                   "disc_loss", "grad_pen", "disc_expert", "disc_policy",
                   # wave terrain: the curriculum's mean amplitude
-                  "terrain_amplitude_m")
+                  "terrain_amplitude_m",
+                  # env.command_curriculum_step_m_s: the command curriculum's cap
+                  "command_cap_m_s")
 EVAL_COLUMNS = ("time_s", "env_steps", "episodes", "command_vx_m_s", "forward_vel_m_s", "speed_ratio",
                 "no_fall_rate", "style_reward", "task_reward", "episode_length_s")
 
@@ -99,7 +101,7 @@ class TrainingLog:
         self.finished_len, self.finished_ret, self.finished_fall = [], [], []
 
     def record_step(self, res, agent_stats: dict, command_vx: np.ndarray, dt_s: float,
-                    terrain_amplitude_m: np.ndarray | None = None) -> None:
+                    terrain_amplitude_m: np.ndarray | None = None, command_cap_m_s: float | None = None) -> None:
         """One step of all envs: the step's means, and the episodes it ended. Arrays of either kind (a task
         on a device backend: its (N,) rewards, flags and speeds come to the host here, not its state)."""
         task_reward, terminated, timed_out, forward = (to_numpy(x) for x in (
@@ -119,6 +121,8 @@ class TrainingLog:
         self.window["command_vx_m_s"].append(float(to_numpy(command_vx).mean()))
         if terrain_amplitude_m is not None:
             self.window.setdefault("terrain_amplitude_m", []).append(float(terrain_amplitude_m.mean()))
+        if command_cap_m_s is not None:
+            self.window.setdefault("command_cap_m_s", []).append(float(command_cap_m_s))
 
     def metrics_row(self, time_s: float, env_steps: int, iterations: int, env_steps_per_s: float,
                     updates_per_s: float, left: str = "") -> None:
@@ -140,6 +144,7 @@ class TrainingLog:
                  + (f"alpha {u.get('alpha', float('nan')):.3g}" if self.algo == "sac"
                     else f"kl {u.get('kl', float('nan')):.4f} lr {u.get('lr', float('nan')):.2g}")
                  + (f" | waves {100 * row['terrain_amplitude_m']:.1f} cm" if "terrain_amplitude_m" in row else "")
+                 + (f" | cap {row['command_cap_m_s']:.2f} m/s" if "command_cap_m_s" in row else "")
                  + (f" | {left}" if left else ""))
         self._reset_window()
 

@@ -48,6 +48,7 @@ from learner import rewards
 from learner.arrays import ArrayKind, copy, namespace, to_numpy
 from learner.backend import pd_torques
 from learner.gait_clock import GaitClocks, desired_contact, profile_at_phase
+from learner.command_curriculum import CommandCurriculum
 from learner.terrain import WaveCurriculum
 from robots.go2.kinematics import feet_fk
 from robots.go2 import model as go2
@@ -164,7 +165,14 @@ class Go2AmpTask:
         self.kp = k.asarray(np.full((n, 1), self.env_cfg.kp_nm_rad))
         self.kd = k.asarray(np.full((n, 1), self.env_cfg.kd_nm_s_rad))
         self.command_override: float | None = None   # evaluation: a fixed command
-        self._clip_speed_m_s, self._bank_clip_cdf = self._bank_command_tables(expert)
+        self._clip_speed_m_s, self._bank_clip_cdf, self._cdf_bank = self._bank_command_tables(expert)
+        self.command_curriculum = None
+        if self.env_cfg.command_curriculum_step_m_s > 0:
+            e = self.env_cfg
+            fastest = (e.command_vx_range_m_s[1] if e.command_source == "range"
+                       else float(self._clip_speed_m_s.max()) * (1 + e.command_bank_jitter))
+            self.command_curriculum = CommandCurriculum(e.command_curriculum_start_m_s, e.command_curriculum_step_m_s,
+                                                        fastest, e.command_curriculum_episodes)
         self._prev_joint_vel = k.zeros((n, 12))
         self._foot_air_time_s = k.zeros((n, 4))   # time since each foot last touched the floor
         self._last_foot_contact = k.zeros((n, 4), "bool")
@@ -201,21 +209,25 @@ class Go2AmpTask:
 
     @staticmethod
     def _bank_command_tables(expert):
-        """Each clip's mean forward speed, and per bank the clips' cumulative probabilities within it."""
+        """Each clip's mean forward speed; per bank with a weight the clips' cumulative probabilities within
+        it, and that bank's index."""
         speed = expert.clip_forward_speed_m_s()
         bank = np.array([c.bank_index for c in expert.clips])
         prob = np.asarray(expert.clip_probabilities)
-        cdf = []
+        cdf, cdf_bank = [], []
         for b in range(len(expert.banks)):
             p = np.where(bank == b, prob, 0.0)
-            cdf.append(np.cumsum(p) / p.sum() if p.sum() > 0 else None)
-        return speed, [c for c in cdf if c is not None]
+            if p.sum() > 0:
+                cdf.append(np.cumsum(p) / p.sum())
+                cdf_bank.append(b)
+        return speed, cdf, np.array(cdf_bank, dtype=np.int64)
 
-    def sample_commands(self, n: int) -> np.ndarray:
-        """(n,) forward commands, m/s, as `env.command_source` says."""
+    def sample_commands(self, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(n,) forward commands, m/s, as `env.command_source` says, before any curriculum's cap; and with
+        banks commands the bank each was drawn from (n,), else None."""
         e = self.env_cfg
         if e.command_source == "range":
-            return self.rng.uniform(*e.command_vx_range_m_s, n)
+            return self.rng.uniform(*e.command_vx_range_m_s, n), None
         u = self.rng.random((3, n))
         bank = np.minimum((u[0] * len(self._bank_clip_cdf)).astype(np.int64), len(self._bank_clip_cdf) - 1)
         clip = np.empty(n, dtype=np.int64)
@@ -223,7 +235,12 @@ class Go2AmpTask:
             m = bank == b
             clip[m] = np.minimum(np.searchsorted(cdf, u[1, m], side="right"), len(cdf) - 1)
         jitter = 1.0 + e.command_bank_jitter * (2.0 * u[2] - 1.0)
-        return self._clip_speed_m_s[clip] * jitter
+        return self._clip_speed_m_s[clip] * jitter, self._cdf_bank[bank]
+
+    @property
+    def command_cap_m_s(self) -> float | None:
+        """The command curriculum's cap (m/s), or None without one."""
+        return None if self.command_curriculum is None else self.command_curriculum.cap_m_s
 
     # ------------------------------------------------------------------ observations
 
@@ -324,11 +341,15 @@ class Go2AmpTask:
             self.kd[kid, 0] = k.asarray(self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n))
         qpos, qvel, history, ref_clip, ref_time_s = self._initial_states(n, ids)
         self.backend.reset(ids, qpos, qvel)
-        command = self.sample_commands(n) if self.command_override is None else np.full(n, self.command_override)
+        command, bank = (self.sample_commands(n) if self.command_override is None
+                         else (np.full(n, self.command_override), None))
+        capped = self.command_curriculum is not None and self.command_override is None
+        if capped:
+            command = self.command_curriculum.apply(command)
         self.command_vx[kid] = k.asarray(command)
         base_pose = self.default_pose
         if self.clocks is not None:
-            gait = self.clocks.gait_for_command(command)
+            gait = bank if capped and bank is not None else self.clocks.gait_for_command(command)
             phase = self.clocks.start_phase(gait, ref_clip, ref_time_s, self.rng)
             self.gait[kid] = k.asarray(gait, "int64")
             self.clock_phase[kid] = k.asarray(phase)
@@ -490,6 +511,10 @@ class Go2AmpTask:
         done_ids = np.flatnonzero(to_numpy(terminated | timed_out))     # the step's one host sync
         if self.terrain is not None and len(done_ids) and self.command_override is None:
             self._terrain_curriculum(done_ids, st, terminated)
+        if self.command_curriculum is not None and len(done_ids) and self.command_override is None:
+            self.command_curriculum.episode_end(
+                to_numpy(self.command_vx)[done_ids], to_numpy(self._path_m)[done_ids],
+                to_numpy(self.episode_step)[done_ids] * self.dt_s, to_numpy(terminated)[done_ids])
         self._reset_envs(done_ids)
         return StepResult(obs=copy(self._obs), next_obs=next_obs, amp_obs=amp_obs,
                           next_amp_obs=next_amp, amp_window=amp_window, task_reward=task_reward, terms=terms,

@@ -283,6 +283,8 @@ def _restore(agent, task, expert, cfg, state: dict, overrides: list[str]) -> Pro
     agent.load_state_dict(state["agent"])
     set_learning_rates(agent, cfg, C.override_keys(overrides))
     _set_rng_state(task, expert, state["rng"])
+    if task.command_curriculum is not None and "command_curriculum" in state:
+        task.command_curriculum.load_state_dict(state["command_curriculum"])
     return Progress(state["env_steps"], state["iteration"], state["updates"], state["time_s"])
 
 
@@ -348,6 +350,8 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
         payload = {"config": C.to_dict(cfg), "algo": cfg.algo, "agent": agent.state_dict(),
                    "env_steps": progress.env_steps, "iteration": progress.iteration, "updates": progress.updates,
                    "time_s": time_s, "rng": _rng_state(task, expert), "bank_paths": bank_paths}
+        if task.command_curriculum is not None:
+            payload["command_curriculum"] = task.command_curriculum.state_dict()
         try:
             folder.save_checkpoint(payload)
         except NonFiniteState as e:
@@ -370,7 +374,7 @@ def train(bank_paths, cfg, out_dir, resume: bool = False, say=print, eval_envs: 
             res = task.step(actions)
             t1 = time.time()
             log.record_step(res, agent.observe(obs, actions, res), task.command_vx, task.dt_s,
-                            task.terrain_amplitude_m)
+                            task.terrain_amplitude_m, task.command_cap_m_s)
             obs = res.obs
             progress.env_steps += cfg.env.num_envs
             progress.iteration += 1

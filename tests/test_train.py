@@ -118,15 +118,16 @@ def test_bank_commands_are_reference_speeds(banks):
     backend, task, expert, _, _ = T.build(cfg, banks, seed=0)
     speeds = expert.clip_forward_speed_m_s()
     bank_of = np.array([c.bank_index for c in expert.clips])
-    cmd = task.sample_commands(20000)
+    cmd, bank = task.sample_commands(20000)
     ratio = cmd[:, None] / speeds[None, :]
     nearest = np.argmin(np.abs(np.log(ratio)), axis=1)
     assert np.all(np.abs(ratio[np.arange(len(cmd)), nearest] - 1) <= 0.1 + 1e-12)
+    np.testing.assert_array_equal(bank, bank_of[nearest])    # the bank returned is the drawn clip's
     share_walk = np.mean(bank_of[nearest] == 0)
     assert abs(share_walk - 0.5) < 0.02                     # one walk clip, one trot clip: each bank half
     cfg.env.command_source = "range"
-    cmd = task.sample_commands(1000)
-    assert cmd.min() >= 0.4 and cmd.max() <= 1.0
+    cmd, bank = task.sample_commands(1000)
+    assert cmd.min() >= 0.4 and cmd.max() <= 1.0 and bank is None
     backend.close()
 
 
