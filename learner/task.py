@@ -47,8 +47,8 @@ from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
 from learner import rewards
 from learner.arrays import ArrayKind, copy, namespace, to_numpy
 from learner.backend import pd_torques
-from learner.gait_clock import GaitClocks, desired_contact, profile_at_phase
 from learner.command_curriculum import CommandCurriculum
+from learner.gait_clock import GaitClocks, desired_contact, profile_at_phase
 from learner.terrain import WaveCurriculum
 from robots.go2.kinematics import feet_fk
 from robots.go2 import model as go2
