@@ -644,7 +644,7 @@ def train_cmd(
       amp-data train walk.h5 trot.h5 --set amp.window_frames=5 --set amp.frame_stride=3
         --set env.gait_clock=true --set env.command_source=banks --set reward.gait_clock_swing_free=120
         --set reward.gait_clock_stance_still=120 --set env.reference_feedforward=true
-        --set env.residual_limit_rad=0.3
+        --set env.residual_limit_rad=0.3 --set reward.tracking_relative_above_m_s=0.84
 
     \b
     The run folder gets config.json, metrics.csv (and tb/ for TensorBoard), eval.csv (a deterministic

@@ -165,24 +165,24 @@ def test_a_field_missing_from_an_older_config_counts_as_its_preset_default(tmp_p
 
 def test_a_preset_that_names_the_same_switches_set_by_hand_is_one_group(tmp_path):
     """--preset cpu-dog and the cpu preset with the same --set switches resolve to one config: one group;
-    cpu-dog with one more switch, or the plain cpu preset, stays apart."""
+    cpu-dog with one switch set back (the preset's earlier runs), or the plain cpu preset, stays apart."""
     dog = to_dict(make_config("cpu-dog", "sac"))
     by_hand = fake_run(tmp_path / "hand-s1", 1, 0.1, **{k.replace(".", "__"): v for k, v in (
         ("amp.window_frames", 5), ("amp.frame_stride", 3), ("env.gait_clock", True),
         ("env.command_source", "banks"), ("reward.gait_clock_swing_free", 120.0),
         ("reward.gait_clock_stance_still", 120.0), ("env.reference_feedforward", True),
-        ("env.residual_limit_rad", 0.3))})
+        ("env.residual_limit_rad", 0.3), ("reward.tracking_relative_above_m_s", 0.84))})
     preset = fake_run(tmp_path / "dog-s2", 2, 0.2)
-    preset_more = fake_run(tmp_path / "dogrel-s1", 1, 0.3, reward__tracking_relative_above_m_s=0.84)
+    preset_before = fake_run(tmp_path / "dog0-s1", 1, 0.3, reward__tracking_relative_above_m_s=0.0)
     plain = fake_run(tmp_path / "cpu-s1", 1, 0.4)
-    for run, extra in ((preset, {}), (preset_more, {"tracking_relative_above_m_s": 0.84})):
+    for run, extra in ((preset, {}), (preset_before, {"tracking_relative_above_m_s": 0.0})):
         cfg = json.loads((run / "config.json").read_text())
         cfg.update({k: dog[k] for k in ("preset", "amp", "env")}, reward={**dog["reward"], **extra})
         (run / "config.json").write_text(json.dumps(cfg))
     labels = lambda runs: [g.label for g in compare_runs(runs, points=5, n_resamples=200).groups]  # noqa: E731
     assert labels([by_hand, preset]) == ["all runs"]
-    assert labels([by_hand, preset, preset_more]) == ["reward.tracking_relative_above_m_s=0",
-                                                      "reward.tracking_relative_above_m_s=0.84"]
+    assert labels([preset_before, by_hand, preset]) == ["reward.tracking_relative_above_m_s=0",
+                                                       "reward.tracking_relative_above_m_s=0.84"]
     assert labels([plain, preset]) == ["preset=cpu", "preset=cpu-dog"]
 
 
