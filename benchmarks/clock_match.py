@@ -2,7 +2,8 @@
 deterministic policy from standing at each bank's mean speed (as `amp-data eval` plays it), and per foot the
 share of steps whose contact (foot force > 1 N) is what the clock's schedule says, beside the share a foot
 would match by chance with its own contact share; the misses split into a foot up in its scheduled stance
-and down in its scheduled swing; touchdowns per second and stance slip (the mean horizontal speed of a foot
+and down in its scheduled swing; touchdowns per second, and how many of them end a bounce (a lift of at most
+two policy steps between contacts) and how high it went; stance slip (the mean horizontal speed of a foot
 while it touches the floor).
 
     python benchmarks/clock_match.py RUN [--seconds 12] [--checkpoint CKPT] [--json OUT]
@@ -22,16 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from amp_data.motion.gait import touchdowns_per_s  # noqa: E402
+from amp_data.motion.gait import lifts, touchdowns_per_s  # noqa: E402
 from learner.play import load_policy  # noqa: E402
 
+BOUNCE_MAX_STEPS = 2        # policy steps (40 ms at 50 Hz): a foot off this briefly between contacts bounced
 SETTLE_S = 2.0
 
 
-def clock_match(task, agent, command_vx_m_s: float, seconds: float) -> dict:
+def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_swing_peak_mm: list) -> dict:
     steps = int(round(seconds / task.dt_s))
     skip = int(round(SETTLE_S / task.dt_s))
-    contact, desired, foot_speed = [], [], []
+    contact, desired, foot_speed, foot_z = [], [], [], []
     fell = False
     with task.evaluation_episodes(command_vx_m_s, steps):
         obs = task.reset()
@@ -43,12 +45,22 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float) -> dict:
             st = task.backend.state()
             contact.append(np.asarray(st.foot_contact[0], dtype=bool))
             foot_speed.append(np.linalg.norm(np.asarray(st.foot_vel_w[0])[:, :2], axis=1))
+            foot_z.append(np.asarray(st.foot_pos_w[0])[:, 2])
             desired.append(task.desired_foot_contact()[0] > 0.5)
             obs = r.obs
-    c, d, v = np.array(contact[skip:]), np.array(desired[skip:]), np.array(foot_speed[skip:])
+    c, d, v, z = (np.array(x[skip:]) for x in (contact, desired, foot_speed, foot_z))
     if fell or len(c) < 2:
         return {"command_vx_m_s": command_vx_m_s, "fell": fell}
     share_c, share_d = c.mean(0), d.mean(0)
+    spans = lifts(c)
+    bounce = [sp[sp[:, 1] - sp[:, 0] <= BOUNCE_MAX_STEPS] for sp in spans]
+    swing = [sp[sp[:, 1] - sp[:, 0] > BOUNCE_MAX_STEPS] for sp in spans]
+    stance_z = [np.median(z[c[:, f], f]) if c[:, f].any() else np.nan for f in range(4)]
+
+    def peak_mm(sp, f):     # median over lifts of the foot's highest point above its median stance height
+        return 1000 * float(np.median([z[a:e, f].max() for a, e in sp]) - stance_z[f]) if len(sp) else float("nan")
+
+    span_s = (len(c) - 1) * task.dt_s
     return {"command_vx_m_s": command_vx_m_s, "fell": False,
             "match": (c == d).mean(0).tolist(),
             "chance": (share_c * share_d + (1 - share_c) * (1 - share_d)).tolist(),
@@ -59,7 +71,13 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float) -> dict:
             "down_in_swing": [float(c[~d[:, f], f].mean()) if (~d[:, f]).any() else float("nan") for f in range(4)],
             "touchdowns_per_s": touchdowns_per_s(c, task.dt_s).tolist(),
             # the banks' "stance slip": mean horizontal speed of a foot while it touches the floor
-            "stance_slip_m_s": [float(v[c[:, f], f].mean()) if c[:, f].any() else float("nan") for f in range(4)]}
+            "stance_slip_m_s": [float(v[c[:, f], f].mean()) if c[:, f].any() else float("nan") for f in range(4)],
+            # of those touchdowns, the ones that end a lift of at most BOUNCE_MAX_STEPS steps (a bounce,
+            # not a swing), how high the foot got in them, and in the swings
+            "bounces_per_s": [len(b) / span_s for b in bounce],
+            "bounce_peak_mm": [peak_mm(b, f) for f, b in enumerate(bounce)],
+            "swing_peak_mm": [peak_mm(sw, f) for f, sw in enumerate(swing)],
+            "reference_swing_peak_mm": reference_swing_peak_mm}
 
 
 def main(argv=None) -> int:
@@ -75,16 +93,21 @@ def main(argv=None) -> int:
         print(f"{args.run}: not trained with env.gait_clock=true; there is no clock to follow", file=sys.stderr)
         return 2
     out = {"run": str(args.run), "env_steps": int(policy.state["env_steps"]), "gaits": {}}
-    for gait in task.clocks.gaits:
+    for k, gait in enumerate(task.clocks.gaits):
         name = Path(gait.bank_name).stem
-        res = out["gaits"][name] = clock_match(task, agent, gait.speed_m_s, args.seconds)
+        # the dog's: its mean foot height over the stride phase, highest minus lowest point
+        height = task.clocks.foot_height_m[k]
+        ref_peak_mm = (1000 * (height.max(axis=1) - height.min(axis=1))).tolist()
+        res = out["gaits"][name] = clock_match(task, agent, gait.speed_m_s, args.seconds, ref_peak_mm)
         if res["fell"]:
             print(f"{name} at {gait.speed_m_s:.2f} m/s: fell")
             continue
         f = lambda xs: " ".join(f"{x:.2f}" for x in xs)   # noqa: E731
         print(f"{name} at {gait.speed_m_s:.2f} m/s: match FL FR RL RR {f(res['match'])} (chance {f(res['chance'])}); "
               f"touchdowns/s {f(res['touchdowns_per_s'])} (the clock's {gait.stride_freq_hz:.2f}); "
-              f"stance slip m/s {f(res['stance_slip_m_s'])}; up in stance {f(res['up_in_stance'])}, "
+              f"of them bounces (off <= {BOUNCE_MAX_STEPS} steps) {f(res['bounces_per_s'])}, "
+              f"{f(res['bounce_peak_mm'])} mm high; swing peak mm {f(res['swing_peak_mm'])} "
+              f"(the dog's {f(res['reference_swing_peak_mm'])}); stance slip m/s {f(res['stance_slip_m_s'])}; up in stance {f(res['up_in_stance'])}, "
               f"down in swing {f(res['down_in_swing'])}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))

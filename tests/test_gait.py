@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from amp_data.motion.contacts import ContactConfig, detect_contacts, hysteresis, remove_short_runs
 from amp_data.motion.cycle_select import choose_cycle
-from amp_data.motion.gait import (GRAVITY_M_S2, analyze, classify, classify_full, diagonality, touchdowns,
+from amp_data.motion.gait import (GRAVITY_M_S2, analyze, classify, classify_full, diagonality, lifts, touchdowns,
                                   touchdowns_per_s)
 from robots.go2.model import FOOT_RADIUS_M
 
@@ -409,6 +409,22 @@ def test_inspect_phase_table_and_gait_figures(cycle_banks, tmp_path):
         with Image.open(tmp_path / name) as im:
             assert im.width > 500 and im.height > 300
             assert len(np.unique(np.asarray(im.convert("L")))) > 10    # not a blank canvas
+
+
+def test_lifts_are_the_off_spans_between_two_contacts():
+    """Off spans closed by contact on both sides, as [start, end) frames; a record that starts or ends in
+    the air leaves that span out; a foot always down or always up has none; the spans' total length is the
+    off frames between the first and last contact."""
+    c = np.zeros((12, 4), dtype=bool)
+    c[[0, 1, 4, 5, 6, 8, 11], 0] = True          # off 2-3 (a swing of 2), 7 (a bounce of 1), 9-10
+    c[[3, 4, 7], 1] = True                       # starts and ends in the air: only 5-6 counts
+    c[:, 2] = True
+    spans = lifts(c)
+    np.testing.assert_array_equal(spans[0], [[2, 4], [7, 8], [9, 11]])
+    np.testing.assert_array_equal(spans[1], [[5, 7]])
+    assert spans[2].shape == spans[3].shape == (0, 2)
+    first, last = 0, 11
+    assert (spans[0][:, 1] - spans[0][:, 0]).sum() == (~c[first:last + 1, 0]).sum()
 
 
 def test_touchdowns_per_s_counts_rising_edges_over_the_span():

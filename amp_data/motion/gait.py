@@ -120,6 +120,20 @@ def touchdowns_per_s(contacts: np.ndarray, dt_s: float) -> np.ndarray:
     return ((~c[:-1]) & c[1:]).sum(axis=0) / ((len(c) - 1) * dt_s)
 
 
+def lifts(contacts: np.ndarray) -> list[np.ndarray]:
+    """Per foot, (K, 2) [start, end) frames of each span where contacts (T, 4) bool are off between two
+    frames on (a swing, or a bounce when short); spans open at either end of the record are left out."""
+    c = np.asarray(contacts, dtype=np.int8)
+    out = []
+    for f in range(c.shape[1]):
+        edges = np.diff(c[:, f])
+        up, down = np.flatnonzero(edges == -1) + 1, np.flatnonzero(edges == 1) + 1
+        down = down[down > up[0]] if len(up) else down[:0]
+        n = min(len(up), len(down))
+        out.append(np.stack([up[:n], down[:n]], axis=1))
+    return out
+
+
 def _circular_gap(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
     """Distance between phases a and b on the unit circle, in [0, 0.5]."""
     d = np.mod(np.asarray(a) - np.asarray(b), 1.0)
