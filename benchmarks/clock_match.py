@@ -107,7 +107,8 @@ def main(argv=None) -> int:
               f"touchdowns/s {f(res['touchdowns_per_s'])} (the clock's {gait.stride_freq_hz:.2f}); "
               f"of them bounces (off <= {BOUNCE_MAX_STEPS} steps) {f(res['bounces_per_s'])}, "
               f"{f(res['bounce_peak_mm'])} mm high; swing peak mm {f(res['swing_peak_mm'])} "
-              f"(the dog's {f(res['reference_swing_peak_mm'])}); stance slip m/s {f(res['stance_slip_m_s'])}; up in stance {f(res['up_in_stance'])}, "
+              f"(the dog's {f(res['reference_swing_peak_mm'])}); stance slip m/s {f(res['stance_slip_m_s'])}; "
+              f"up in stance {f(res['up_in_stance'])}, "
               f"down in swing {f(res['down_in_swing'])}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
