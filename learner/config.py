@@ -40,6 +40,10 @@ class EnvConfig:
     decimation: int = 4                   # policy step = 4 sim steps = 0.02 s (50 Hz)
     kp_nm_rad: float = 20.0
     kd_nm_s_rad: float = 0.5
+    # (needs gait_clock) one kp per bank, in the order the banks are given, e.g. 20,40 for walk.h5 trot.h5:
+    # each environment's joints get the kp of the gait its clock runs (the bank nearest its command), in
+    # place of kp_nm_rad; kp 40 trotted like the dog in 3 seeds of 5 and lost the walk (README)
+    kp_by_gait_nm_rad: tuple[float, ...] = ()
     action_scale: float = 0.25            # joint target = default pose + 0.25 * action
     # > 0: the actions pass a first-order low-pass filter with this cutoff (Hz) before they become joint
     # targets, and the filtered action (the joint target's offset, rad) joins the observation (12 values)
@@ -497,6 +501,10 @@ def validate(cfg: TrainConfig) -> TrainConfig:
                          "its next one is charged against)")
     if not (isinstance(e.residual_limit_rad, (int, float)) and 0 <= e.residual_limit_rad < float("inf")):
         raise ValueError(f"env.residual_limit_rad must be >= 0 rad (0: off), got {e.residual_limit_rad!r}")
+    if any(not (isinstance(x, (int, float)) and 0 < x < float("inf")) for x in e.kp_by_gait_nm_rad):
+        raise ValueError(f"env.kp_by_gait_nm_rad must be > 0 N m/rad each, got {e.kp_by_gait_nm_rad!r}")
+    if e.kp_by_gait_nm_rad and not e.gait_clock:
+        raise ValueError("env.kp_by_gait_nm_rad picks kp by the gait clock's bank: it needs env.gait_clock=true")
     if e.residual_limit_rad and not e.reference_feedforward:
         raise ValueError("env.residual_limit_rad bounds the correction to the dog's stride: it needs "
                          "env.reference_feedforward=true")

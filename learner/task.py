@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from amp_data.errors import InputError
 from amp_data.expert.amp_obs import AMP_OBS_DIM, amp_observation
 from learner import rewards
 from learner.arrays import ArrayKind, copy, namespace, to_numpy
@@ -196,6 +197,14 @@ class Go2AmpTask:
                                                                   self.clocks.offset, self.clocks.foot_height_m,
                                                                   self.clocks.joint_pos_rad))
         self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
+        self._kp_gait_k = None                   # env.kp_by_gait_nm_rad: kp of each bank's gait
+        if self.env_cfg.kp_by_gait_nm_rad:
+            if len(self.env_cfg.kp_by_gait_nm_rad) != len(self.clocks.gaits):
+                names = ", ".join(g.bank_name for g in self.clocks.gaits)
+                raise InputError(None, f"env.kp_by_gait_nm_rad has {len(self.env_cfg.kp_by_gait_nm_rad)} gains for "
+                                 f"{len(self.clocks.gaits)} banks ({names}): give one per bank, in their order")
+            self._kp_gait_k = k.asarray(np.array(self.env_cfg.kp_by_gait_nm_rad, dtype=float))
+        self._kp_factor = k.asarray(np.ones(n))  # domain randomisation's draw of each environment's gain factor
         self.clock_phase = k.zeros(n)            # in [0, 1), 0 at FL's touchdown
         self._path_m = k.zeros(n)           # horizontal path length of each episode so far (terrain curriculum)
         self._obs = k.zeros((n, self.obs_dim), "float32")
@@ -337,7 +346,8 @@ class Go2AmpTask:
         if dr.enabled:
             self.backend.set_base_mass_offset(ids, self.rng.uniform(*dr.base_mass_offset_kg, n))
             self.backend.set_friction(ids, self.rng.uniform(*dr.friction, n))
-            self.kp[kid, 0] = k.asarray(self.env_cfg.kp_nm_rad * self.rng.uniform(*dr.pd_gain_factor, n))
+            self._kp_factor[kid] = k.asarray(self.rng.uniform(*dr.pd_gain_factor, n))
+            self.kp[kid, 0] = self.env_cfg.kp_nm_rad * self._kp_factor[kid]
             self.kd[kid, 0] = k.asarray(self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n))
         qpos, qvel, history, ref_clip, ref_time_s = self._initial_states(n, ids)
         self.backend.reset(ids, qpos, qvel)
@@ -353,6 +363,8 @@ class Go2AmpTask:
             phase = self.clocks.start_phase(gait, ref_clip, ref_time_s, self.rng)
             self.gait[kid] = k.asarray(gait, "int64")
             self.clock_phase[kid] = k.asarray(phase)
+            if self._kp_gait_k is not None:
+                self.kp[kid, 0] = self._kp_gait_k[self.gait[kid]] * self._kp_factor[kid]
             if self.env_cfg.reference_feedforward:
                 base_pose = profile_at_phase(phase, self.clocks.joint_pos_rad[gait])
         # the filter and the previous action start where the joints are: no jump of the targets at the
@@ -384,6 +396,8 @@ class Go2AmpTask:
         self.command_vx[:] = command_vx_m_s
         if self.clocks is not None:
             self.gait[:] = int(self.clocks.gait_for_command(np.array([command_vx_m_s]))[0])
+            if self._kp_gait_k is not None:
+                self.kp[:, 0] = self._kp_gait_k[self.gait] * self._kp_factor
         if self.command_override is not None:
             self.command_override = float(command_vx_m_s)     # so a reset keeps it too
         self._obs[:, 0] = float(np.float32(command_vx_m_s * OBS_SCALES[0]))

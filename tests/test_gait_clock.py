@@ -260,6 +260,41 @@ def test_the_task_runs_the_clock_it_observes_and_pays(banks):
                                                                     "reward.gait_clock_swing_free=-5"]))
 
 
+def test_kp_by_gait_gives_each_environment_its_clock_s_gain(banks):
+    """env.kp_by_gait_nm_rad: after a reset each environment's kp is its gait's (the bank nearest its
+    command), times domain randomisation's factor; a command change mid-episode switches it; the wrong
+    number of gains, or no clock, is refused."""
+    pytest.importorskip("torch")
+    pytest.importorskip("mujoco")
+    from learner import config as C
+    from learner import train as T
+    cfg = C.apply_overrides(C.make_config("cpu", "sac"), ["env.num_envs=16", "sac.hidden=32,32", "amp.hidden=32,32",
+                                                          "env.gait_clock=true", "env.command_source=banks",
+                                                          "env.kp_by_gait_nm_rad=20,40"])
+    C.validate(cfg)
+    backend, task, _, _, _ = T.build(cfg, banks, seed=5)
+    task.reset()
+    gains = np.array([20.0, 40.0])[np.asarray(task.gait)]
+    factor = np.asarray(task.kp)[:, 0] / gains
+    assert len(set(np.asarray(task.gait).tolist())) == 2, "both gaits drawn"
+    lo, hi = cfg.randomization.pd_gain_factor
+    assert ((factor >= lo) & (factor <= hi)).all() and factor.std() > 0
+    for command, kp in ((task.clocks.speed_m_s[1], 40.0), (task.clocks.speed_m_s[0], 20.0)):
+        task.set_command(float(command))
+        np.testing.assert_allclose(np.asarray(task.kp)[:, 0], kp * factor)
+    backend.close()
+    three = C.apply_overrides(C.make_config("cpu", "sac"), ["env.num_envs=4", "env.gait_clock=true",
+                                                           "env.kp_by_gait_nm_rad=20,30,40"])
+    from amp_data.errors import InputError
+    with pytest.raises(InputError, match="3 gains for 2 banks"):
+        T.build(three, banks, seed=5)
+    with pytest.raises(ValueError, match="kp_by_gait_nm_rad picks kp by the gait clock"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["env.kp_by_gait_nm_rad=20,40"]))
+    with pytest.raises(ValueError, match="must be > 0"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["env.gait_clock=true",
+                                                                    "env.kp_by_gait_nm_rad=20,0"]))
+
+
 def test_a_bank_without_a_stride_is_refused_by_name(banks):
     """A bank whose feet never lift has no schedule to run: one error naming the file."""
     from amp_data.errors import InputError
