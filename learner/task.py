@@ -197,14 +197,16 @@ class Go2AmpTask:
                                                                   self.clocks.offset, self.clocks.foot_height_m,
                                                                   self.clocks.joint_pos_rad))
         self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
-        self._kp_gait_k = None                   # env.kp_by_gait_nm_rad: kp of each bank's gait
-        if self.env_cfg.kp_by_gait_nm_rad:
-            if len(self.env_cfg.kp_by_gait_nm_rad) != len(self.clocks.gaits):
-                names = ", ".join(g.bank_name for g in self.clocks.gaits)
-                raise InputError(None, f"env.kp_by_gait_nm_rad has {len(self.env_cfg.kp_by_gait_nm_rad)} gains for "
-                                 f"{len(self.clocks.gaits)} banks ({names}): give one per bank, in their order")
-            self._kp_gait_k = k.asarray(np.array(self.env_cfg.kp_by_gait_nm_rad, dtype=float))
-        self._kp_factor = k.asarray(np.ones(n))  # domain randomisation's draw of each environment's gain factor
+        # kp of each gait (env.kp_by_gait_nm_rad, else kp_nm_rad for all), indexed by `gait`, times each
+        # environment's domain-randomisation factor
+        kp_by_gait = self.env_cfg.kp_by_gait_nm_rad
+        if kp_by_gait and len(kp_by_gait) != len(self.clocks.gaits):
+            names = ", ".join(g.bank_name for g in self.clocks.gaits)
+            raise InputError(None, f"env.kp_by_gait_nm_rad has {len(kp_by_gait)} gains for "
+                             f"{len(self.clocks.gaits)} banks ({names}): give one per bank, in their order")
+        gaits = len(self.clocks.gaits) if self.clocks is not None else 1
+        self._kp_gait_k = k.asarray(np.array(kp_by_gait or [self.env_cfg.kp_nm_rad] * gaits, dtype=float))
+        self._kp_factor = k.asarray(np.ones(n))
         self.clock_phase = k.zeros(n)            # in [0, 1), 0 at FL's touchdown
         self._path_m = k.zeros(n)           # horizontal path length of each episode so far (terrain curriculum)
         self._obs = k.zeros((n, self.obs_dim), "float32")
@@ -347,7 +349,6 @@ class Go2AmpTask:
             self.backend.set_base_mass_offset(ids, self.rng.uniform(*dr.base_mass_offset_kg, n))
             self.backend.set_friction(ids, self.rng.uniform(*dr.friction, n))
             self._kp_factor[kid] = k.asarray(self.rng.uniform(*dr.pd_gain_factor, n))
-            self.kp[kid, 0] = self.env_cfg.kp_nm_rad * self._kp_factor[kid]
             self.kd[kid, 0] = k.asarray(self.env_cfg.kd_nm_s_rad * self.rng.uniform(*dr.pd_gain_factor, n))
         qpos, qvel, history, ref_clip, ref_time_s = self._initial_states(n, ids)
         self.backend.reset(ids, qpos, qvel)
@@ -363,10 +364,9 @@ class Go2AmpTask:
             phase = self.clocks.start_phase(gait, ref_clip, ref_time_s, self.rng)
             self.gait[kid] = k.asarray(gait, "int64")
             self.clock_phase[kid] = k.asarray(phase)
-            if self._kp_gait_k is not None:
-                self.kp[kid, 0] = self._kp_gait_k[self.gait[kid]] * self._kp_factor[kid]
             if self.env_cfg.reference_feedforward:
                 base_pose = profile_at_phase(phase, self.clocks.joint_pos_rad[gait])
+        self._set_kp(kid)
         # the filter and the previous action start where the joints are: no jump of the targets at the
         # first step, and no action-rate cost for holding them
         holding = k.asarray(np.clip((qpos[:, 7:] - base_pose) / self.env_cfg.action_scale,
@@ -396,12 +396,15 @@ class Go2AmpTask:
         self.command_vx[:] = command_vx_m_s
         if self.clocks is not None:
             self.gait[:] = int(self.clocks.gait_for_command(np.array([command_vx_m_s]))[0])
-            if self._kp_gait_k is not None:
-                self.kp[:, 0] = self._kp_gait_k[self.gait] * self._kp_factor
+            self._set_kp(slice(None))
         if self.command_override is not None:
             self.command_override = float(command_vx_m_s)     # so a reset keeps it too
         self._obs[:, 0] = float(np.float32(command_vx_m_s * OBS_SCALES[0]))
         return copy(self._obs)
+
+    def _set_kp(self, idx) -> None:
+        """kp of environments `idx` (this kind's indices or a slice): their gait's, times their factor."""
+        self.kp[idx, 0] = self._kp_gait_k[self.gait[idx]] * self._kp_factor[idx]
 
     def reference_foot_height_m(self):
         """(N, 4) m: the dog's foot centre heights at each environment's clock phase."""

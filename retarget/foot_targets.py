@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amp_data.motion.contacts import detect_contacts
+from amp_data.motion.contacts import detect_contacts, runs
 from amp_data.motion.rotations import heading_rad, yaw_matrix
 from robots.go2 import LEGS
 from robots.go2.model import (CALF_LENGTH_M, FOOT_RADIUS_M, HIP_OFFSET_X_M, THIGH_JOINT_BASE_M,
@@ -66,14 +66,6 @@ class FootTargets:
     contacts: np.ndarray       # (T, 4) bool, from the dog's toes
     offsets_heading: np.ndarray  # (4, 3) m, per foot, heading frame (z: minus the toe's resting height)
     root_drop_m: float = 0.0     # how far the root is to be lowered (>= 0) to keep the stance legs in reach
-
-
-def runs(mask: np.ndarray):
-    """Runs of equal values of a 1-D bool array: (starts, stops, values)."""
-    edges = np.flatnonzero(np.diff(mask.astype(np.int8))) + 1
-    starts = np.concatenate([[0], edges])
-    stops = np.concatenate([edges, [len(mask)]])
-    return starts, stops, mask[starts]
 
 
 def lock_stance(target: np.ndarray, stance: np.ndarray, fps: float, floor_z_m: float) -> np.ndarray:

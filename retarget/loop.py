@@ -24,8 +24,9 @@ from dataclasses import replace
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from amp_data.motion.contacts import runs
 from amp_data.motion.derive import derive_motion
-from retarget.foot_targets import LEG_REACH_M, STANCE_REACH_FRACTION, lateral_targets_m, root_drop_m, runs
+from retarget.foot_targets import LEG_REACH_M, STANCE_REACH_FRACTION, lateral_targets_m, root_drop_m
 from retarget.ik import IkResult, solve_legs
 from amp_data.motion.rotations import heading_rad, yaw_matrix
 

@@ -57,6 +57,14 @@ def hysteresis(on: np.ndarray, off: np.ndarray, initial: np.ndarray | bool = Fal
     return np.where(last >= 0, state, np.broadcast_to(initial, on.shape))
 
 
+def runs(mask: np.ndarray):
+    """Runs of equal values of a 1-D bool array: (starts, stops, values)."""
+    edges = np.flatnonzero(np.diff(mask.astype(np.int8))) + 1
+    starts = np.concatenate([[0], edges])
+    stops = np.concatenate([edges, [len(mask)]])
+    return starts, stops, mask[starts]
+
+
 def remove_short_runs(state: np.ndarray, min_frames: int) -> np.ndarray:
     """Flip runs of equal values shorter than `min_frames` along axis 0 (per column), except at the ends.
 

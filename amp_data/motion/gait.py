@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from amp_data.motion.contacts import estimate_ground_m, feet_world_m
+from amp_data.motion.contacts import estimate_ground_m, feet_world_m, runs
 
 GRAVITY_M_S2 = 9.81
 GAITS = ("stand", "walk", "trot", "pace", "canter/gallop")
@@ -123,14 +123,12 @@ def touchdowns_per_s(contacts: np.ndarray, dt_s: float) -> np.ndarray:
 def lifts(contacts: np.ndarray) -> list[np.ndarray]:
     """Per foot, (K, 2) [start, end) frames of each span where contacts (T, 4) bool are off between two
     frames on (a swing, or a bounce when short); spans open at either end of the record are left out."""
-    c = np.asarray(contacts, dtype=np.int8)
+    c = np.asarray(contacts, dtype=bool)
     out = []
-    for f in range(c.shape[1]):
-        edges = np.diff(c[:, f])
-        up, down = np.flatnonzero(edges == -1) + 1, np.flatnonzero(edges == 1) + 1
-        down = down[down > up[0]] if len(up) else down[:0]
-        n = min(len(up), len(down))
-        out.append(np.stack([up[:n], down[:n]], axis=1))
+    for f in range(c.shape[1]):             # a loop over the feet
+        starts, stops, on = runs(c[:, f])
+        inner = ~on & (starts > 0) & (stops < len(c))
+        out.append(np.stack([starts[inner], stops[inner]], axis=1))
     return out
 
 
