@@ -93,12 +93,12 @@ def main() -> int:
 
 
 def _standing_obs(task) -> np.ndarray:
-    """One window (1, K * 43) of standing still in the default pose."""
-    from learner.task import amp_obs_of_state
+    """One window (1, window_dim) of standing still in the default pose: a standing start's history is its
+    first state repeated (with amp.gait_condition, labelled with the slowest bank's gait)."""
+    from learner.arrays import to_numpy
     with task.evaluation_episodes(0.0, 2):
         task.reset()
-        obs = amp_obs_of_state(task.backend.state())
-    return np.tile(obs, (1, task.window_frames))
+        return to_numpy(task.amp_window())[:1]
 
 
 if __name__ == "__main__":

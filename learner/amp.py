@@ -3,7 +3,9 @@ running normaliser of AMP observations and the replay of policy transitions it i
 
 Inputs are windows of K `amp_data.expert.amp_obs` observations (43 each) in time order, `amp.frame_stride`
 policy steps apart; K = 2 with stride 1 is AMP's pair (s, s'). Every frame is normalised by one running
-normaliser fed with both expert and policy states (AMP_for_hardware). Expert windows come from
+normaliser fed with both expert and policy states (AMP_for_hardware). With `amp.gait_condition` a window
+ends with a one-hot label of the gait it should be (expert: its clip's bank; policy: its gait clock's), which
+passes unnormalised: D then judges p(motion | gait), and a walk at the trot's command is fake. Expert windows come from
 `amp_data.expert.sampler.ExpertSampler`, policy windows from the task's AMP history (`learner/task.py`).
 """
 
@@ -27,12 +29,12 @@ class Discriminator(nn.Module):
     """
 
     def __init__(self, amp_obs_dim: int, hidden, min_std: float = 0.01, window_frames: int = 2,
-                 spectral_norm: bool = False):
+                 spectral_norm: bool = False, label_dim: int = 0):
         super().__init__()
-        self.amp_obs_dim, self.window_frames = amp_obs_dim, window_frames
+        self.amp_obs_dim, self.window_frames, self.label_dim = amp_obs_dim, window_frames, label_dim
         linear = ((lambda i, o: nn.utils.parametrizations.spectral_norm(nn.Linear(i, o))) if spectral_norm
                   else nn.Linear)
-        layers, d = [], window_frames * amp_obs_dim
+        layers, d = [], window_frames * amp_obs_dim + label_dim
         for h in hidden:
             layers += [linear(d, h), ACTIVATIONS["relu"]()]
             d = h
@@ -42,24 +44,25 @@ class Discriminator(nn.Module):
 
     @property
     def window_dim(self) -> int:
-        return self.window_frames * self.amp_obs_dim
+        return self.window_frames * self.amp_obs_dim + self.label_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """D of already-normalised windows (..., K * obs), (...)."""
+        """D of already-normalised windows (..., window_dim), (...)."""
         return self.head(self.trunk(x)).squeeze(-1)
 
     def normalize(self, window: torch.Tensor) -> torch.Tensor:
-        """Raw windows (..., K * obs) -> normalised, frame by frame."""
-        lead = window.shape[:-1]
-        return self.normalizer.normalize(window.reshape(*lead, self.window_frames, self.amp_obs_dim)).reshape(
-            *lead, -1)
+        """Raw windows (..., K * obs + label) -> normalised frame by frame, the label as it is."""
+        lead, n = window.shape[:-1], self.window_frames * self.amp_obs_dim
+        frames = self.normalizer.normalize(window[..., :n].reshape(*lead, self.window_frames, self.amp_obs_dim))
+        return torch.cat([frames.reshape(*lead, n), window[..., n:]], dim=-1) if self.label_dim else \
+            frames.reshape(*lead, n)
 
     def update_normalizer(self, windows: torch.Tensor) -> None:
         """Feed the normaliser the first frame of each window (for K = 2, the s of AMP_for_hardware)."""
         self.normalizer.update(windows[:, :self.amp_obs_dim])
 
     def score(self, window: torch.Tensor) -> torch.Tensor:
-        """D of raw windows (..., K * obs) (normalised here), (...)."""
+        """D of raw windows (..., window_dim) (normalised here), (...)."""
         return self(self.normalize(window))
 
     @torch.no_grad()
@@ -73,10 +76,12 @@ class Discriminator(nn.Module):
 
 
 def gradient_penalty(disc: Discriminator, x: torch.Tensor) -> torch.Tensor:
-    """E ||grad_x D(x)||^2 over normalised expert windows x, differentiable (create_graph)."""
+    """E ||grad_x D(x)||^2 over normalised expert windows x, differentiable (create_graph); with a gait
+    label only the motion's gradient: the label is discrete, and penalising D's slope across it would
+    forbid D to score the same motion differently under another gait."""
     x = x.detach().clone().requires_grad_(True)
     (g,) = torch.autograd.grad(disc(x).sum(), (x,), create_graph=True)
-    return g.square().sum(-1).mean()
+    return g[..., :disc.window_dim - disc.label_dim].square().sum(-1).mean()
 
 
 def discriminator_loss(disc: Discriminator, expert_windows, policy_windows, grad_pen_coef: float,
@@ -84,14 +89,17 @@ def discriminator_loss(disc: Discriminator, expert_windows, policy_windows, grad
     """Eq. 2 on raw AMP windows: (L_AMP, L_grad, stats).
 
     L_AMP = 0.5 (E_expert (D - 1)^2 + E_policy (D + 1)^2) (AMP_for_hardware's halving);
-    L_grad = grad_pen_coef * E_expert ||grad_x D||^2. Both differentiable w.r.t. the discriminator.
+    L_grad = grad_pen_coef * E_expert ||grad_x D||^2 (x: the motion, not a gait label). Both differentiable w.r.t. the discriminator.
     The expert and policy batches go through the network as one batch. `input_noise_std` > 0: instance
     noise, N(0, std^2) added to every normalised input of both batches while training (the style reward
     scores clean windows), so that the two distributions overlap and D cannot separate them perfectly.
     """
     x = disc.normalize(torch.cat([expert_windows, policy_windows]))
     if input_noise_std > 0:
-        x = x + input_noise_std * torch.randn_like(x)
+        noise = input_noise_std * torch.randn_like(x)
+        if disc.label_dim:
+            noise[:, -disc.label_dim:] = 0.0            # the gait label stays exact
+        x = x + noise
     n_e = expert_windows.shape[0]
     d = disc(x)
     d_expert, d_policy = d[:n_e], d[n_e:]
@@ -120,7 +128,7 @@ def discriminator_batch_loss(disc: Discriminator, expert, negatives: "PolicyWind
 
 
 class WindowReplay:
-    """Circular buffer of policy AMP windows (n, K * obs) on `device`, for the discriminator's negatives."""
+    """Circular buffer of policy AMP windows (n, window_dim) on `device`, for the discriminator's negatives."""
 
     def __init__(self, window_dim: int, capacity: int, device):
         self.x = torch.zeros((capacity, window_dim), device=device)

@@ -187,6 +187,9 @@ class AMPConfig:
     rhythm_negatives: float = 0.0
     rhythm_speedups: tuple[float, ...] = (2.0, 3.0, 4.0)
     rhythm_reversed_share: float = 0.25
+    # D is told which gait each window should be (a one-hot of the bank: the expert's clip's, the policy's
+    # gait clock's) and judges p(motion | gait): a walk at the trot's command is fake. Needs env.gait_clock
+    gait_condition: bool = False
     trunk_weight_decay: float = 1e-3      # AMP_for_hardware's weight decay of the trunk and of the head
     head_weight_decay: float = 1e-2
 
@@ -503,6 +506,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ValueError(f"env.residual_limit_rad must be >= 0 rad (0: off), got {e.residual_limit_rad!r}")
     if any(not (isinstance(x, (int, float)) and 0 < x < float("inf")) for x in e.kp_by_gait_nm_rad):
         raise ValueError(f"env.kp_by_gait_nm_rad must be > 0 N m/rad each, got {e.kp_by_gait_nm_rad!r}")
+    if cfg.amp.gait_condition and not e.gait_clock:
+        raise ValueError("amp.gait_condition labels the policy's windows with its gait clock's bank: it needs "
+                         "env.gait_clock=true")
     if e.kp_by_gait_nm_rad and not e.gait_clock:
         raise ValueError("env.kp_by_gait_nm_rad picks kp by the gait clock's bank: it needs env.gait_clock=true")
     if e.residual_limit_rad and not e.reference_feedforward:

@@ -48,7 +48,8 @@ class AmpPpo:
         p = self.ppo
         self.ac = ActorCritic(obs_dim, act_dim, p.hidden, p.activation, p.init_std).to(self.device)
         self.disc = Discriminator(AMP_OBS_DIM, self.amp_cfg.hidden, self.amp_cfg.min_std,
-                                  self.amp_cfg.window_frames, self.amp_cfg.spectral_norm).to(self.device)
+                                  self.amp_cfg.window_frames, self.amp_cfg.spectral_norm,
+                                  label_dim=getattr(expert, "label_dim", 0)).to(self.device)
         self.lr = p.lr
         self.opt = torch.optim.Adam([{"params": self.ac.parameters(), "weight_decay": 0.0}]
                                     + self.disc.param_groups(self.amp_cfg.trunk_weight_decay,

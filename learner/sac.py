@@ -52,7 +52,8 @@ class AmpSac:
         self.target_entropy = -s.target_entropy_scale * act_dim
         self.obs_norm = RunningNorm(obs_dim).to(self.device)
         self.disc = Discriminator(AMP_OBS_DIM, self.amp_cfg.hidden, self.amp_cfg.min_std,
-                                  self.amp_cfg.window_frames, self.amp_cfg.spectral_norm).to(self.device)
+                                  self.amp_cfg.window_frames, self.amp_cfg.spectral_norm,
+                                  label_dim=getattr(expert, "label_dim", 0)).to(self.device)
 
         self.actor_opt = adamw(
             [{"params": self.actor.parameters(), "weight_decay": s.weight_decay}]

@@ -82,7 +82,8 @@ class StepResult:
     amp_window: (N, K * 43) the discriminator's input for this step: the AMP observations at policy steps
     t + 1 - (K - 1) h, ..., t + 1 (h = amp.frame_stride), oldest first, ending at s'; for K = 2, h = 1 it is
     (s, s'). Steps before the episode's start are the reference motion's own past for RSI starts, the
-    first state repeated for standing starts.
+    first state repeated for standing starts. With amp.gait_condition one-hot columns of the environment's
+    gait clock's bank follow (N, K * 43 + banks).
     task_reward: (N,) Table III sum (scaled by dt); terms: {name: (N,)}.
     terminated: (N,) bool, a failure (base contact, fall, simulator blow-up); timed_out: (N,) bool, the
     episode reached its length without failing. Never both.
@@ -217,6 +218,8 @@ class Go2AmpTask:
         self.history_steps = (amp.window_frames - 1) * amp.frame_stride + 1
         self._amp_history = k.zeros((n, self.history_steps, AMP_OBS_DIM))
         self._head = 0
+        # amp.gait_condition: each window ends with its gait clock's bank as a one-hot label
+        self._gait_label_k = k.asarray(np.eye(len(self.clocks.gaits))) if amp.gait_condition else None
 
     @staticmethod
     def _bank_command_tables(expert):
@@ -427,10 +430,14 @@ class Go2AmpTask:
             self.backend.set_ground(ids, self.terrain.grid(int(level)))
 
     def amp_window(self):
-        """(N, K * 43) the discriminator's window ending at the newest AMP observation, oldest frame first."""
+        """(N, K * 43 [+ banks]) the discriminator's window ending at the newest AMP observation, oldest frame
+        first; with amp.gait_condition followed by the one-hot bank of each environment's gait clock."""
         back = (self.window_frames - 1 - np.arange(self.window_frames)) * self.frame_stride
         frames = self.kind.indices((self._head - back) % self.history_steps)
-        return self._amp_history[:, frames].reshape(self.num_envs, -1)
+        window = self._amp_history[:, frames].reshape(self.num_envs, -1)
+        if self._gait_label_k is None:
+            return window
+        return self.kind.concat([window, self._gait_label_k[self.gait]], axis=1)
 
     @contextmanager
     def evaluation_episodes(self, command_vx_m_s: float, steps: int, reference_starts: bool = False,

@@ -44,7 +44,7 @@ def make_expert(bank_paths, cfg, seed: int):
     from amp_data.expert.sampler import ExpertSampler
     dt = cfg.env.sim_dt_s * cfg.env.decimation
     return ExpertSampler(bank_paths, policy_dt_s=dt, seed=seed, window_frames=cfg.amp.window_frames,
-                         frame_stride=cfg.amp.frame_stride)
+                         frame_stride=cfg.amp.frame_stride, bank_one_hot=cfg.amp.gait_condition)
 
 
 def make_agent(cfg, task, expert):

@@ -148,17 +148,20 @@ class ExpertSampler:
         times `bank_weights[bank]`, then the pair uniformly within the clip (AMP_for_hardware's
         per-motion weights); "uniform": every preloaded pair is equally likely (weights ignored).
     bank_weights: one factor >= 0 per bank ("clip" weighting only); default all 1.
+    bank_one_hot: every window ends with one 0/1 column per bank, 1 at its clip's bank: the label a
+        gait-conditioned discriminator judges a window against (`window_dim` = K * 43 + banks).
     device: None for numpy arrays; "cpu", "cuda", ... (or a torch.device) for torch tensors there.
     seed: seeds the sampler's own generators (numpy; and torch's on non-CPU devices, which draw there).
 
     Attributes: `clips` (SamplerClip per clip, over all banks), `pair_clip` (P,) clip index of each
     window, `pair_time_s` (P,) its start time in the clip, `pairs` (P, K * 43) float32: the windows'
-    frames in time order (for K = 2, s then s'), `window_dim` = K * 43.
+    frames in time order (for K = 2, s then s') and with `bank_one_hot` the bank's label, `window_dim` =
+    K * 43 + `label_dim` (0, or the number of banks).
     """
 
     def __init__(self, banks, policy_dt_s: float = 0.02, start_substeps: int = 1, weighting: str = "clip",
                  bank_weights: Sequence[float] | None = None, device=None, seed: int | None = None,
-                 window_frames: int = 2, frame_stride: int = 1):
+                 window_frames: int = 2, frame_stride: int = 1, bank_one_hot: bool = False):
         banks = load_consistent_banks(banks)
         if not (isinstance(policy_dt_s, (int, float)) and math.isfinite(policy_dt_s) and policy_dt_s > 0):
             raise InputError(None, f"policy_dt_s must be a positive number of seconds, got {policy_dt_s!r}")
@@ -186,7 +189,8 @@ class ExpertSampler:
         self.weighting = weighting
         self.obs_dim = AMP_OBS_DIM
         self.window_frames, self.frame_stride = int(window_frames), int(frame_stride)
-        self.window_dim = self.window_frames * AMP_OBS_DIM
+        self.label_dim = len(banks) if bank_one_hot else 0
+        self.window_dim = self.window_frames * AMP_OBS_DIM + self.label_dim
         self.window_span_s = (self.window_frames - 1) * self.frame_stride * self.policy_dt_s
         self._gather_frames(banks)
         self._preload_pairs()
@@ -239,11 +243,17 @@ class ExpertSampler:
         offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         g0 = (np.arange(len(clip)) - np.repeat(offsets, counts)) / sub
         frames = [self._obs_at_frame(clip, g0 + k * step) for k in range(self.window_frames)]
-        self.pairs = np.ascontiguousarray(np.concatenate(frames, axis=1), dtype=np.float32)
+        self.pairs = np.ascontiguousarray(np.concatenate(frames + [self._bank_labels(clip)], axis=1),
+                                          dtype=np.float32)
         self.pair_clip = clip
         self.pair_time_s = g0 / self.fps
         self._pair_offset = offsets
         self._pair_count = counts
+
+    def _bank_labels(self, clip: np.ndarray) -> np.ndarray:
+        """(n, label_dim) the one-hot bank of each of clips `clip` ((n, 0) without `bank_one_hot`)."""
+        bank = np.array([m[0] for m in self._meta], dtype=np.int64)[clip]
+        return np.eye(self.label_dim, dtype=np.float32)[bank] if self.label_dim else np.zeros((len(bank), 0))
 
     def _build_clip_table(self, banks: list[Bank], bank_weights: np.ndarray | None) -> None:
         counts = self._pair_count
@@ -422,7 +432,7 @@ class ExpertSampler:
         return self._offset_t[c] + within
 
     def sample_windows(self, batch_size: int, rng=None):
-        """A batch of windows (batch_size, K * 43) float32, frames in time order.
+        """A batch of windows (batch_size, window_dim) float32, frames in time order (then the bank's label).
 
         numpy arrays, or torch tensors on `device` when the sampler was made with one. rng: a numpy
         Generator (numpy arrays and torch on the CPU, whose indices numpy draws) or a torch.Generator
@@ -449,7 +459,7 @@ class ExpertSampler:
 
     def distorted_windows(self, n: int, speedups: Sequence[float], reversed_share: float,
                           rng: np.random.Generator | None = None, bank_index: int | None = None) -> np.ndarray:
-        """n windows (n, K * 43) float32 made of the reference's motion with its rhythm wrong: a share
+        """n windows (n, window_dim) float32 made of the reference's motion with its rhythm wrong: a share
         `reversed_share` are reference windows with their frames in reverse order, the others the gait
         played k times faster (k drawn uniformly from `speedups`) with the joints' swings about the clip's
         mean pose k times smaller, so that forward speed and joint speeds stay the reference's (feet by FK
@@ -477,7 +487,7 @@ class ExpertSampler:
         obs = amp_observation(q, feet_fk(q), st["base_lin_vel"], st["base_ang_vel"], st["joint_vel"],
                               st["root_pos"][:, 2]).reshape(n, frames, AMP_OBS_DIM)
         obs[reverse] = obs[reverse, ::-1]
-        return obs.reshape(n, -1).astype(np.float32)
+        return np.concatenate([obs.reshape(n, -1), self._bank_labels(clip)], axis=1).astype(np.float32)
 
     def _clip_mean_joint_pos(self) -> np.ndarray:
         """(clips, 12) each clip's mean joint angles over its frames (cached)."""
@@ -527,5 +537,6 @@ class ExpertSampler:
                 + (f"pairs {self.policy_dt_s:g} s apart" if self.window_frames == 2 and self.frame_stride == 1 else
                    f"windows of {self.window_frames} frames {self.frame_stride * self.policy_dt_s:g} s apart "
                    f"({self.window_span_s:g} s)")
+                + (", labelled by bank" if self.label_dim else "")
                 + f", weighting {self.weighting!r}, "
                 f"{'numpy' if self.device is None else f'torch on {self.device}'}")
