@@ -89,9 +89,10 @@ def discriminator_loss(disc: Discriminator, expert_windows, policy_windows, grad
     """Eq. 2 on raw AMP windows: (L_AMP, L_grad, stats).
 
     L_AMP = 0.5 (E_expert (D - 1)^2 + E_policy (D + 1)^2) (AMP_for_hardware's halving);
-    L_grad = grad_pen_coef * E_expert ||grad_x D||^2 (x: the motion, not a gait label). Both differentiable w.r.t. the discriminator.
+    L_grad = grad_pen_coef * E_expert ||grad_x D||^2 (x: the motion, not a gait label). Both differentiable
+    w.r.t. the discriminator.
     The expert and policy batches go through the network as one batch. `input_noise_std` > 0: instance
-    noise, N(0, std^2) added to every normalised input of both batches while training (the style reward
+    noise, N(0, std^2) added to every normalised motion input of both batches while training (the style reward
     scores clean windows), so that the two distributions overlap and D cannot separate them perfectly.
     """
     x = disc.normalize(torch.cat([expert_windows, policy_windows]))

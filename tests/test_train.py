@@ -628,12 +628,26 @@ def test_distorted_windows_are_the_dogs_motion_with_the_rhythm_wrong(banks):
                                np.delete(bank[:, ::-1], np.r_[feet], axis=2), atol=1e-5)
 
 
+def _train_discriminator(disc, expert, negative_windows, amp_cfg, updates: int = 300) -> None:
+    """`updates` Adam steps of eq. 2 on batches of 128 expert windows against `negative_windows` (fixed)."""
+    from learner.amp import PolicyWindows, discriminator_batch_loss
+
+    negatives = PolicyWindows(disc.window_dim, len(negative_windows), 0, 0.0, "cpu")
+    negatives.add(torch.as_tensor(negative_windows))
+    opt = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    for _ in range(updates):
+        l_amp, l_grad, _ = discriminator_batch_loss(disc, expert, negatives, 128, amp_cfg)
+        opt.zero_grad()
+        (l_amp + l_grad).backward()
+        opt.step()
+
+
 def test_rhythm_negatives_teach_the_discriminator_to_reject_a_faster_dog(banks):
     """amp.rhythm_negatives: a discriminator whose only policy negatives stand still scores the dog's walk
     sped up 3x (swings / 3) about as real as the walk itself; with a share of rhythm negatives (speed-ups 2
     and 4, none at 3) it scores it far below the walk."""
     import torch
-    from learner.amp import Discriminator, PolicyWindows, discriminator_batch_loss
+    from learner.amp import Discriminator
 
     def trained(share):
         cfg = tiny_cfg()
@@ -644,14 +658,7 @@ def test_rhythm_negatives_teach_the_discriminator_to_reject_a_faster_dog(banks):
         disc = Discriminator(43, (64, 64), 0.01, 5)
         standing = np.tile(expert.amp_obs_at([0], [0.0]), (1, 5)).astype(np.float32)
         standing[:, 24:27] = 0.0                                  # base velocity 0 in every frame
-        negatives = PolicyWindows(disc.window_dim, 1000, 0, 0.0, "cpu")
-        negatives.add(torch.as_tensor(np.repeat(standing, 1000, axis=0)))
-        opt = torch.optim.Adam(disc.parameters(), lr=1e-3)
-        for _ in range(300):
-            l_amp, l_grad, _ = discriminator_batch_loss(disc, expert, negatives, 128, cfg.amp)
-            opt.zero_grad()
-            (l_amp + l_grad).backward()
-            opt.step()
+        _train_discriminator(disc, expert, np.repeat(standing, 1000, axis=0), cfg.amp)
         rng = np.random.default_rng(1)
         with torch.no_grad():
             real = disc.score(torch.as_tensor(expert.sample_windows(512, rng))).mean().item()
@@ -706,7 +713,7 @@ def test_gait_condition_lets_the_discriminator_reject_the_other_gait_s_motion(ba
     label learns to score each gait real only under its own label: it can tell a walk at the trot's command
     from the trot. With the label inside the cpu preset's gradient penalty (weight 10) it could not (D 0.04
     against -0.05): the penalty acts on the motion only."""
-    from learner.amp import Discriminator, PolicyWindows, discriminator_batch_loss
+    from learner.amp import Discriminator
 
     cfg = tiny_cfg()
     cfg.amp.window_frames, cfg.amp.frame_stride, cfg.amp.gait_condition = 5, 3, True
@@ -715,14 +722,7 @@ def test_gait_condition_lets_the_discriminator_reject_the_other_gait_s_motion(ba
     disc = Discriminator(43, (64, 64), 0.01, 5, label_dim=expert.label_dim)
     swapped = expert.sample_windows(4000, np.random.default_rng(0)).copy()
     swapped[:, -2:] = swapped[:, -2:][:, ::-1]
-    negatives = PolicyWindows(disc.window_dim, 4000, 0, 0.0, "cpu")
-    negatives.add(torch.as_tensor(swapped))
-    opt = torch.optim.Adam(disc.parameters(), lr=1e-3)
-    for _ in range(300):
-        l_amp, l_grad, _ = discriminator_batch_loss(disc, expert, negatives, 128, cfg.amp)
-        opt.zero_grad()
-        (l_amp + l_grad).backward()
-        opt.step()
+    _train_discriminator(disc, expert, swapped, cfg.amp)
     test = expert.sample_windows(512, np.random.default_rng(1)).copy()
     with torch.no_grad():
         real = disc.score(torch.as_tensor(test)).mean().item()
