@@ -5,8 +5,9 @@ Inputs are windows of K `amp_data.expert.amp_obs` observations (43 each) in time
 policy steps apart; K = 2 with stride 1 is AMP's pair (s, s'). Every frame is normalised by one running
 normaliser fed with both expert and policy states (AMP_for_hardware). With `amp.gait_condition` a window
 ends with a one-hot label of the gait it should be (expert: its clip's bank; policy: its gait clock's), which
-passes unnormalised: D then judges p(motion | gait), and a walk at the trot's command is fake. Expert windows come from
-`amp_data.expert.sampler.ExpertSampler`, policy windows from the task's AMP history (`learner/task.py`).
+passes unnormalised: D then judges p(motion | gait), and a walk at the trot's command is fake. Expert
+windows come from `amp_data.expert.sampler.ExpertSampler`, policy windows from the task's AMP history
+(`learner/task.py`).
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ class Discriminator(nn.Module):
         """Raw windows (..., K * obs + label) -> normalised frame by frame, the label as it is."""
         lead, n = window.shape[:-1], self.window_frames * self.amp_obs_dim
         frames = self.normalizer.normalize(window[..., :n].reshape(*lead, self.window_frames, self.amp_obs_dim))
-        return torch.cat([frames.reshape(*lead, n), window[..., n:]], dim=-1) if self.label_dim else \
-            frames.reshape(*lead, n)
+        frames = frames.reshape(*lead, n)
+        return torch.cat([frames, window[..., n:]], dim=-1) if self.label_dim else frames
 
     def update_normalizer(self, windows: torch.Tensor) -> None:
         """Feed the normaliser the first frame of each window (for K = 2, the s of AMP_for_hardware)."""

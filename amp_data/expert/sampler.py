@@ -218,6 +218,7 @@ class ExpertSampler:
         q = self._frames["root_quat"]
         self._frames["root_quat"] = q / np.linalg.norm(q, axis=1, keepdims=True)
         self._meta = meta
+        self._clip_bank = np.array([m[0] for m in meta], dtype=np.int64)
         self._clip_row0 = np.array([m[3] for m in meta], dtype=np.int64)
         self._clip_frames = np.array([m[2].num_frames for m in meta], dtype=np.int64)
         self._clip_wrap = np.array([m[2].loop_mode == "wrap" for m in meta])
@@ -252,8 +253,9 @@ class ExpertSampler:
 
     def _bank_labels(self, clip: np.ndarray) -> np.ndarray:
         """(n, label_dim) the one-hot bank of each of clips `clip` ((n, 0) without `bank_one_hot`)."""
-        bank = np.array([m[0] for m in self._meta], dtype=np.int64)[clip]
-        return np.eye(self.label_dim, dtype=np.float32)[bank] if self.label_dim else np.zeros((len(bank), 0))
+        if not self.label_dim:
+            return np.zeros((len(clip), 0), dtype=np.float32)
+        return np.eye(self.label_dim, dtype=np.float32)[self._clip_bank[clip]]
 
     def _build_clip_table(self, banks: list[Bank], bank_weights: np.ndarray | None) -> None:
         counts = self._pair_count
@@ -471,7 +473,7 @@ class ExpertSampler:
         rng = self.rng if rng is None else rng
         prob = np.asarray(self.clip_probabilities, dtype=np.float64)
         if bank_index is not None:
-            prob = prob * (np.array([c.bank_index for c in self.clips]) == bank_index)
+            prob = prob * (self._clip_bank == bank_index)
         clip = rng.choice(len(self.clips), n, p=prob / prob.sum())
         start = rng.random(n) * self._clip_duration[clip]
         reverse = rng.random(n) < reversed_share
