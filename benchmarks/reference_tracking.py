@@ -12,6 +12,10 @@ tracked perfectly. Reported per gain pair, over the first second (envs still sta
 - the base's forward speed against the reference's (m/s);
 - the share of envs not fallen after 2 s and the mean time to a fall (the task's fall test).
 
+With `--velocity-target` the motors also get the reference's joint velocities as their velocity target (as
+Unitree's motor command allows: tau = kp (q* - q) + kd (qd* - qd)), folded into the position target as
+q* + kd / kp qd*, since the simulated PD law's velocity target is zero.
+
 Open loop, the robot falls sooner or later whatever the gains: the numbers say how far the motors alone
 put the legs from the reference, i.e. how much a policy must correct for by leading its targets. The
 error at the cpu preset's gains (20, 0.5: unitree_rl_gym's Go2) against AMP_for_hardware's A1 gains
@@ -49,8 +53,9 @@ def start_states(ref: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def track(expert: ExpertSampler, kp: float, kd: float, num_envs: int, seconds: float = 2.0, seed: int = 0,
-          env: EnvConfig | None = None) -> dict:
-    """Play the reference's joint angles as PD targets from `num_envs` random reference starts."""
+          env: EnvConfig | None = None, velocity_target: bool = False) -> dict:
+    """Play the reference's joint angles as PD targets from `num_envs` random reference starts; with
+    `velocity_target` its joint velocities as the velocity targets too."""
     env = env or EnvConfig()
     dt_s = env.sim_dt_s * env.decimation
     ref = expert.reference_states(num_envs, np.random.default_rng(seed))
@@ -62,7 +67,8 @@ def track(expert: ExpertSampler, kp: float, kd: float, num_envs: int, seconds: f
         sim.reset(np.arange(num_envs), *start_states(ref))
         for k in range(int(round(seconds / dt_s))):
             target = expert.states_at(clip, t0_s + (k + 1) * dt_s)
-            sim.step_pd(target["joint_pos"], kp, kd, substeps=env.decimation)
+            q_target = target["joint_pos"] + (kd / kp * target["joint_vel"] if velocity_target else 0.0)
+            sim.step_pd(q_target, kp, kd, substeps=env.decimation)
             st = sim.state()
             fell = (st.base_pos_w[:, 2] < env.fall_height_m) | (st.base_rot_w[:, 2, 2] < np.cos(env.fall_tilt_rad))
             standing &= ~fell
@@ -71,7 +77,7 @@ def track(expert: ExpertSampler, kp: float, kd: float, num_envs: int, seconds: f
                 err.append(np.sqrt(np.mean((st.joint_pos - target["joint_pos"]) ** 2, axis=1))[standing])
                 vx.append(st.base_lin_vel_b[standing, 0])
                 vx_ref.append(target["base_lin_vel"][standing, 0])
-    return {"kp_nm_rad": kp, "kd_nm_s_rad": kd, "envs": num_envs,
+    return {"kp_nm_rad": kp, "kd_nm_s_rad": kd, "velocity_target": velocity_target, "envs": num_envs,
             "joint_rms_err_rad": float(np.concatenate(err).mean()),
             "base_vx_m_s": float(np.concatenate(vx).mean()), "reference_vx_m_s": float(np.concatenate(vx_ref).mean()),
             "standing_after_s": seconds, "standing_share": float(standing.mean()),
@@ -95,6 +101,8 @@ def main(argv=None) -> int:
     ap.add_argument("--gains", nargs="+", type=_gain_pair, default=[(20.0, 0.5), (80.0, 1.0)],
                     help="KP:KD pairs (default: 20:0.5 80:1)")
     ap.add_argument("--envs", type=int, default=64, help="reference starts per bank (default 64)")
+    ap.add_argument("--velocity-target", action="store_true",
+                    help="also send the reference's joint velocities as the motors' velocity targets")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, help="also write the rows to this file")
     args = ap.parse_args(argv)
@@ -103,9 +111,11 @@ def main(argv=None) -> int:
         for bank in args.banks:
             expert = ExpertSampler([bank], policy_dt_s=0.02, seed=args.seed)
             for kp, kd in args.gains:
-                row = {"bank": str(bank), **track(expert, kp, kd, args.envs, seed=args.seed)}
+                row = {"bank": str(bank), **track(expert, kp, kd, args.envs, seed=args.seed,
+                                                  velocity_target=args.velocity_target)}
                 rows.append(row)
-                print(f"{Path(bank).name:>12}  kp {kp:5.1f} kd {kd:4.2f}:  joint RMS error {row['joint_rms_err_rad']:.3f} rad"
+                gains = f"kp {kp:5.1f} kd {kd:4.2f}" + (" +qd*" if args.velocity_target else "")
+                print(f"{Path(bank).name:>12}  {gains}:  joint RMS error {row['joint_rms_err_rad']:.3f} rad"
                       f"  base {row['base_vx_m_s']:.2f} of {row['reference_vx_m_s']:.2f} m/s"
                       f"  standing after 2 s {row['standing_share']:.0%}  mean survival {row['mean_survival_s']:.2f} s",
                       flush=True)
