@@ -15,6 +15,11 @@ Scores, under the run's final discriminator (D, and the style reward r_AMP = max
 5. standing still in the default pose.
 A discriminator that scores 3 or 4 near 1 cannot tell the shuffle from the gait, or does not look at the
 order of its frames: the style reward then cannot ask for the dog's rhythm.
+
+Then, per field of the AMP observation (`amp_data/expert/amp_obs.py`), over every frame of the windows, how
+far the policy's windows (2) lie from the reference's (1): the mean over the field's values of |policy mean
+- reference mean| / reference std, and of policy std / reference std: what the policy does unlike the dog
+(crouching, wobbling), whichever of it the discriminator uses.
 """
 
 from __future__ import annotations
@@ -75,8 +80,9 @@ def main() -> int:
     policy = np.concatenate(policy_windows[int(2.0 / task.dt_s):])
 
     k = task.window_frames
+    reference = windows(1.0, 0.0)
     rows = {
-        f"reference ({names[bank]} bank)": score(windows(1.0, 0.0)),
+        f"reference ({names[bank]} bank)": score(reference),
         f"policy at {speed:.2f} m/s" + (" (fell)" if rollout.fell else ""): score(policy),
         f"the dog's gait x{args.speedup:g} faster, swings / {args.speedup:g}": score(windows(args.speedup, 0.0)),
         "the reference, frames in reverse order": score(windows(1.0, 1.0)),
@@ -87,9 +93,27 @@ def main() -> int:
           f"{task.frame_stride} steps apart")
     for name, r in rows.items():
         print(f"  {name:48s} D {r['D']:+.2f}   r_AMP {r['r_amp']:.2f}")
+    gaps = field_gaps(policy, reference, k)
+    print("  policy against the reference, per field: |mean gap| / reference std, std / reference std")
+    for name, g in gaps.items():
+        print(f"    {name:14s} {g['mean_gap_std']:5.2f}  {g['std_ratio']:5.2f}")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
+        Path(args.json).write_text(json.dumps({**rows, "field_gaps": gaps}, indent=2))
     return 0
+
+
+def field_gaps(policy_windows, reference_windows, window_frames: int) -> dict:
+    """Per AMP observation field: the mean over its values of |policy mean - reference mean| / reference std
+    and of policy std / reference std, over every frame of windows (n, window_frames * AMP_OBS_DIM [+ label])."""
+    from amp_data.expert.amp_obs import AMP_OBS_DIM, AMP_OBS_LAYOUT
+
+    def frames(w):
+        return np.asarray(w)[:, :window_frames * AMP_OBS_DIM].reshape(-1, AMP_OBS_DIM)
+    p, r = frames(policy_windows), frames(reference_windows)
+    r_std = np.maximum(r.std(axis=0), 1e-9)
+    gap, ratio = np.abs(p.mean(axis=0) - r.mean(axis=0)) / r_std, p.std(axis=0) / r_std
+    return {name: {"mean_gap_std": float(gap[sl].mean()), "std_ratio": float(ratio[sl].mean())}
+            for name, sl in AMP_OBS_LAYOUT.items()}
 
 
 def _standing_obs(task) -> np.ndarray:

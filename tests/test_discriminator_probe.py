@@ -1,0 +1,39 @@
+"""benchmarks/discriminator_probe.py's per-field gaps between the policy's windows and the reference's."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from amp_data.expert.amp_obs import AMP_OBS_DIM, AMP_OBS_LAYOUT
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _probe():
+    spec = importlib.util.spec_from_file_location("discriminator_probe", ROOT / "benchmarks" / "discriminator_probe.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_field_gaps_find_a_shifted_and_a_widened_field_and_ignore_the_gait_label():
+    rng = np.random.default_rng(0)
+    frames, n = 3, 20000
+    reference = rng.normal(size=(n, frames * AMP_OBS_DIM + 2))
+    policy = reference.copy().reshape(n, -1)
+    motion = policy[:, :frames * AMP_OBS_DIM].reshape(n, frames, AMP_OBS_DIM)
+    height_std = reference[:, :frames * AMP_OBS_DIM].reshape(-1, AMP_OBS_DIM)[:, AMP_OBS_LAYOUT["base_height"]].std()
+    motion[:, :, AMP_OBS_LAYOUT["base_height"]] += height_std  # one reference std higher
+    motion[:, :, AMP_OBS_LAYOUT["joint_vel"]] *= 2.0          # twice as wide, same mean
+    policy[:, :frames * AMP_OBS_DIM] = motion.reshape(n, -1)
+    policy[:, -2:] += 100.0                                   # a label is not a field
+
+    gaps = _probe().field_gaps(policy, reference, frames)
+    assert set(gaps) == set(AMP_OBS_LAYOUT)
+    assert abs(gaps["base_height"]["mean_gap_std"] - 1.0) < 1e-9
+    assert abs(gaps["base_height"]["std_ratio"] - 1.0) < 1e-9
+    assert gaps["joint_vel"]["mean_gap_std"] < 0.02
+    assert abs(gaps["joint_vel"]["std_ratio"] - 2.0) < 1e-9
+    for name in ("joint_pos", "foot_pos_base", "base_lin_vel", "base_ang_vel"):
+        assert gaps[name]["mean_gap_std"] == 0.0 and abs(gaps[name]["std_ratio"] - 1.0) < 1e-12
