@@ -21,7 +21,7 @@ def test_field_gaps_find_a_shifted_and_a_widened_field_and_ignore_the_gait_label
     rng = np.random.default_rng(0)
     frames, n = 3, 20000
     reference = rng.normal(size=(n, frames * AMP_OBS_DIM + 2))
-    policy = reference.copy().reshape(n, -1)
+    policy = reference.copy()
     motion = policy[:, :frames * AMP_OBS_DIM].reshape(n, frames, AMP_OBS_DIM)
     height_std = reference[:, :frames * AMP_OBS_DIM].reshape(-1, AMP_OBS_DIM)[:, AMP_OBS_LAYOUT["base_height"]].std()
     motion[:, :, AMP_OBS_LAYOUT["base_height"]] += height_std  # one reference std higher
