@@ -79,6 +79,11 @@ class EnvConfig:
     # stride instead of replacing it; 0: the action spans the soft joint limits as without the feedforward
     # (corrections of up to 2-3 rad)
     residual_limit_rad: float = 0.0
+    # true (needs reference_feedforward): the feedforward also carries the joint torques that hold the dog's
+    # pose still on the feet the clock puts on the floor (learner/stance_torque.py; Unitree's motor command
+    # has a torque feedforward), folded into the target as + tau / kp. Without it a kp-20 motor holds the
+    # robot's weight only by sagging: 0.30-0.35 rad at the calves standing, most of a 0.3 rad correction
+    stance_torque_feedforward: bool = False
     reference_state_init: bool = True     # start episodes from random bank frames (else the default pose)
     rsi_fraction: float = 0.75            # with reference_state_init: this share of resets from bank frames,
     #                                       the rest standing still in the default pose (how play starts)
@@ -514,6 +519,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     if e.residual_limit_rad and not e.reference_feedforward:
         raise ValueError("env.residual_limit_rad bounds the correction to the dog's stride: it needs "
                          "env.reference_feedforward=true")
+    if e.stance_torque_feedforward and not e.reference_feedforward:
+        raise ValueError("env.stance_torque_feedforward needs env.reference_feedforward=true (the torques hold "
+                         "the dog's stride)")
     if e.reference_feedforward and not e.gait_clock:
         raise ValueError("env.reference_feedforward needs env.gait_clock=true (the feedforward follows the clock's "
                          "phase)")

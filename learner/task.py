@@ -26,6 +26,8 @@ Action (12,): joint target = default pose + `action_scale` * action, clipped to 
 `env.reference_feedforward` the dog's mean joint angles at the gait clock's phase take the default pose's
 place (a trajectory generator under a residual policy, Iscen et al. 2018's PMTG with the dog's trajectory):
 the policy's action is then a correction to the dog's stride, bounded by `env.residual_limit_rad` if set.
+`env.stance_torque_feedforward` adds the torques that hold that pose on the clock's stance feet, over kp
+(`learner/stance_torque.py`), so that the motors do not sag under the robot's weight.
 
 Arrays: the task keeps its buffers in the kind of array its backend's `SimState` holds (`learner/arrays.py`):
 numpy for CPU MuJoCo; torch tensors on the device for a backend that keeps its state there, so stepping
@@ -197,6 +199,10 @@ class Go2AmpTask:
                 self._clock_joint_pos_k = (k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty,
                                                                   self.clocks.offset, self.clocks.foot_height_m,
                                                                   self.clocks.joint_pos_rad))
+        self._clock_stance_torque_k = None      # (gaits, 12, bins) N m under env.stance_torque_feedforward
+        if self.env_cfg.stance_torque_feedforward:
+            from learner.stance_torque import clock_stance_torques_nm     # MuJoCo's model of the Go2: only here
+            self._clock_stance_torque_k = k.asarray(clock_stance_torques_nm(self.clocks))
         self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
         # kp of each gait (env.kp_by_gait_nm_rad, else kp_nm_rad for all), indexed by `gait`, times each
         # environment's domain-randomisation factor
@@ -367,9 +373,11 @@ class Go2AmpTask:
             phase = self.clocks.start_phase(gait, ref_clip, ref_time_s, self.rng)
             self.gait[kid] = k.asarray(gait, "int64")
             self.clock_phase[kid] = k.asarray(phase)
-            if self.env_cfg.reference_feedforward:
-                base_pose = profile_at_phase(phase, self.clocks.joint_pos_rad[gait])
         self._set_kp(kid)
+        if self.clocks is not None and self.env_cfg.reference_feedforward:
+            base_pose = self._feedforward_rad(phase, gait, to_numpy(self.kp[kid]), self.clocks.joint_pos_rad,
+                                              None if self._clock_stance_torque_k is None
+                                              else to_numpy(self._clock_stance_torque_k))
         # the filter and the previous action start where the joints are: no jump of the targets at the
         # first step, and no action-rate cost for holding them
         holding = k.asarray(np.clip((qpos[:, 7:] - base_pose) / self.env_cfg.action_scale,
@@ -466,8 +474,18 @@ class Go2AmpTask:
         a = xp.clip(actions, self._action_low_k, self._action_high_k)
         if not self.env_cfg.reference_feedforward:
             return self._default_pose_k + self.env_cfg.action_scale * a
-        base = profile_at_phase(self.clock_phase, self._clock_joint_pos_k[self.gait])
+        base = self._feedforward_rad(self.clock_phase, self.gait, self.kp, self._clock_joint_pos_k,
+                                     self._clock_stance_torque_k)
         return xp.clip(base + self.env_cfg.action_scale * a, self._soft_limits_k[:, 0], self._soft_limits_k[:, 1])
+
+    @staticmethod
+    def _feedforward_rad(phase, gait, kp, joint_pos_profile, stance_torque_profile):
+        """(n, 12) the feedforward's joint targets at clock phases (n,) of gaits (n,): the dog's mean joint
+        angles, plus the stance torques over kp (n, 1) where given (env.stance_torque_feedforward)."""
+        base = profile_at_phase(phase, joint_pos_profile[gait])
+        if stance_torque_profile is not None:
+            base = base + profile_at_phase(phase, stance_torque_profile[gait]) / kp
+        return base
 
     def step(self, actions) -> StepResult:
         """One policy step of every environment; actions (N, 12): numpy or a tensor of the task's kind."""
