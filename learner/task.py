@@ -199,10 +199,11 @@ class Go2AmpTask:
                 self._clock_joint_pos_k = (k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty,
                                                                   self.clocks.offset, self.clocks.foot_height_m,
                                                                   self.clocks.joint_pos_rad))
-        self._clock_stance_torque_k = None      # (gaits, 12, bins) N m under env.stance_torque_feedforward
+        self._clock_stance_torque = self._clock_stance_torque_k = None   # (gaits, 12, bins) N m, host and kind
         if self.env_cfg.stance_torque_feedforward:
             from learner.stance_torque import clock_stance_torques_nm     # MuJoCo's model of the Go2: only here
-            self._clock_stance_torque_k = k.asarray(clock_stance_torques_nm(self.clocks))
+            self._clock_stance_torque = clock_stance_torques_nm(self.clocks)
+            self._clock_stance_torque_k = k.asarray(self._clock_stance_torque)
         self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
         # kp of each gait (env.kp_by_gait_nm_rad, else kp_nm_rad for all), indexed by `gait`, times each
         # environment's domain-randomisation factor
@@ -376,8 +377,7 @@ class Go2AmpTask:
         self._set_kp(kid)
         if self.clocks is not None and self.env_cfg.reference_feedforward:
             base_pose = self._feedforward_rad(phase, gait, to_numpy(self.kp[kid]), self.clocks.joint_pos_rad,
-                                              None if self._clock_stance_torque_k is None
-                                              else to_numpy(self._clock_stance_torque_k))
+                                              self._clock_stance_torque)
         # the filter and the previous action start where the joints are: no jump of the targets at the
         # first step, and no action-rate cost for holding them
         holding = k.asarray(np.clip((qpos[:, 7:] - base_pose) / self.env_cfg.action_scale,
