@@ -82,7 +82,7 @@ class EnvConfig:
     # true (needs reference_feedforward): the feedforward also carries the joint torques that hold the dog's
     # pose still on the feet the clock puts on the floor (learner/stance_torque.py; Unitree's motor command
     # has a torque feedforward), folded into the target as + tau / kp. Without it a kp-20 motor holds the
-    # robot's weight only by sagging: 0.30-0.35 rad at the calves standing, most of a 0.3 rad correction
+    # robot's weight only by sagging: 0.30-0.35 rad at the calves standing, cpu-dog's whole correction bound
     stance_torque_feedforward: bool = False
     reference_state_init: bool = True     # start episodes from random bank frames (else the default pose)
     rsi_fraction: float = 0.75            # with reference_state_init: this share of resets from bank frames,

@@ -14,7 +14,8 @@ centres) are the regularised least-squares balance of the base's six equations o
 
 so that feet in the air carry nothing, stance feet carry the weight, and a moment two feet cannot balance
 (a trot's diagonal) is left unbalanced rather than pushed onto a swing foot. The joint torques are then
-tau = g_joints - J_joints^T F (MuJoCo's qfrc_bias at rest is gravity). Written by hand: MuJoCo's
+tau = g_joints - J_joints^T F (MuJoCo's qfrc_bias at rest is gravity). The nominal robot: domain
+randomisation's payload (+-1 kg) is left to the policy. Written by hand: MuJoCo's
 inverse dynamics needs the contacts' penetration, and the force distribution here is the point.
 """
 
