@@ -1,20 +1,9 @@
 """benchmarks/discriminator_probe.py's per-field gaps between the policy's windows and the reference's."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from amp_data.expert.amp_obs import AMP_OBS_DIM, AMP_OBS_LAYOUT
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _probe():
-    spec = importlib.util.spec_from_file_location("discriminator_probe", ROOT / "benchmarks" / "discriminator_probe.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from benchmarks import discriminator_probe
 
 
 def test_field_gaps_find_a_shifted_and_a_widened_field_and_ignore_the_gait_label():
@@ -29,7 +18,7 @@ def test_field_gaps_find_a_shifted_and_a_widened_field_and_ignore_the_gait_label
     policy[:, :frames * AMP_OBS_DIM] = motion.reshape(n, -1)
     policy[:, -2:] += 100.0                                   # a label is not a field
 
-    gaps = _probe().field_gaps(policy, reference, frames)
+    gaps = discriminator_probe.field_gaps(policy, reference, frames)
     assert set(gaps) == set(AMP_OBS_LAYOUT)
     assert abs(gaps["base_height"]["mean_gap_std"] - 1.0) < 1e-9
     assert abs(gaps["base_height"]["std_ratio"] - 1.0) < 1e-9
