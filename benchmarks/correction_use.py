@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     except InputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.json:
+    if args.json:       # only once every run has played: no partial file
         args.json.write_text(json.dumps(rows, indent=1))
     return 0
 
