@@ -97,8 +97,10 @@ def main() -> int:
     print("  policy against the reference, per field: |mean gap| / reference std, std / reference std")
     for name, g in gaps.items():
         print(f"    {name:14s} {g['mean_gap_std']:5.2f}  {g['std_ratio']:5.2f}")
+    height = {"policy": mean_base_height_m(policy, k), "reference": mean_base_height_m(reference, k)}
+    print(f"  base height: policy {height['policy']:.3f} m, reference {height['reference']:.3f} m")
     if args.json:
-        Path(args.json).write_text(json.dumps({**rows, "field_gaps": gaps}, indent=2))
+        Path(args.json).write_text(json.dumps({**rows, "field_gaps": gaps, "base_height_m": height}, indent=2))
     return 0
 
 
@@ -114,6 +116,13 @@ def field_gaps(policy_windows, reference_windows, window_frames: int) -> dict:
     gap, ratio = np.abs(p.mean(axis=0) - r.mean(axis=0)) / r_std, p.std(axis=0) / r_std
     return {name: {"mean_gap_std": float(gap[sl].mean()), "std_ratio": float(ratio[sl].mean())}
             for name, sl in AMP_OBS_LAYOUT.items()}
+
+
+def mean_base_height_m(windows, window_frames: int) -> float:
+    """The mean base height (m) over every frame of windows (n, window_frames * AMP_OBS_DIM [+ label])."""
+    from amp_data.expert.amp_obs import AMP_OBS_DIM, AMP_OBS_LAYOUT
+    frames = np.asarray(windows)[:, :window_frames * AMP_OBS_DIM].reshape(-1, AMP_OBS_DIM)
+    return float(frames[:, AMP_OBS_LAYOUT["base_height"]].mean())
 
 
 def _standing_obs(task) -> np.ndarray:
