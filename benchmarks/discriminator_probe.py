@@ -107,11 +107,9 @@ def main() -> int:
 def field_gaps(policy_windows, reference_windows, window_frames: int) -> dict:
     """Per AMP observation field: the mean over its values of |policy mean - reference mean| / reference std
     and of policy std / reference std, over every frame of windows (n, window_frames * AMP_OBS_DIM [+ label])."""
-    from amp_data.expert.amp_obs import AMP_OBS_DIM, AMP_OBS_LAYOUT
+    from amp_data.expert.amp_obs import AMP_OBS_LAYOUT
 
-    def frames(w):
-        return np.asarray(w)[:, :window_frames * AMP_OBS_DIM].reshape(-1, AMP_OBS_DIM)
-    p, r = frames(policy_windows), frames(reference_windows)
+    p, r = _frames(policy_windows, window_frames), _frames(reference_windows, window_frames)
     r_std = np.maximum(r.std(axis=0), 1e-9)
     gap, ratio = np.abs(p.mean(axis=0) - r.mean(axis=0)) / r_std, p.std(axis=0) / r_std
     return {name: {"mean_gap_std": float(gap[sl].mean()), "std_ratio": float(ratio[sl].mean())}
@@ -120,9 +118,14 @@ def field_gaps(policy_windows, reference_windows, window_frames: int) -> dict:
 
 def mean_base_height_m(windows, window_frames: int) -> float:
     """The mean base height (m) over every frame of windows (n, window_frames * AMP_OBS_DIM [+ label])."""
-    from amp_data.expert.amp_obs import AMP_OBS_DIM, AMP_OBS_LAYOUT
-    frames = np.asarray(windows)[:, :window_frames * AMP_OBS_DIM].reshape(-1, AMP_OBS_DIM)
-    return float(frames[:, AMP_OBS_LAYOUT["base_height"]].mean())
+    from amp_data.expert.amp_obs import AMP_OBS_LAYOUT
+    return float(_frames(windows, window_frames)[:, AMP_OBS_LAYOUT["base_height"]].mean())
+
+
+def _frames(windows, window_frames: int) -> np.ndarray:
+    """(n * window_frames, AMP_OBS_DIM): every frame of windows, any gait label dropped."""
+    from amp_data.expert.amp_obs import AMP_OBS_DIM
+    return np.asarray(windows)[:, :window_frames * AMP_OBS_DIM].reshape(-1, AMP_OBS_DIM)
 
 
 def _standing_obs(task) -> np.ndarray:
