@@ -347,8 +347,8 @@ def make_config(preset: str = "cpu", algo: str = "sac") -> TrainConfig:
         cfg.reward.tracking_relative_above_m_s = 0.84
         # The motors get the torques that hold the dog's pose on the clock's stance feet (it rides at the
         # dog's height instead of 2-5 cm below), and the discriminator is told which gait each window should
-        # be (README, "Stance torques and the gait label over four seeds": the trot's label in 4 seeds of 4
-        # against 1 of 5, the walk at the dog's 1.43 Hz and duty in 4 of 4, as a lateral-sequence walk)
+        # be (README, "Stance torques and the gait label over five seeds": the trot's label in 5 seeds of 5
+        # against 1 of 5, the walk at the dog's 1.43 Hz and duty in 5 of 5, as a lateral-sequence walk)
         cfg.env.stance_torque_feedforward, cfg.amp.gait_condition = True, True
     return cfg
 
