@@ -6,8 +6,8 @@ Each run's policy plays deterministically, one robot from the default pose, at e
 gait clocks' speeds) for `--seconds`; over all but the first 2 s (the first half, if it falls sooner) its
 corrections to the dog's stride (action x action_scale, rad) are summarised per joint kind (hip, thigh,
 calf): the mean (signed: whether the policy leans one way, as against a motor's sag) and the share of
-steps within 5 % of the bound. A
-policy that sits at the bound wants more correction than the bound allows; one that does not, does not.
+steps within 5 % of the bound. A policy that sits at the bound wants more correction than the bound allows;
+one that does not, does not.
 """
 
 from __future__ import annotations
