@@ -645,7 +645,7 @@ def train_cmd(
         --set env.gait_clock=true --set env.command_source=banks --set reward.gait_clock_swing_free=120
         --set reward.gait_clock_stance_still=120 --set env.reference_feedforward=true
         --set env.residual_limit_rad=0.3 --set reward.tracking_relative_above_m_s=0.84
-        --set env.stance_torque_feedforward=true --set amp.gait_condition=true
+        --set env.stance_torque_feedforward=true --set amp.gait_condition=true --set env.kp_run_nm_rad=40
 
     \b
     The run folder gets config.json, metrics.csv (and tb/ for TensorBoard), eval.csv (a deterministic

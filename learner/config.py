@@ -44,6 +44,10 @@ class EnvConfig:
     # each environment's joints get the kp of the gait its clock runs (the bank nearest its command), in
     # place of kp_nm_rad; kp 40 trotted like the dog in 3 seeds of 5 and lost the walk (README)
     kp_by_gait_nm_rad: tuple[float, ...] = ()
+    # > 0 (needs gait_clock): the joints of each environment whose clock runs a running gait (its bank's hind
+    # duty factor below 0.5, Hildebrand's walk/run line) get this kp in place of kp_nm_rad, whatever order
+    # the banks come in; 40 under cpu-dog (README, "kp by gait on the preset": the trot's duty at the dog's)
+    kp_run_nm_rad: float = 0.0
     action_scale: float = 0.25            # joint target = default pose + 0.25 * action
     # > 0: the actions pass a first-order low-pass filter with this cutoff (Hz) before they become joint
     # targets, and the filtered action (the joint target's offset, rad) joins the observation (12 values)
@@ -350,6 +354,10 @@ def make_config(preset: str = "cpu", algo: str = "sac") -> TrainConfig:
         # be (README, "Stance torques and the gait label over five seeds": the trot's label in 5 seeds of 5
         # against 1 of 5, the walk at the dog's 1.43 Hz and duty in 5 of 5, as a lateral-sequence walk)
         cfg.env.stance_torque_feedforward, cfg.amp.gait_condition = True, True
+        # kp 40 under the clocks of running gaits (the trot), 20 under the walk's: at 20 the motors trail the
+        # trot's stride by 0.31 rad and the feet stay down too long (README, "kp by gait on the preset": the
+        # trot's duty at the dog's, 0.31-0.42 against 0.37, and the targets in 4 seeds of 5 against 3)
+        cfg.env.kp_run_nm_rad = 40.0
     return cfg
 
 
@@ -521,6 +529,13 @@ def validate(cfg: TrainConfig) -> TrainConfig:
                          "env.gait_clock=true")
     if e.kp_by_gait_nm_rad and not e.gait_clock:
         raise ValueError("env.kp_by_gait_nm_rad picks kp by the gait clock's bank: it needs env.gait_clock=true")
+    if not (isinstance(e.kp_run_nm_rad, (int, float)) and 0 <= e.kp_run_nm_rad < float("inf")):
+        raise ValueError(f"env.kp_run_nm_rad must be >= 0 N m/rad (0: off), got {e.kp_run_nm_rad!r}")
+    if e.kp_run_nm_rad and not e.gait_clock:
+        raise ValueError("env.kp_run_nm_rad picks kp by the gait clock's gait: it needs env.gait_clock=true")
+    if e.kp_run_nm_rad and e.kp_by_gait_nm_rad:
+        raise ValueError("env.kp_run_nm_rad and env.kp_by_gait_nm_rad both set each gait's kp: give one "
+                         "(set env.kp_run_nm_rad=0 to use env.kp_by_gait_nm_rad)")
     if e.residual_limit_rad and not e.reference_feedforward:
         raise ValueError("env.residual_limit_rad bounds the correction to the dog's stride: it needs "
                          "env.reference_feedforward=true")

@@ -205,13 +205,16 @@ class Go2AmpTask:
             self._clock_stance_torque = clock_stance_torques_nm(self.clocks)
             self._clock_stance_torque_k = k.asarray(self._clock_stance_torque)
         self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
-        # kp of each gait (env.kp_by_gait_nm_rad, else kp_nm_rad for all), indexed by `gait`, times each
-        # environment's domain-randomisation factor
+        # kp of each gait (env.kp_by_gait_nm_rad; else env.kp_run_nm_rad for running gaits; else kp_nm_rad),
+        # indexed by `gait`, times each environment's domain-randomisation factor
         kp_by_gait = self.env_cfg.kp_by_gait_nm_rad
         if kp_by_gait and len(kp_by_gait) != len(self.clocks.gaits):
             names = ", ".join(g.bank_name for g in self.clocks.gaits)
             raise InputError(None, f"env.kp_by_gait_nm_rad has {len(kp_by_gait)} gains for "
                              f"{len(self.clocks.gaits)} banks ({names}): give one per bank, in their order")
+        if not kp_by_gait and self.env_cfg.kp_run_nm_rad and self.clocks is not None:
+            kp_by_gait = [self.env_cfg.kp_run_nm_rad if g.is_run else self.env_cfg.kp_nm_rad
+                          for g in self.clocks.gaits]
         gaits = len(self.clocks.gaits) if self.clocks is not None else 1
         self._kp_gait_k = k.asarray(np.array(kp_by_gait or [self.env_cfg.kp_nm_rad] * gaits, dtype=float))
         self._kp_factor = k.asarray(np.ones(n))

@@ -172,7 +172,8 @@ def test_a_preset_that_names_the_same_switches_set_by_hand_is_one_group(tmp_path
         ("env.command_source", "banks"), ("reward.gait_clock_swing_free", 120.0),
         ("reward.gait_clock_stance_still", 120.0), ("env.reference_feedforward", True),
         ("env.residual_limit_rad", 0.3), ("reward.tracking_relative_above_m_s", 0.84),
-        ("env.stance_torque_feedforward", True), ("amp.gait_condition", True))})
+        ("env.stance_torque_feedforward", True), ("amp.gait_condition", True),
+        ("env.kp_run_nm_rad", 40.0))})
     preset = fake_run(tmp_path / "dog-s2", 2, 0.2)
     preset_before = fake_run(tmp_path / "dog0-s1", 1, 0.3)
     plain = fake_run(tmp_path / "cpu-s1", 1, 0.4)

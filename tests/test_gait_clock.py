@@ -295,6 +295,48 @@ def test_kp_by_gait_gives_each_environment_its_clock_s_gain(banks):
                                                                     "env.kp_by_gait_nm_rad=20,0"]))
 
 
+def test_kp_run_gives_the_running_gait_s_clock_its_gain_in_any_bank_order(banks):
+    """env.kp_run_nm_rad: kp by Hildebrand's walk/run line, not by the banks' order. The trot's hind feet
+    are down in less than half of its frames and the walk's in more (read off the banks' own contacts);
+    walk.h5 trot.h5 gets what kp_by_gait 20,40 gives, trot.h5 walk.h5 the same gains swapped with the
+    banks, a single walk bank kp_nm_rad alone; with kp_by_gait, or without a clock, it is refused."""
+    pytest.importorskip("torch")
+    pytest.importorskip("mujoco")
+    import h5py
+    from learner import config as C
+    from learner import train as T
+    hind_down = {}
+    for path in banks:
+        with h5py.File(path) as f:
+            hind_down[path] = float(np.mean(np.asarray(f["contacts"])[:, 2:] > 0.5))
+    walk, trot = banks
+    assert hind_down[walk] > 0.5 > hind_down[trot]
+    base = ["env.num_envs=4", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
+            "env.command_source=banks"]
+
+    def kp_of_gaits(bank_paths, extra):
+        cfg = C.apply_overrides(C.make_config("cpu", "sac"), base + extra)
+        C.validate(cfg)
+        backend, task, _, _, _ = T.build(cfg, bank_paths, seed=5)
+        kp = np.asarray(task._kp_gait_k, dtype=float)
+        backend.close()
+        return kp
+
+    np.testing.assert_array_equal(kp_of_gaits([walk, trot], ["env.kp_run_nm_rad=40"]),
+                                  kp_of_gaits([walk, trot], ["env.kp_by_gait_nm_rad=20,40"]))
+    np.testing.assert_array_equal(kp_of_gaits([trot, walk], ["env.kp_run_nm_rad=40"]), [40.0, 20.0])
+    np.testing.assert_array_equal(kp_of_gaits([walk], ["env.kp_run_nm_rad=40"]), [20.0])
+    np.testing.assert_array_equal(kp_of_gaits([walk, trot], ["env.kp_run_nm_rad=40", "env.kp_nm_rad=25"]),
+                                  [25.0, 40.0])
+    with pytest.raises(ValueError, match="both set each gait's kp"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), base + ["env.kp_run_nm_rad=40",
+                                                                           "env.kp_by_gait_nm_rad=20,40"]))
+    with pytest.raises(ValueError, match="kp_run_nm_rad picks kp by the gait clock"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["env.kp_run_nm_rad=40"]))
+    with pytest.raises(ValueError, match="must be >= 0"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), base + ["env.kp_run_nm_rad=-1"]))
+
+
 def test_a_bank_without_a_stride_is_refused_by_name(banks):
     """A bank whose feet never lift has no schedule to run: one error naming the file."""
     from amp_data.errors import InputError

@@ -722,7 +722,7 @@ def test_the_cpu_dog_preset_is_cpu_plus_the_switches_the_readme_gives():
         "reward.gait_clock_swing_free=120", "reward.gait_clock_stance_still=120",
         "env.reference_feedforward=true", "env.residual_limit_rad=0.3",
         "reward.tracking_relative_above_m_s=0.84", "env.stance_torque_feedforward=true",
-        "amp.gait_condition=true"])
+        "amp.gait_condition=true", "env.kp_run_nm_rad=40"])
     d, h = lcfg.to_dict(dog), lcfg.to_dict(by_hand)
     assert d.pop("preset") == "cpu-dog" and h.pop("preset") == "cpu"
     assert d == h
