@@ -111,6 +111,15 @@ def _preset_defaults(config: dict) -> dict[str, object]:
         return {}
 
 
+def _with_fields_from_before(config: dict) -> dict[str, object]:
+    """The run's config with every field it lacks (written before the field existed) at the field's
+    dataclass default: a new field's default is the behaviour from before it (switches start off), whatever
+    a preset sets it to now (cpu-dog's env.kp_run_nm_rad=40 is not what its earlier runs ran)."""
+    from learner.config import TrainConfig, to_dict
+
+    return {**_flatten(to_dict(TrainConfig())), **config}
+
+
 def _experiment(config: dict, defaults: dict) -> dict[str, str]:
     """What makes a run's experiment: algo, preset and every field set away from its preset's `defaults`,
     fields of the other algorithm's section and bookkeeping fields aside."""
@@ -141,6 +150,7 @@ def group_runs(runs: list[Path], configs: list[dict], by: str = "auto") -> dict[
     if by == "name":
         keys = [_SEED_SUFFIX.sub("", Path(r).resolve().name) for r in runs]
     elif by == "auto":
+        configs = [_with_fields_from_before(c) for c in configs]
         defaults = [_preset_defaults(c) for c in configs]
         exps = [_experiment(c, d) for c, d in zip(configs, defaults)]
         fields = list(dict.fromkeys(k for e in exps for k in e))
@@ -157,8 +167,7 @@ def group_runs(runs: list[Path], configs: list[dict], by: str = "auto") -> dict[
     else:
         values = []
         for r, c in zip(runs, configs):
-            # a run made before the field existed has the preset's default for it
-            v = c.get(by, _preset_defaults(c).get(by, KeyError))
+            v = _with_fields_from_before(c).get(by, KeyError)
             if v is KeyError:
                 near = [k for k in c if k.endswith("." + by) or k.startswith(by + ".")]
                 hint = f" (did you mean {', '.join(near[:3])}?)" if near else ""

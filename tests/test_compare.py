@@ -149,7 +149,10 @@ def test_steps_to_target_is_the_first_evaluation_that_meets_speed_and_falls_with
     assert "0.02 M, 0.06 M, 0.06 M" in r.output
 
 
-def test_a_field_missing_from_an_older_config_counts_as_its_preset_default(tmp_path):
+def test_a_field_missing_from_an_older_config_counts_as_it_was_before_the_field(tmp_path):
+    """A run written before a field existed ran with the field's dataclass default (switches start off),
+    even where its preset sets the field now: cpu-dog's earlier runs had no kp_run_nm_rad and ran without
+    it, so they stay apart from the present preset's."""
     old = fake_run(tmp_path / "old-s1", 1, 0.1)
     cfg = json.loads((old / "config.json").read_text())
     del cfg["init_parts"], cfg["amp"]["window_frames"]                  # written before these fields existed
@@ -161,6 +164,19 @@ def test_a_field_missing_from_an_older_config_counts_as_its_preset_default(tmp_p
         "init_parts=()"]
     r = CliRunner().invoke(cli.app, ["compare", str(old), str(new), "--by", "amp.nope", "-o", str(tmp_path / "f")])
     assert r.exit_code == 2 and "has no config field 'amp.nope'" in r.output
+    dog = to_dict(make_config("cpu-dog", "sac"))
+    assert dog["env"]["kp_run_nm_rad"] == 40.0
+    dog_runs = [fake_run(tmp_path / f"dog{n}-s1", 1, 0.1 * n) for n in (1, 2)]
+    for run, written_before in zip(dog_runs, (True, False)):
+        cfg = json.loads((run / "config.json").read_text())
+        cfg.update({k: dog[k] for k in ("preset", "amp", "env", "reward")})
+        if written_before:
+            cfg["env"] = {k: v for k, v in cfg["env"].items() if k != "kp_run_nm_rad"}
+        (run / "config.json").write_text(json.dumps(cfg))
+    assert [g.label for g in compare_runs(dog_runs, points=5, n_resamples=200).groups] == [
+        "env.kp_run_nm_rad=0", "env.kp_run_nm_rad=40"]
+    assert [g.label for g in compare_runs(dog_runs, by="env.kp_run_nm_rad", points=5, n_resamples=200).groups
+            ] == ["env.kp_run_nm_rad=0", "env.kp_run_nm_rad=40"]
 
 
 def test_a_preset_that_names_the_same_switches_set_by_hand_is_one_group(tmp_path):
