@@ -9,6 +9,7 @@ fields aside (`--by auto`): runs whose configs differ only in the seed are one g
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -111,13 +112,18 @@ def _preset_defaults(config: dict) -> dict[str, object]:
         return {}
 
 
+@functools.lru_cache(maxsize=1)
+def _dataclass_defaults() -> tuple[tuple[str, object], ...]:
+    from learner.config import TrainConfig, to_dict
+
+    return tuple(_flatten(to_dict(TrainConfig())).items())
+
+
 def _with_fields_from_before(config: dict) -> dict[str, object]:
     """The run's config with every field it lacks (written before the field existed) at the field's
     dataclass default: a new field's default is the behaviour from before it (switches start off), whatever
     a preset sets it to now (cpu-dog's env.kp_run_nm_rad=40 is not what its earlier runs ran)."""
-    from learner.config import TrainConfig, to_dict
-
-    return {**_flatten(to_dict(TrainConfig())), **config}
+    return {**dict(_dataclass_defaults()), **config}
 
 
 def _experiment(config: dict, defaults: dict) -> dict[str, str]:

@@ -25,7 +25,7 @@ import numpy as np
 
 from amp_data.errors import InputError
 from amp_data.motion.contacts import feet_world_m
-from amp_data.motion.gait import GaitRules, gait_figures, touchdowns
+from amp_data.motion.gait import gait_figures, is_running, touchdowns
 from learner.arrays import namespace
 
 EDGE_WIDTH = 0.07       # of a cycle: Walk These Ways' kappa
@@ -44,7 +44,7 @@ class Gait:
     @property
     def is_run(self) -> bool:
         """A running gait by Hildebrand's line: the hind feet's mean duty factor below 0.5."""
-        return bool(np.mean(self.duty[2:]) < GaitRules().run_duty)
+        return is_running(self.duty)
 
 
 def gaits_of_banks(banks) -> list[Gait]:

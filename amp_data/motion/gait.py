@@ -152,6 +152,11 @@ def walk_kind(d: float) -> str:
     return WALK_KINDS[int(np.floor(np.mod(d + 0.125, 1.0) * 4)) % 4]
 
 
+def is_running(duty: np.ndarray, rules: GaitRules = GaitRules()) -> bool:
+    """Hildebrand's walk/run line: the hind feet's mean duty factor (duty: FL, FR, RL, RR) below `run_duty`."""
+    return float(np.mean(np.asarray(duty, dtype=float)[2:])) < rules.run_duty
+
+
 def classify_full(phase: np.ndarray, duty: np.ndarray, forward_speed_m_s: float,
                   rules: GaitRules = GaitRules()) -> tuple[str, float, str]:
     """(gait, diagonality, walk kind) of one cycle from its footfall phases (FL, FR, RL, RR; FL = 0), duty
@@ -167,7 +172,7 @@ def classify_full(phase: np.ndarray, duty: np.ndarray, forward_speed_m_s: float,
     hind_half = abs(_circular_gap(phase[3], phase[2]) - 0.5) <= rules.symmetry_tol
     if not (fore_half and hind_half):
         return ("canter/gallop" if float(np.mean(duty)) < rules.gallop_max_duty else "irregular"), d, ""
-    if float(np.mean(duty[2:])) >= rules.run_duty:
+    if not is_running(duty, rules):
         return "walk", d, walk_kind(d)
     return ("trot" if abs(d - 0.5) <= rules.trot_band else "pace"), d, ""
 
