@@ -14,14 +14,16 @@ Needs torch and mujoco (`pip install '.[learn]'`) and two banks (default: made w
    discriminator batch) and one AMP+PPO update (5 epochs x 4 minibatches with the discriminator terms),
    replays filled with real transitions; gradient steps/s = grad steps / wall time.
    "plain SAC" is the same round with one-step targets, no discriminator, no relabelling: what a plain SAC
-   pays. All with one torch thread, except the cpu preset's round once more with two (its default on a
-   machine of its own, see learner/config.py).
+   pays. The cpu-dog preset's round too (5-frame windows with the gait label: a wider discriminator input).
+   All with one torch thread, except the cpu and cpu-dog presets' rounds once more with two (their default on a
+   machine of their own, see learner/config.py). Beside each rate, the matrix products' floating-point
+   operations per gradient step (`matmul_flops`): how much arithmetic the update does, apart from how fast.
 3. Peers, in the same run and at the cpu preset's sizes (batch 512, [256, 256] GELU networks, 31 observations,
    12 actions, 8 gradient steps per call, one torch thread): Stable-Baselines3's SAC (`SAC.train`, replay
    filled with random transitions; skipped with a note when stable-baselines3 is not installed) and a
    CleanRL-style SAC (`cleanrl_style_sac` below: CleanRL's sac_continuous_action update in one function, the
    actor and temperature updated every step). Ratios are against SB3; SB3 once more with two torch threads,
-   against the cpu preset's round with two.
+   against the presets' rounds with two; and the ratio of matmul FLOPs per gradient step to SB3's.
 
 Threads: MuJoCo gets one, torch one unless said otherwise, so that the rates compare at equal resources.
 """
@@ -44,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 CPU_PRESET = "AMP+SAC cpu preset (batch 512, [256, 256])"
+DOG_PRESET = "AMP+SAC cpu-dog preset (5-frame windows, gait label)"
 PLAIN = "amp-data plain SAC (1-step, no discriminator)"
 
 
@@ -56,6 +59,30 @@ def default_banks(banks: list[str] | None) -> list[str]:
     subprocess.run(["amp-data", "retarget", "walk", "trot", "--cycle", "auto", "-o", tmp], check=True,
                    capture_output=True)
     return [f"{tmp}/walk.h5", f"{tmp}/trot.h5"]
+
+
+def matmul_flops(fn) -> float:
+    """Floating-point operations of the matrix products (linear layers, forward and backward) in one call of
+    fn, counted with torch's own formulas (`torch.utils.flop_counter.flop_registry`): the arithmetic an update
+    cannot avoid, whoever writes it. (FlopCounterMode itself hooks modules in a way that breaks the
+    discriminator's double backward, hence this small dispatch mode.)"""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
+
+    class Count(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            formula = flop_registry.get(func._overloadpacket)
+            if formula is not None:
+                self.total += formula(*args, **kwargs, out_val=out)
+            return out
+
+    with Count() as count:
+        fn()
+    return float(count.total)
 
 
 def _best(fn, seconds: float, repeats: int = 3) -> float:
@@ -217,8 +244,8 @@ def main() -> int:
     # 2. updates
     upd = {}
 
-    def sac_round(label, overrides, threads=1):
-        cfg = C.make_config("cpu", "sac")
+    def sac_round(label, overrides, threads=1, preset="cpu"):
+        cfg = C.make_config(preset, "sac")
         overrides = [*overrides, f"torch_threads={threads}"]
         C.apply_overrides(cfg, overrides)
         backend, task, expert, agent, rng = build(cfg, banks, seed=0)
@@ -229,11 +256,14 @@ def main() -> int:
             agent.observe(obs, a, res)
             obs = res.obs
         agent.update()   # warm-up of the allocator
+        flops = matmul_flops(agent.update) / cfg.sac.updates_per_step
         rate = _best(agent.update, args.seconds, repeats=2) * cfg.sac.updates_per_step
         backend.close()
         torch.set_num_threads(1)
-        upd[label] = {"grad_steps_per_s": rate, "overrides": overrides}
-        print(f"{label:56s} {rate:8.1f} gradient steps/s", flush=True)
+        upd[label] = {"grad_steps_per_s": rate, "overrides": overrides, "preset": preset,
+                      "matmul_gflop_per_grad_step": flops / 1e9, "matmul_gflop_per_s": rate * flops / 1e9}
+        print(f"{label:56s} {rate:8.1f} gradient steps/s, {flops / 1e9:5.2f} GFLOP of matmuls each "
+              f"({rate * flops / 1e9:5.1f} GFLOP/s)", flush=True)
 
     sac_round(CPU_PRESET, [])
     sac_round("AMP+SAC cpu, without the negatives' history", ["amp.history_size=0"])
@@ -243,6 +273,8 @@ def main() -> int:
     sac_round(PLAIN, ["sac.n_step=1", "amp.updates_per_iter=0", "amp.history_size=0",
                       "sac.relabel_style_reward=false"])
     sac_round(CPU_PRESET + ", 2 torch threads", [], threads=2)
+    sac_round(DOG_PRESET, [], preset="cpu-dog")
+    sac_round(DOG_PRESET + ", 2 torch threads", [], threads=2, preset="cpu-dog")
     sac_round("AMP+SAC paper sizes (batch 16384, [1024, 512])",
               ["sac.batch_size=16384", "sac.hidden=1024,512", "amp.hidden=1024,512", "amp.batch_size=8192",
                "env.num_envs=64"])
@@ -271,34 +303,48 @@ def main() -> int:
     results["updates"] = upd
 
     # 3. peers at the cpu preset's sizes
-    peers = {}
+    peers, flops = {}, {}
     sb3 = sb3_sac()
     if sb3 is None:
         print("stable-baselines3 is not installed: no SB3 peer (pip install stable-baselines3)")
     else:
         sb3(8)
+        flops["SB3 SAC"] = matmul_flops(lambda: sb3(8)) / 8
         peers["SB3 SAC"] = _best(lambda: sb3(8), args.seconds, repeats=2) * 8
         torch.set_num_threads(2)
         peers["SB3 SAC, 2 torch threads"] = _best(lambda: sb3(8), args.seconds, repeats=2) * 8
         torch.set_num_threads(1)
     clean = cleanrl_style_sac()
     clean(8)
+    flops["CleanRL-style SAC"] = matmul_flops(lambda: clean(8)) / 8
     peers["CleanRL-style SAC"] = _best(lambda: clean(8), args.seconds, repeats=2) * 8
     ours = upd[CPU_PRESET]["grad_steps_per_s"]
     naive = upd[PLAIN]["grad_steps_per_s"]
     two = upd[CPU_PRESET + ", 2 torch threads"]["grad_steps_per_s"]
     for label, rate in peers.items():
-        print(f"{label:44s} {rate:8.1f} gradient steps/s", flush=True)
+        f = flops.get(label, flops.get(label.split(",")[0], 0.0))
+        print(f"{label:44s} {rate:8.1f} gradient steps/s, {f / 1e9:5.2f} GFLOP of matmuls each "
+              f"({rate * f / 1e9:5.1f} GFLOP/s)", flush=True)
     if "SB3 SAC" in peers:
         ref = peers["SB3 SAC"]
         ratios = {"AMP+SAC cpu preset / SB3 SAC": ours / ref, "amp-data plain SAC / SB3 SAC": naive / ref,
                   "CleanRL-style SAC / SB3 SAC": peers["CleanRL-style SAC"] / ref,
                   "AMP+SAC cpu preset, 2 threads / SB3 SAC, 1 thread": two / ref,
-                  "AMP+SAC cpu preset, 2 threads / SB3 SAC, 2 threads": two / peers["SB3 SAC, 2 torch threads"]}
+                  "AMP+SAC cpu preset, 2 threads / SB3 SAC, 2 threads": two / peers["SB3 SAC, 2 torch threads"],
+                  "AMP+SAC cpu-dog preset / SB3 SAC": upd[DOG_PRESET]["grad_steps_per_s"] / ref,
+                  "AMP+SAC cpu-dog preset, 2 threads / SB3 SAC, 2 threads":
+                      upd[DOG_PRESET + ", 2 torch threads"]["grad_steps_per_s"] / peers["SB3 SAC, 2 torch threads"],
+                  "matmul FLOPs per gradient step, AMP+SAC cpu preset / SB3 SAC":
+                      upd[CPU_PRESET]["matmul_gflop_per_grad_step"] * 1e9 / flops["SB3 SAC"],
+                  "matmul FLOPs per gradient step, AMP+SAC cpu-dog preset / SB3 SAC":
+                      upd[DOG_PRESET]["matmul_gflop_per_grad_step"] * 1e9 / flops["SB3 SAC"],
+                  "matmul GFLOP/s, amp-data plain SAC / SB3 SAC":
+                      upd[PLAIN]["matmul_gflop_per_s"] * 1e9 / (ref * flops["SB3 SAC"])}
         for k, v in ratios.items():
             print(f"{k:44s} x{v:.2f}")
         peers["ratios"] = ratios
     results["peers"] = peers
+    results["peer_matmul_gflop_per_grad_step"] = {k: v / 1e9 for k, v in flops.items()}
     results["machine"]["load_avg_end"] = os.getloadavg()[0]
     print(f"load average at end {os.getloadavg()[0]:.2f}")
     if args.json:

@@ -14,14 +14,24 @@ Rounds alternate between the variants (best of `--repeats`), so a busy machine s
 Part 2, two changes measured and not made, on the twin critics alone (fwd + bwd of both at batch 512, 43
 inputs, [256, 256] GELU): the two critics batched into one network with stacked weights (`torch.baddbmm`),
 and `torch.compile` of a critic (its compile time printed apart).
+
+Part 3, measured and not made: the second core used by a worker thread instead of torch's intra-op threads.
+`side_stream_update_once` is `AmpSac._update_once` with its independent parts side by side, one torch thread
+each: the return with its relabelled style reward (worker) beside the bootstrap value (caller), then critic 2
+(worker) beside critic 1 (caller); only the caller draws random numbers, so it gives the same numbers bit for
+bit. Against the serial round at one and at two torch threads, cpu-dog preset. On a machine whose OpenMP
+threads spin while they wait (libgomp's default), the caller's idle intra-op thread takes the worker's core:
+run once more with `GOMP_SPINCOUNT=20000` set to see the rates without that.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -143,6 +153,104 @@ def critic_alternatives(seconds: float, repeats: int) -> dict:
     return best
 
 
+def side_stream_update_once(agent, side: ThreadPoolExecutor, with_disc: bool, prev: dict) -> dict:
+    """`AmpSac._update_once` with two streams (part 3 of this script); the discriminator and actor steps as
+    there, on one thread."""
+    import torch
+    import torch.nn.functional as F
+    from learner.amp import discriminator_batch_loss
+    from learner.networks import polyak_
+
+    def critic_loss_backward(q, obs, act, target):
+        loss = F.mse_loss(q(obs, act), target)
+        loss.backward()
+        return loss.detach()
+
+    s, stats = agent.sac, dict(prev)
+    b = agent.replay.sample_windows(s.batch_size, s.gamma, s.nstep_stop_at_termination, s.timeout_bootstrap)
+    o, bo = agent.obs_norm.normalize(b.obs), agent.obs_norm.normalize(b.boot_obs)
+    alpha = agent.alpha.detach()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    ret = side.submit(lambda: b.nstep_return(agent._task_plus_current_style(b.rew, b.aux)))
+    with torch.no_grad():
+        a_next, logp_next = agent.actor.sample(bo)
+        q_next = torch.min(agent.q1_target(bo, a_next), agent.q2_target(bo, a_next)) - alpha * logp_next
+        target = ret.result() + b.discount * q_next
+    agent.critic_opt.zero_grad(set_to_none=True)
+    l2 = side.submit(critic_loss_backward, agent.q2, o, b.act, target)
+    critic_loss = critic_loss_backward(agent.q1, o, b.act, target) + l2.result()
+    torch.set_num_threads(threads)
+    torch.nn.utils.clip_grad_norm_(agent._critic_params, s.max_grad_norm)
+    agent.critic_opt.step()
+
+    a_pi, logp = agent.actor.sample(o)
+    agent._critics_require_grad(False)
+    q_pi = torch.min(agent.q1(o, a_pi), agent.q2(o, a_pi))
+    agent._critics_require_grad(True)
+    actor_loss = (alpha * logp - q_pi).mean()
+    loss = actor_loss
+    if with_disc:
+        l_amp, l_grad, _ = discriminator_batch_loss(agent.disc, agent.expert, agent.amp_replay,
+                                                    agent.amp_cfg.batch_size, agent.amp_cfg)
+        loss = loss + agent.amp_cfg.loss_coef * l_amp + l_grad
+    agent.actor_opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(agent._actor_params, s.max_grad_norm)
+    agent.actor_opt.step()
+    alpha_loss = -(agent.log_alpha * (logp.detach() + agent.target_entropy)).mean()
+    agent.alpha_opt.zero_grad(set_to_none=True)
+    alpha_loss.backward()
+    agent.alpha_opt.step()
+    with torch.no_grad():
+        polyak_(agent._target_params, agent._critic_params, s.tau)
+    stats.update(critic_loss=critic_loss.item(), actor_loss=actor_loss.item())
+    return stats
+
+
+def side_stream(banks, seconds: float, repeats: int) -> dict:
+    import torch
+    from learner import config as C
+    from learner.train import build
+
+    agents, built = {}, {}
+    for name, threads, side in (("serial, one torch thread", 1, False), ("serial, two torch threads", 2, False),
+                                ("side by side (two streams of one thread)", 2, True)):
+        cfg = C.make_config("cpu-dog", "sac")
+        cfg.torch_threads = threads
+        backend, task, expert, agent, _ = build(cfg, banks, seed=0)
+        obs = task.reset()
+        for _ in range(150):
+            a = agent.act(obs)
+            res = task.step(a)
+            agent.observe(obs, a, res)
+            obs = res.obs
+        backend.close()
+        if side:
+            pool = ThreadPoolExecutor(1, initializer=torch.set_num_threads, initargs=(1,))
+
+            def update(agent=agent, pool=pool):
+                out = {}
+                for i in range(agent.sac.updates_per_step):
+                    out = side_stream_update_once(agent, pool, i < agent.amp_cfg.updates_per_iter, out)
+                return out
+        else:
+            update = agent.update
+        agents[name] = ((lambda t=threads: torch.set_num_threads(t)), update, (lambda: None))
+        built[name] = agent
+    # the two agents at two threads were built alike: one round of each from the same random state
+    same = []
+    for name in ("serial, two torch threads", "side by side (two streams of one thread)"):
+        torch.set_num_threads(2)
+        torch.manual_seed(1)
+        agents[name][1]()
+        same.append([t.clone() for t in built[name].state_dict()["q1"].values()]
+                    + [t.clone() for t in built[name].state_dict()["actor"].values()])
+    best = _interleaved(agents, seconds, repeats, unit=cfg.sac.updates_per_step)
+    best["bit for bit"] = all(torch.equal(a, b) for a, b in zip(*same))
+    return best
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--banks", nargs="*", default=None)
@@ -152,7 +260,8 @@ def main() -> int:
 
     from learner_throughput import default_banks
 
-    best = update_changes(default_banks(args.banks), args.seconds, args.repeats)
+    banks = default_banks(args.banks)
+    best = update_changes(banks, args.seconds, args.repeats)
     base = best["this code"]
     print("AMP+SAC update round, cpu preset, one torch thread (ratio: this code / variant)")
     for name, rate in best.items():
@@ -162,6 +271,13 @@ def main() -> int:
     print(f"twin critics fwd + bwd, batch 512 (torch.compile took {alt.pop('compile_s'):.0f} s)")
     for name, rate in alt.items():
         print(f"  {name:56s} {rate:6.1f} calls/s  x{rate / ref:.2f} of eager")
+    two = side_stream(banks, args.seconds, args.repeats)
+    one = two["serial, one torch thread"]
+    print(f"AMP+SAC update round, cpu-dog preset, the second core (GOMP_SPINCOUNT="
+          f"{os.environ.get('GOMP_SPINCOUNT', 'unset')}); side by side gives the serial round's numbers bit "
+          f"for bit: {two.pop('bit for bit')}")
+    for name, rate in two.items():
+        print(f"  {name:56s} {rate:6.1f} gradient steps/s  x{rate / one:.2f} of one thread")
     return 0
 
 

@@ -8,6 +8,8 @@ Rows are time-major (T, N) so a window of n consecutive steps of one env is n ro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 
@@ -24,21 +26,48 @@ def nstep_returns(rewards, terminated, timed_out, gamma: float, stop_at_done: bo
     timeout_bootstrap: a time-out keeps the bootstrap (discount gamma^(k+1)); off: it zeroes it as a
         failure does.
     """
-    b, n = rewards.shape
+    weights, k, discount = nstep_weights(terminated, timed_out, gamma, stop_at_done, timeout_bootstrap,
+                                         rewards.dtype)
+    return (rewards * weights).sum(1), k, discount
+
+
+def nstep_weights(terminated, timed_out, gamma: float, stop_at_done: bool = True, timeout_bootstrap: bool = True,
+                  dtype=torch.float32):
+    """The rewards' part of `nstep_returns` apart: (weights (B, n), k (B,), discount (B,)) with
+    G = sum_j weights_j r_j (gamma^j up to the window's first episode end, 0 after it), so that the
+    bootstrap (k, discount) is known before the rewards are (they may be recomputed meanwhile)."""
+    b, n = terminated.shape
     ended = terminated | timed_out
     fails = terminated if timeout_bootstrap else ended
-    powers = gamma ** torch.arange(n, dtype=rewards.dtype, device=rewards.device)
+    powers = gamma ** torch.arange(n, dtype=dtype, device=terminated.device)
     if stop_at_done:
         ended_before = (torch.cumsum(ended.to(torch.int64), dim=1) - ended.to(torch.int64)) > 0
-        ret = (rewards * powers * (~ended_before)).sum(1)
+        weights = powers * (~ended_before)
         any_end = ended.any(1)
         k = torch.where(any_end, ended.to(torch.int64).argmax(1), torch.full_like(any_end, n - 1, dtype=torch.int64))
     else:
-        ret = (rewards * powers).sum(1)
-        k = torch.full((b,), n - 1, dtype=torch.int64, device=rewards.device)
+        weights = powers.expand(b, n)
+        k = torch.full((b,), n - 1, dtype=torch.int64, device=terminated.device)
     fail_k = fails.gather(1, k[:, None]).squeeze(1)
-    discount = gamma ** (k + 1).to(rewards.dtype) * (~fail_k).to(rewards.dtype)
-    return ret, k, discount
+    discount = gamma ** (k + 1).to(dtype) * (~fail_k).to(dtype)
+    return weights, k, discount
+
+
+@dataclass
+class NStepBatch:
+    """A batch of n-step windows before their return is summed: the first transition's obs and act, the
+    bootstrap observation and discount, and per step the stored reward and aux values (B, n, ...).
+    `nstep_return(rew)` sums a (possibly recomputed) reward of the same windows."""
+    obs: torch.Tensor
+    act: torch.Tensor
+    boot_obs: torch.Tensor
+    discount: torch.Tensor
+    rew: torch.Tensor
+    aux: torch.Tensor | None
+    weights: torch.Tensor
+
+    def nstep_return(self, rew: torch.Tensor) -> torch.Tensor:
+        return (rew * self.weights).sum(1)
 
 
 class NStepReplay:
@@ -77,6 +106,13 @@ class NStepReplay:
         reward_of: optional `f(stored_rew (B, n), aux (B, n, aux_dim)) -> rew (B, n)` applied to each window
         before the n-step sum (a reward that changes during training, recomputed at sampling time).
         """
+        b = self.sample_windows(batch, gamma, stop_at_done, timeout_bootstrap, generator)
+        rew = b.rew if reward_of is None else reward_of(b.rew, b.aux)
+        return b.obs, b.act, b.nstep_return(rew), b.boot_obs, b.discount
+
+    def sample_windows(self, batch: int, gamma: float, stop_at_done: bool, timeout_bootstrap: bool,
+                       generator: torch.Generator | None = None) -> NStepBatch:
+        """`sample` before the rewards are summed (same random draws): an `NStepBatch`."""
         n, dev = self.n_step, self.obs.device
         starts = self.size - n + 1
         if starts < 1:
@@ -86,13 +122,11 @@ class NStepReplay:
         env = torch.randint(0, self.num_envs, (batch,), device=dev, generator=generator)
         rows = (t0[:, None] + torch.arange(n, device=dev)) % self.rows          # (B, n)
         cols = env[:, None].expand(-1, n)
-        rew = self.rew[rows, cols]
-        if reward_of is not None:
-            rew = reward_of(rew, self.aux[rows, cols])
-        ret, k, discount = nstep_returns(rew, self.terminated[rows, cols],
-                                         self.timed_out[rows, cols], gamma, stop_at_done, timeout_bootstrap)
+        weights, k, discount = nstep_weights(self.terminated[rows, cols], self.timed_out[rows, cols], gamma,
+                                             stop_at_done, timeout_bootstrap)
         boot_rows = rows.gather(1, k[:, None]).squeeze(1)
-        return self.obs[t0, env], self.act[t0, env], ret, self.next_obs[boot_rows, env], discount
+        return NStepBatch(self.obs[t0, env], self.act[t0, env], self.next_obs[boot_rows, env], discount,
+                          self.rew[rows, cols], self.aux[rows, cols] if self.aux is not None else None, weights)
 
     def _keys(self) -> tuple:
         keys = ("obs", "next_obs", "act", "rew", "terminated", "timed_out")
