@@ -53,16 +53,16 @@ def _interleaved(variants: dict, seconds: float, repeats: int, unit: int = 1) ->
     return best
 
 
-def update_changes(banks, seconds: float, repeats: int) -> dict:
+def agent_with_replay(preset: str, threads: int, banks):
+    """A preset's AMP+SAC agent (seed 0, `threads` torch threads) after 150 steps of its envs."""
     import torch
     from learner import config as C
-    from learner import sac as S
     from learner.train import build
 
-    cfg = C.make_config("cpu", "sac")
-    cfg.torch_threads = 1
+    cfg = C.make_config(preset, "sac")
+    cfg.torch_threads = threads
     backend, task, expert, agent, _ = build(cfg, banks, seed=0)
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     obs = task.reset()
     for _ in range(150):
         a = agent.act(obs)
@@ -70,6 +70,13 @@ def update_changes(banks, seconds: float, repeats: int) -> dict:
         agent.observe(obs, a, res)
         obs = res.obs
     backend.close()
+    return agent
+
+
+def update_changes(banks, seconds: float, repeats: int) -> dict:
+    from learner import sac as S
+
+    agent = agent_with_replay("cpu", 1, banks)
 
     optimisers = (agent.actor_opt, agent.critic_opt, agent.alpha_opt)
     fused = [[g["fused"] for g in opt.param_groups] for opt in optimisers]
@@ -107,7 +114,7 @@ def update_changes(banks, seconds: float, repeats: int) -> dict:
         "undone: critics' weight gradients in the actor's loss": (setter(freeze=False), agent.update, setter()),
         "all three undone": (setter(fused=False, foreach=False, freeze=False), agent.update, setter()),
     }
-    return _interleaved(variants, seconds, repeats, unit=cfg.sac.updates_per_step)
+    return _interleaved(variants, seconds, repeats, unit=agent.sac.updates_per_step)
 
 
 def critic_alternatives(seconds: float, repeats: int) -> dict:
@@ -154,12 +161,9 @@ def critic_alternatives(seconds: float, repeats: int) -> dict:
 
 
 def side_stream_update_once(agent, side: ThreadPoolExecutor, with_disc: bool, prev: dict) -> dict:
-    """`AmpSac._update_once` with two streams (part 3 of this script); the discriminator and actor steps as
-    there, on one thread."""
+    """`AmpSac._update_once` with two streams (part 3 of this script); then `AmpSac._actor_step` as there."""
     import torch
     import torch.nn.functional as F
-    from learner.amp import discriminator_batch_loss
-    from learner.networks import polyak_
 
     def critic_loss_backward(q, obs, act, target):
         loss = F.mse_loss(q(obs, act), target)
@@ -183,49 +187,17 @@ def side_stream_update_once(agent, side: ThreadPoolExecutor, with_disc: bool, pr
     torch.set_num_threads(threads)
     torch.nn.utils.clip_grad_norm_(agent._critic_params, s.max_grad_norm)
     agent.critic_opt.step()
-
-    a_pi, logp = agent.actor.sample(o)
-    agent._critics_require_grad(False)
-    q_pi = torch.min(agent.q1(o, a_pi), agent.q2(o, a_pi))
-    agent._critics_require_grad(True)
-    actor_loss = (alpha * logp - q_pi).mean()
-    loss = actor_loss
-    if with_disc:
-        l_amp, l_grad, _ = discriminator_batch_loss(agent.disc, agent.expert, agent.amp_replay,
-                                                    agent.amp_cfg.batch_size, agent.amp_cfg)
-        loss = loss + agent.amp_cfg.loss_coef * l_amp + l_grad
-    agent.actor_opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(agent._actor_params, s.max_grad_norm)
-    agent.actor_opt.step()
-    alpha_loss = -(agent.log_alpha * (logp.detach() + agent.target_entropy)).mean()
-    agent.alpha_opt.zero_grad(set_to_none=True)
-    alpha_loss.backward()
-    agent.alpha_opt.step()
-    with torch.no_grad():
-        polyak_(agent._target_params, agent._critic_params, s.tau)
-    stats.update(critic_loss=critic_loss.item(), actor_loss=actor_loss.item())
-    return stats
+    stats["critic_loss"] = critic_loss.item()
+    return agent._actor_step(o, alpha, with_disc, stats)
 
 
 def side_stream(banks, seconds: float, repeats: int) -> dict:
     import torch
-    from learner import config as C
-    from learner.train import build
 
     agents, built = {}, {}
     for name, threads, side in (("serial, one torch thread", 1, False), ("serial, two torch threads", 2, False),
                                 ("side by side (two streams of one thread)", 2, True)):
-        cfg = C.make_config("cpu-dog", "sac")
-        cfg.torch_threads = threads
-        backend, task, expert, agent, _ = build(cfg, banks, seed=0)
-        obs = task.reset()
-        for _ in range(150):
-            a = agent.act(obs)
-            res = task.step(a)
-            agent.observe(obs, a, res)
-            obs = res.obs
-        backend.close()
+        agent = agent_with_replay("cpu-dog", threads, banks)
         if side:
             pool = ThreadPoolExecutor(1, initializer=torch.set_num_threads, initargs=(1,))
 
@@ -246,7 +218,7 @@ def side_stream(banks, seconds: float, repeats: int) -> dict:
         agents[name][1]()
         same.append([t.clone() for t in built[name].state_dict()["q1"].values()]
                     + [t.clone() for t in built[name].state_dict()["actor"].values()])
-    best = _interleaved(agents, seconds, repeats, unit=cfg.sac.updates_per_step)
+    best = _interleaved(agents, seconds, repeats, unit=agent.sac.updates_per_step)
     best["bit for bit"] = all(torch.equal(a, b) for a, b in zip(*same))
     return best
 

@@ -164,7 +164,13 @@ class AmpSac:
         critic_loss.backward()
         torch.nn.utils.clip_grad_norm_(self._critic_params, s.max_grad_norm)
         self.critic_opt.step()
+        stats["critic_loss"] = critic_loss.item()
+        return self._actor_step(o, alpha, with_disc, stats)
 
+    def _actor_step(self, o: torch.Tensor, alpha: torch.Tensor, with_disc: bool, stats: dict) -> dict:
+        """After the critics' step: the actor's (with the discriminator's terms when `with_disc`), the
+        temperature's and the target critics' Polyak step, on normalised observations `o`."""
+        s = self.sac
         a_pi, logp = self.actor.sample(o)
         # the actor's loss needs dQ/da, not the critics' weight gradients (which its optimiser never uses)
         self._critics_require_grad(False)
@@ -189,8 +195,8 @@ class AmpSac:
 
         with torch.no_grad():
             polyak_(self._target_params, self._critic_params, s.tau)
-        stats.update(critic_loss=critic_loss.item(), actor_loss=actor_loss.item(), alpha=self.alpha.item(),
-                     entropy=-logp.mean().item(), q=q_pi.mean().item())
+        stats.update(actor_loss=actor_loss.item(), alpha=self.alpha.item(), entropy=-logp.mean().item(),
+                     q=q_pi.mean().item())
         return stats
 
     # ------------------------------------------------------------------ checkpoints
