@@ -146,6 +146,11 @@ class RewardConfig:
     # off loses 0.59 of the term. Heights above the ground under the base (exact on flat ground)
     gait_clock_swing_height: float = 0.0
     gait_clock_height_sigma_m2: float = 0.001
+    # true: gait_clock_swing_height pays only the environments whose clock runs a running gait (its bank's hind
+    # duty factor below 0.5, Hildebrand's line, as env.kp_run_nm_rad), so the trot's feet are paid for the
+    # dog's heights and the walk's are left alone; paid in both gaits the term lost the walk (README, "Swing
+    # height on the preset")
+    gait_clock_swing_height_run_only: bool = False
     # true: the clock terms above are multiplied by the velocity tracking's exp(-err^2 / tracking_sigma)
     # (0..1), so that a robot standing while asked to walk earns little of them; ungated, a standing robot
     # earned about 2.7 of its 3.46 per step from the stance term (wtw240-s1's first evaluation)
@@ -549,6 +554,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ValueError("reward.gait_clock_gate_by_tracking=true gates the clock's terms, but none is on "
                          "(set reward.gait_clock, gait_clock_swing_free, gait_clock_stance_still, "
                          "gait_clock_stance_loaded or gait_clock_swing_height)")
+    if cfg.reward.gait_clock_swing_height_run_only and not cfg.reward.gait_clock_swing_height:
+        raise ValueError("reward.gait_clock_swing_height_run_only=true picks the gaits reward.gait_clock_swing_height "
+                         "pays, but that term is off (set reward.gait_clock_swing_height, e.g. 120)")
     for name in CLOCK_TERMS:
         if getattr(cfg.reward, name) and not e.gait_clock:
             raise ValueError(f"reward.{name} needs env.gait_clock=true (the policy must see the clock it is "

@@ -216,6 +216,15 @@ class Go2AmpTask:
             kp_by_gait = [self.env_cfg.kp_run_nm_rad if g.is_run else self.env_cfg.kp_nm_rad
                           for g in self.clocks.gaits]
         gaits = len(self.clocks.gaits) if self.clocks is not None else 1
+        # reward.gait_clock_swing_height_run_only: the term's factor by gait, 1 for running gaits, else 0
+        self._swing_height_gait_k = None
+        if self.rew_cfg.gait_clock_swing_height_run_only and self.clocks is not None:
+            if not any(g.is_run for g in self.clocks.gaits):
+                names = ", ".join(g.bank_name for g in self.clocks.gaits)
+                raise InputError(None, f"reward.gait_clock_swing_height_run_only pays running gaits only, and no "
+                                 f"bank ({names}) holds one (hind duty factor below 0.5): the term would pay "
+                                 f"nothing; add a running bank or set it to false")
+            self._swing_height_gait_k = k.asarray(np.array([float(g.is_run) for g in self.clocks.gaits]))
         self._kp_gait_k = k.asarray(np.array(kp_by_gait or [self.env_cfg.kp_nm_rad] * gaits, dtype=float))
         self._kp_factor = k.asarray(np.ones(n))
         self.clock_phase = k.zeros(n)            # in [0, 1), 0 at FL's touchdown
@@ -534,6 +543,8 @@ class Go2AmpTask:
             foot_height_reference_m=(self.reference_foot_height_m() if self.rew_cfg.gait_clock_swing_height
                                      else None),
             action=policy_action, prev_action=prev_action)
+        if self._swing_height_gait_k is not None:
+            terms["gait_clock_swing_height"] = terms["gait_clock_swing_height"] * self._swing_height_gait_k[self.gait]
         task_reward = sum(terms.values())
         if self.rew_cfg.only_positive:
             task_reward = xp.clip(task_reward, 0.0, None)

@@ -337,6 +337,52 @@ def test_kp_run_gives_the_running_gait_s_clock_its_gain_in_any_bank_order(banks)
         C.validate(C.apply_overrides(C.make_config("cpu", "sac"), base + ["env.kp_run_nm_rad=-1"]))
 
 
+def test_swing_height_run_only_pays_the_trot_s_feet_and_not_the_walk_s(banks):
+    """reward.gait_clock_swing_height_run_only: the term (recomputed from the simulator's feet) is paid in the
+    environments whose clock runs the trot, in either bank order, and is 0 in the walk's, where without the
+    switch it pays; a walk bank alone, or the switch without the term, is refused."""
+    pytest.importorskip("torch")
+    pytest.importorskip("mujoco")
+    from amp_data.errors import InputError
+    from learner import config as C
+    from learner import train as T
+    base = ["env.num_envs=16", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
+            "env.command_source=banks", "reward.gait_clock_swing_height=10"]
+    walk, trot = banks
+
+    def swing_height_terms(bank_paths, extra):
+        cfg = C.apply_overrides(C.make_config("cpu", "sac"), base + extra)
+        C.validate(cfg)
+        backend, task, _, _, _ = T.build(cfg, bank_paths, seed=5)
+        task.reset()
+        r = task.step(np.zeros((16, 12)))
+        st = backend.state()
+        g = np.asarray(task.gait)
+        schedule = desired_contact(task.clock_phase, task.clocks.duty[g], task.clocks.offset[g])
+        dog_height = profile_at_phase(task.clock_phase, task.clocks.foot_height_m[g])
+        paid = 10 * task.dt_s * ((1 - schedule) * np.exp(-(st.foot_pos_w[:, :, 2] - dog_height) ** 2 / 0.001)
+                                 ).mean(axis=1)
+        running = np.array([c.is_run for c in task.clocks.gaits])[g]
+        alive = ~(r.terminated | r.timed_out)
+        backend.close()
+        return r.terms["gait_clock_swing_height"][alive], paid[alive], running[alive]
+
+    for order in ([walk, trot], [trot, walk]):
+        term, paid, running = swing_height_terms(order, ["reward.gait_clock_swing_height_run_only=true"])
+        assert running.any() and (~running).any(), "both gaits drawn"
+        np.testing.assert_allclose(term[running], paid[running], rtol=1e-9)
+        assert (paid[running] > 0).any()
+        np.testing.assert_array_equal(term[~running], 0.0)
+    term, paid, running = swing_height_terms([walk, trot], [])
+    np.testing.assert_allclose(term, paid, rtol=1e-9)
+    assert (term[~running] > 0).any(), "without the switch the walk's swing feet are paid"
+    with pytest.raises(InputError, match="no bank .* holds one"):
+        swing_height_terms([walk], ["reward.gait_clock_swing_height_run_only=true"])
+    with pytest.raises(ValueError, match="but that term is off"):
+        C.validate(C.apply_overrides(C.make_config("cpu", "sac"), ["env.gait_clock=true",
+                                                                    "reward.gait_clock_swing_height_run_only=true"]))
+
+
 def test_a_bank_without_a_stride_is_refused_by_name(banks):
     """A bank whose feet never lift has no schedule to run: one error naming the file."""
     from amp_data.errors import InputError
