@@ -4,7 +4,10 @@ share of steps whose contact (foot force > 1 N) is what the clock's schedule say
 would match by chance with its own contact share; the misses split into a foot up in its scheduled stance
 and down in its scheduled swing; touchdowns per second, and how many of them end a bounce (a lift of at most
 two policy steps between contacts) and how high it went; stance slip (the mean horizontal speed of a foot
-while it touches the floor).
+while it touches the floor); and when each foot lands and lifts against the clock (the circular mean over its
+swings of the clock's phase at touchdown minus the scheduled touchdown, in cycles, and the same at lift-off):
+a hind foot that lands early against its fore foot turns the dog's lateral-couplets walk into a
+lateral-sequence one.
 
     python benchmarks/clock_match.py RUN [--seconds 12] [--checkpoint CKPT] [--json OUT]
 
@@ -30,10 +33,20 @@ BOUNCE_MAX_STEPS = 2        # policy steps (40 ms at 50 Hz): a foot off this bri
 SETTLE_S = 2.0
 
 
+def event_lag_cycles(phase: np.ndarray, steps: np.ndarray, scheduled_phase: float) -> float:
+    """The circular mean of clock phases (T,) at `steps` (K,) minus `scheduled_phase`, in (-0.5, 0.5] cycles:
+    > 0 when the events come late against the schedule; nan without events."""
+    if len(steps) == 0:
+        return float("nan")
+    z = np.exp(2j * np.pi * (phase[steps] - scheduled_phase)).mean()
+    lag = float(np.angle(z) / (2 * np.pi))
+    return lag + 1.0 if lag <= -0.5 else lag
+
+
 def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_swing_peak_mm: list) -> dict:
     steps = int(round(seconds / task.dt_s))
     skip = int(round(SETTLE_S / task.dt_s))
-    contact, desired, foot_speed, foot_z = [], [], [], []
+    contact, desired, foot_speed, foot_z, phase = [], [], [], [], []
     fell = False
     with task.evaluation_episodes(command_vx_m_s, steps):
         obs = task.reset()
@@ -47,8 +60,10 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
             foot_speed.append(np.linalg.norm(np.asarray(st.foot_vel_w[0])[:, :2], axis=1))
             foot_z.append(np.asarray(st.foot_pos_w[0])[:, 2])
             desired.append(task.desired_foot_contact()[0] > 0.5)
+            phase.append(float(task.clock_phase[0]))
+            gait = int(task.gait[0])
             obs = r.obs
-    c, d, v, z = (np.array(x[skip:]) for x in (contact, desired, foot_speed, foot_z))
+    c, d, v, z, ph = (np.array(x[skip:]) for x in (contact, desired, foot_speed, foot_z, phase))
     if fell or len(c) < 2:
         return {"command_vx_m_s": command_vx_m_s, "fell": fell}
     share_c, share_d = c.mean(0), d.mean(0)
@@ -61,6 +76,8 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
         return 1000 * float(np.median([z[a:e, f].max() for a, e in sp]) - stance_z[f]) if len(sp) else float("nan")
 
     span_s = (len(c) - 1) * task.dt_s
+    offset, duty = np.asarray(task.clocks.offset[gait]), np.asarray(task.clocks.duty[gait])
+    touchdown_lag = [event_lag_cycles(ph, sw[:, 1], offset[f]) for f, sw in enumerate(swing)]
     return {"command_vx_m_s": command_vx_m_s, "fell": False,
             "match": (c == d).mean(0).tolist(),
             "chance": (share_c * share_d + (1 - share_c) * (1 - share_d)).tolist(),
@@ -77,6 +94,12 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
             "bounces_per_s": [len(b) / span_s for b in bounce],
             "bounce_peak_mm": [peak_mm(b, f) for f, b in enumerate(bounce)],
             "swing_peak_mm": [peak_mm(sw, f) for f, sw in enumerate(swing)],
+            # when the swings end and start against the clock's schedule (cycles, > 0: late)
+            "touchdown_lag_cycles": touchdown_lag,
+            "liftoff_lag_cycles": [event_lag_cycles(ph, sw[:, 0], offset[f] + duty[f]) for f, sw in enumerate(swing)],
+            # Hildebrand's limb phase of RL after FL: the schedule's (the dog's) and the policy's
+            "hind_fore_lag_schedule": float((offset[2] - offset[0]) % 1.0),
+            "hind_fore_lag_policy": float((offset[2] + touchdown_lag[2] - offset[0] - touchdown_lag[0]) % 1.0),
             "reference_swing_peak_mm": reference_swing_peak_mm}
 
 
@@ -109,7 +132,9 @@ def main(argv=None) -> int:
               f"{f(res['bounce_peak_mm'])} mm high; swing peak mm {f(res['swing_peak_mm'])} "
               f"(the dog's {f(res['reference_swing_peak_mm'])}); stance slip m/s {f(res['stance_slip_m_s'])}; "
               f"up in stance {f(res['up_in_stance'])}, "
-              f"down in swing {f(res['down_in_swing'])}")
+              f"down in swing {f(res['down_in_swing'])}; touchdown lag (cycles, > 0 late) "
+              f"{f(res['touchdown_lag_cycles'])}, lift-off lag {f(res['liftoff_lag_cycles'])}; RL lands "
+              f"{res['hind_fore_lag_policy']:.2f} of a cycle after FL (the clock's {res['hind_fore_lag_schedule']:.2f})")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0
