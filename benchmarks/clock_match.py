@@ -61,7 +61,6 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
             foot_z.append(np.asarray(st.foot_pos_w[0])[:, 2])
             desired.append(task.desired_foot_contact()[0] > 0.5)
             phase.append(float(task.clock_phase[0]))
-            gait = int(task.gait[0])
             obs = r.obs
     c, d, v, z, ph = (np.array(x[skip:]) for x in (contact, desired, foot_speed, foot_z, phase))
     if fell or len(c) < 2:
@@ -76,6 +75,7 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
         return 1000 * float(np.median([z[a:e, f].max() for a, e in sp]) - stance_z[f]) if len(sp) else float("nan")
 
     span_s = (len(c) - 1) * task.dt_s
+    gait = int(task.gait[0])            # the clock the fixed command runs
     offset, duty = np.asarray(task.clocks.offset[gait]), np.asarray(task.clocks.duty[gait])
     touchdown_lag = [event_lag_cycles(ph, sw[:, 1], offset[f]) for f, sw in enumerate(swing)]
     return {"command_vx_m_s": command_vx_m_s, "fell": False,

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from scipy.spatial.transform import Rotation  # noqa: E402
 
-from learner.gait_clock import desired_contact  # noqa: E402
+from learner.gait_clock import desired_contact, profile_at_phase  # noqa: E402
 from learner.play import load_policy  # noqa: E402
 
 FEET = ("FL", "FR", "RL", "RR")
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         return 2
     g = names.index(a.gait)
     steps, skip = int(round(a.seconds / task.dt_s)), int(round(SETTLE_S / task.dt_s))
-    phase, pitch, height, foot_z, q = [], [], [], [], []
+    phase, quat, height, foot_z, q = [], [], [], [], []
     with task.evaluation_episodes(float(clocks.speed_m_s[g]), steps):
         obs = task.reset()
         for _ in range(steps):
@@ -60,13 +60,14 @@ def main(argv=None) -> int:
                 return 1
             st = task.backend.state()
             phase.append(float(task.clock_phase[0]))
-            pitch.append(float(pitch_rad(np.asarray(st.base_quat_xyzw[0]))))
+            quat.append(np.asarray(st.base_quat_xyzw[0]).copy())
             height.append(float(np.asarray(st.base_pos_w[0])[2]))
             foot_z.append(np.asarray(st.foot_pos_w[0])[:, 2].copy())
             q.append(np.asarray(st.joint_pos[0]).copy())
             obs = r.obs
     task.backend.close()
-    phase, pitch, height, foot_z, q = (np.array(x[skip:]) for x in (phase, pitch, height, foot_z, q))
+    phase, quat, height, foot_z, q = (np.array(x[skip:]) for x in (phase, quat, height, foot_z, q))
+    pitch = pitch_rad(quat)
 
     def bank_profile(field, fn):
         return clocks._phase_profile(task.expert, g, lambda bank, rows: fn(np.asarray(bank[field][rows])))[0]
@@ -76,18 +77,20 @@ def main(argv=None) -> int:
     print(f"{a.run}, {a.gait} at {clocks.speed_m_s[g]:.2f} m/s: base pitch {np.degrees(pitch).mean():+.1f} deg "
           f"(the dog's {np.degrees(dog_pitch).mean():+.1f}; > 0 nose down), base height {height.mean():.3f} m "
           f"(the dog's {dog_height.mean():.3f})")
-    bins = clocks.foot_height_m.shape[-1]
-    b = np.minimum((phase * bins).astype(int), bins - 1)
+    def dog_at_phase(profile):        # (T, C): the dog's profile at the policy's clock phases, as the rewards read it
+        return profile_at_phase(phase, np.broadcast_to(profile, (len(phase),) + profile.shape))
+
+    dog_foot_z, dog_q = dog_at_phase(clocks.foot_height_m[g]), dog_at_phase(clocks.joint_pos_rad[g])
     duty, offset = clocks.duty[g], clocks.offset[g]
     swing = desired_contact(phase, np.tile(duty, (len(phase), 1)), np.tile(offset, (len(phase), 1))) < 0.5
     for f, foot in enumerate(FEET):
         progress = ((phase - offset[f] - duty[f]) % 1.0) / (1 - duty[f])       # 0..1 through the swing
         fifths = [swing[:, f] & (progress >= k / 5) & (progress < (k + 1) / 5) for k in range(5)]
         mm = lambda z: " ".join(f"{1000 * np.median(z[m]):4.0f}" if m.any() else "   -" for m in fifths)  # noqa: E731
-        err = q[:, 3 * f:3 * f + 3] - clocks.joint_pos_rad[g][3 * f:3 * f + 3, b].T
+        err = q[:, 3 * f:3 * f + 3] - dog_q[:, 3 * f:3 * f + 3]
         e = lambda m: " ".join(f"{x:+.2f}" for x in err[m].mean(0))  # noqa: E731
         print(f"  {foot}: height over its swing, by fifths (mm) {mm(foot_z[:, f])} | the dog's "
-              f"{mm(clocks.foot_height_m[g][f][b])}; joint error hip/thigh/calf in swing {e(swing[:, f])}, "
+              f"{mm(dog_foot_z[:, f])}; joint error hip/thigh/calf in swing {e(swing[:, f])}, "
               f"in stance {e(~swing[:, f])} rad")
     return 0
 
