@@ -88,6 +88,11 @@ class EnvConfig:
     # has a torque feedforward), folded into the target as + tau / kp. Without it a kp-20 motor holds the
     # robot's weight only by sagging: 0.30-0.35 rad at the calves standing, cpu-dog's whole correction bound
     stance_torque_feedforward: bool = False
+    # > 0 (needs reference_feedforward): the feedforward's swing feet are raised, where the dog's are lower, to
+    # a floor of this (m) times sin(pi s) above their stance height, s the share of the scheduled swing gone
+    # (learner/swing_clearance.py): the dog carries its walk's hind paws forward 1-2 mm above the floor, which
+    # a Go2 under PD control lands on a fifth of a cycle early (benchmarks/clock_match.py); 0: the dog's angles
+    feedforward_swing_clearance_m: float = 0.0
     reference_state_init: bool = True     # start episodes from random bank frames (else the default pose)
     rsi_fraction: float = 0.75            # with reference_state_init: this share of resets from bank frames,
     #                                       the rest standing still in the default pose (how play starts)
@@ -151,6 +156,11 @@ class RewardConfig:
     # dog's heights and the walk's are left alone; paid in both gaits the term lost the walk (README, "Swing
     # height on the preset")
     gait_clock_swing_height_run_only: bool = False
+    # > 0: gait_clock_swing_height judges only how far a swing foot rises above the dog's height plus this (m),
+    # one-sided: a foot lower than that earns the whole term, so the term brings high feet down without
+    # pulling them to the dog's 1-2 mm over the floor (paid two-sided, in both gaits, it lost the walk);
+    # 0: two-sided, as above
+    gait_clock_swing_height_ceiling_m: float = 0.0
     # true: the clock terms above are multiplied by the velocity tracking's exp(-err^2 / tracking_sigma)
     # (0..1), so that a robot standing while asked to walk earns little of them; ungated, a standing robot
     # earned about 2.7 of its 3.46 per step from the stance term (wtw240-s1's first evaluation)
@@ -547,6 +557,13 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     if e.stance_torque_feedforward and not e.reference_feedforward:
         raise ValueError("env.stance_torque_feedforward needs env.reference_feedforward=true (the torques hold "
                          "the dog's stride)")
+    if not (isinstance(e.feedforward_swing_clearance_m, (int, float))
+            and 0 <= e.feedforward_swing_clearance_m <= 0.1):
+        raise ValueError("env.feedforward_swing_clearance_m must be in [0, 0.1] m (0: off), got "
+                         f"{e.feedforward_swing_clearance_m!r}")
+    if e.feedforward_swing_clearance_m and not e.reference_feedforward:
+        raise ValueError("env.feedforward_swing_clearance_m raises the swing feet of the dog's stride: it needs "
+                         "env.reference_feedforward=true")
     if e.reference_feedforward and not e.gait_clock:
         raise ValueError("env.reference_feedforward needs env.gait_clock=true (the feedforward follows the clock's "
                          "phase)")
@@ -554,6 +571,12 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ValueError("reward.gait_clock_gate_by_tracking=true gates the clock's terms, but none is on "
                          "(set reward.gait_clock, gait_clock_swing_free, gait_clock_stance_still, "
                          "gait_clock_stance_loaded or gait_clock_swing_height)")
+    ceiling = cfg.reward.gait_clock_swing_height_ceiling_m
+    if not (isinstance(ceiling, (int, float)) and 0 <= ceiling <= 0.2):
+        raise ValueError(f"reward.gait_clock_swing_height_ceiling_m must be in [0, 0.2] m (0: off), got {ceiling!r}")
+    if ceiling and not cfg.reward.gait_clock_swing_height:
+        raise ValueError("reward.gait_clock_swing_height_ceiling_m makes reward.gait_clock_swing_height one-sided, "
+                         "but that term is off (set reward.gait_clock_swing_height, e.g. 120)")
     if cfg.reward.gait_clock_swing_height_run_only and not cfg.reward.gait_clock_swing_height:
         raise ValueError("reward.gait_clock_swing_height_run_only=true picks the gaits reward.gait_clock_swing_height "
                          "pays, but that term is off (set reward.gait_clock_swing_height, e.g. 120)")

@@ -132,13 +132,18 @@ def gait_clock_stance_loaded(foot_force_n, desired, sigma_n2):
     return xp.mean(desired * (1 - xp.exp(-foot_force_n ** 2 / sigma_n2)), axis=1)
 
 
-def gait_clock_swing_height(foot_height_m, reference_height_m, desired, sigma_m2):
+def gait_clock_swing_height(foot_height_m, reference_height_m, desired, sigma_m2, ceiling_m=0.0):
     """Mean over the feet of how closely each follows the dog's foot height where the clock has it in the
     air (N,) in [0, 1]: (1 - desired) * exp(-(h - h_dog)^2 / sigma), heights (N, 4) m of the foot centres
     above the floor. Walk These Ways' `feet_clearance_cmd` with the dog's mean height at the clock's phase
-    (`GaitClocks.foot_height_m`) in place of a commanded clearance, and as a reward."""
+    (`GaitClocks.foot_height_m`) in place of a commanded clearance, and as a reward. With `ceiling_m` > 0 only
+    the height above h_dog + ceiling_m counts: (1 - desired) * exp(-max(h - h_dog - ceiling_m, 0)^2 / sigma),
+    so a foot lower than that, even on the floor, loses nothing (the swing-free term judges that)."""
     xp = namespace(foot_height_m)
-    return xp.mean((1 - desired) * xp.exp(-(foot_height_m - reference_height_m) ** 2 / sigma_m2), axis=1)
+    err = foot_height_m - reference_height_m
+    if ceiling_m > 0:
+        err = xp.clip(err - ceiling_m, 0.0, None)
+    return xp.mean((1 - desired) * xp.exp(-err ** 2 / sigma_m2), axis=1)
 
 
 # the terms paid under env.gait_clock's schedule (RewardConfig fields of the same names)
@@ -195,7 +200,8 @@ def reward_terms(cfg, *, command_vx_m_s, base_lin_vel_b, base_ang_vel_b, base_he
     if cfg.gait_clock_swing_height:
         raw["gait_clock_swing_height"] = gait_clock_swing_height(foot_height_m, foot_height_reference_m,
                                                                  foot_contact_desired,
-                                                                 cfg.gait_clock_height_sigma_m2)
+                                                                 cfg.gait_clock_height_sigma_m2,
+                                                                 cfg.gait_clock_swing_height_ceiling_m)
     if cfg.gait_clock_gate_by_tracking:
         for k in CLOCK_TERMS:
             if k in raw:

@@ -71,14 +71,16 @@ def stance_statics(joint_pos_rad: np.ndarray, foot_weight: np.ndarray, mjcf_path
     return tau, force
 
 
-def clock_stance_torques_nm(clocks, mjcf_path=MJCF_PATH) -> np.ndarray:
+def clock_stance_torques_nm(clocks, joint_pos_profile_rad=None, mjcf_path=MJCF_PATH) -> np.ndarray:
     """(gaits, 12, PHASE_BINS): `stance_torques_nm` of each gait clock's mean joint angles at its phase bins'
-    centres, the feet weighted by the clock's desired contact there; a profile for `profile_at_phase`."""
+    centres (or of `joint_pos_profile_rad`, the same shape: the feedforward's, where it differs), the feet
+    weighted by the clock's desired contact there; a profile for `profile_at_phase`."""
     from learner.gait_clock import PHASE_BINS, desired_contact
 
     gaits = len(clocks.gaits)
     centres = (np.arange(PHASE_BINS) + 0.5) / PHASE_BINS
-    pose = clocks.joint_pos_rad.transpose(0, 2, 1).reshape(-1, 12)          # (gaits * bins, 12)
+    profile = clocks.joint_pos_rad if joint_pos_profile_rad is None else joint_pos_profile_rad
+    pose = profile.transpose(0, 2, 1).reshape(-1, 12)                        # (gaits * bins, 12)
     weight = np.concatenate([desired_contact(centres, np.tile(clocks.duty[g], (PHASE_BINS, 1)),
                                              np.tile(clocks.offset[g], (PHASE_BINS, 1))) for g in range(gaits)])
     tau = stance_torques_nm(pose, weight, mjcf_path)

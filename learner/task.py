@@ -28,6 +28,8 @@ place (a trajectory generator under a residual policy, Iscen et al. 2018's PMTG 
 the policy's action is then a correction to the dog's stride, bounded by `env.residual_limit_rad` if set.
 `env.stance_torque_feedforward` adds the torques that hold that pose on the clock's stance feet, over kp
 (`learner/stance_torque.py`), so that the motors do not sag under the robot's weight.
+`env.feedforward_swing_clearance_m` raises that pose's swing feet to a floor where the dog's skim the ground
+(`learner/swing_clearance.py`).
 
 Arrays: the task keeps its buffers in the kind of array its backend's `SimState` holds (`learner/arrays.py`):
 numpy for CPU MuJoCo; torch tensors on the device for a backend that keeps its state there, so stepping
@@ -52,6 +54,7 @@ from learner.arrays import ArrayKind, copy, namespace, to_numpy
 from learner.backend import pd_torques
 from learner.command_curriculum import CommandCurriculum
 from learner.gait_clock import GaitClocks, desired_contact, profile_at_phase
+from learner.swing_clearance import lifted_joint_pos_rad
 from learner.terrain import WaveCurriculum
 from robots.go2.kinematics import feet_fk
 from robots.go2 import model as go2
@@ -195,14 +198,21 @@ class Go2AmpTask:
         self.clocks = None
         if self.env_cfg.gait_clock:
             self.clocks = GaitClocks(expert)
+            # the feedforward's joint angles (gaits, 12, bins): the dog's, with env.feedforward_swing_clearance_m
+            # its swing feet raised to that floor
+            self._feedforward_joint_pos = self.clocks.joint_pos_rad
+            if self.env_cfg.feedforward_swing_clearance_m:
+                c = self.clocks
+                self._feedforward_joint_pos = lifted_joint_pos_rad(c.joint_pos_rad, c.foot_height_m, c.duty,
+                                                                   c.offset, self.env_cfg.feedforward_swing_clearance_m)
             self._clock_freq_k, self._clock_duty_k, self._clock_offset_k, self._clock_foot_height_k, \
                 self._clock_joint_pos_k = (k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty,
                                                                   self.clocks.offset, self.clocks.foot_height_m,
-                                                                  self.clocks.joint_pos_rad))
+                                                                  self._feedforward_joint_pos))
         self._clock_stance_torque = self._clock_stance_torque_k = None   # (gaits, 12, bins) N m, host and kind
         if self.env_cfg.stance_torque_feedforward:
             from learner.stance_torque import clock_stance_torques_nm     # MuJoCo's model of the Go2: only here
-            self._clock_stance_torque = clock_stance_torques_nm(self.clocks)
+            self._clock_stance_torque = clock_stance_torques_nm(self.clocks, self._feedforward_joint_pos)
             self._clock_stance_torque_k = k.asarray(self._clock_stance_torque)
         self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
         # kp of each gait (env.kp_by_gait_nm_rad; else env.kp_run_nm_rad for running gaits; else kp_nm_rad),
@@ -388,7 +398,7 @@ class Go2AmpTask:
             self.clock_phase[kid] = k.asarray(phase)
         self._set_kp(kid)
         if self.clocks is not None and self.env_cfg.reference_feedforward:
-            base_pose = self._feedforward_rad(phase, gait, to_numpy(self.kp[kid]), self.clocks.joint_pos_rad,
+            base_pose = self._feedforward_rad(phase, gait, to_numpy(self.kp[kid]), self._feedforward_joint_pos,
                                               self._clock_stance_torque)
         # the filter and the previous action start where the joints are: no jump of the targets at the
         # first step, and no action-rate cost for holding them

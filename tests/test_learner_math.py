@@ -557,6 +557,34 @@ def test_stance_loaded_pays_feet_that_bear_weight_in_stance_not_hovering_ones():
         lcfg.validate(lcfg.apply_overrides(lcfg.make_config("cpu", "sac"), ["reward.gait_clock_stance_loaded=1"]))
 
 
+def test_swing_height_ceiling_judges_only_feet_above_the_dog_s_height_plus_the_margin():
+    """reward.gait_clock_swing_height_ceiling_m = 0.02: swing feet (desired 0) 50 mm above the dog's lose
+    exp(-(0.03)^2 / 0.001) of their share where two-sided they lose exp(-(0.05)^2 / 0.001); feet below the
+    dog's (on the floor too) and within 20 mm above it keep the whole share; stance feet earn nothing of
+    the term either way. Refused without the term."""
+    from robots.go2.model import soft_limits_rad
+
+    s = _rest_state(1)
+    ref = np.array([[0.03, 0.03, 0.03, 0.03]])
+    height = np.array([[0.08, 0.022, 0.045, 0.08]])       # 50 mm over, on the floor, 15 mm over, stance
+    desired = np.array([[0.0, 0.0, 0.0, 1.0]])
+    cfg = lcfg.make_config("cpu", "sac").reward
+    cfg.gait_clock_swing_height = 40
+    kw = dict(soft_limits_rad=soft_limits_rad(), dt_s=DT, foot_contact_desired=desired, foot_height_m=height,
+              foot_height_reference_m=ref)
+    two = reward_terms(cfg, **s, **kw)["gait_clock_swing_height"]
+    np.testing.assert_allclose(two, 40 * DT / 4 * (math.exp(-0.0025 / 0.001) + math.exp(-0.008 ** 2 / 0.001)
+                                                   + math.exp(-0.015 ** 2 / 0.001)), rtol=1e-9)
+    cfg.gait_clock_swing_height_ceiling_m = 0.02
+    one = reward_terms(cfg, **s, **kw)["gait_clock_swing_height"]
+    np.testing.assert_allclose(one, 40 * DT / 4 * (math.exp(-0.0009 / 0.001) + 1 + 1), rtol=1e-9)
+    for bad, msg in ((["reward.gait_clock_swing_height_ceiling_m=0.02"], "that term is off"),
+                     (["reward.gait_clock_swing_height=1", "reward.gait_clock_swing_height_ceiling_m=-0.01"],
+                      r"must be in \[0, 0.2\]")):
+        with pytest.raises(ValueError, match=msg):
+            lcfg.validate(lcfg.apply_overrides(lcfg.make_config("cpu", "sac"), ["env.gait_clock=true", *bad]))
+
+
 def test_tracking_relative_above_widens_the_kernel_with_the_command():
     """reward.tracking_relative_above_m_s: below that speed the legged_gym kernel as it was; above it the
     error as a share of the command (both directions), the same kernel value at the same relative error."""
