@@ -10,6 +10,11 @@ a hind foot that lands early against its fore foot turns the dog's lateral-coupl
 lateral-sequence one.
 
     python benchmarks/clock_match.py RUN [--seconds 12] [--checkpoint CKPT] [--json OUT]
+                                         [--swing-clearance-m M]
+
+--swing-clearance-m M plays the policy with its feedforward's swing feet raised to a floor of M
+(`env.feedforward_swing_clearance_m`) in place of the run's own: what a floor changes for a policy trained
+without it (its corrections may undo it), not what training with one gives.
 
 Chance: a foot down a share c of the time against a schedule down a share d matches c d + (1 - c)(1 - d)
 when the two are independent; a policy whose feet ignore the clock scores about that.
@@ -109,6 +114,8 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint", type=Path, default=None)
     ap.add_argument("--seconds", type=float, default=12.0)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--swing-clearance-m", type=float, default=None,
+                    help="play with the feedforward's swing feet raised to this floor (m) instead of the run's own")
     args = ap.parse_args(argv)
     policy = load_policy(args.run, args.checkpoint)
     task, agent = policy.task, policy.agent
@@ -116,6 +123,13 @@ def main(argv=None) -> int:
         print(f"{args.run}: not trained with env.gait_clock=true; there is no clock to follow", file=sys.stderr)
         return 2
     out = {"run": str(args.run), "env_steps": int(policy.state["env_steps"]), "gaits": {}}
+    if args.swing_clearance_m is not None:
+        if not policy.cfg.env.reference_feedforward or not 0 <= args.swing_clearance_m <= 0.1:
+            print(f"{args.run}: --swing-clearance-m needs a run trained with env.reference_feedforward=true and a "
+                  f"floor in [0, 0.1] m (got {args.swing_clearance_m})", file=sys.stderr)
+            return 2
+        task.set_feedforward_swing_clearance(args.swing_clearance_m)
+        out["swing_clearance_m"] = args.swing_clearance_m
     for k, gait in enumerate(task.clocks.gaits):
         name = Path(gait.bank_name).stem
         # the dog's: its mean foot height over the stride phase, highest minus lowest point

@@ -198,22 +198,12 @@ class Go2AmpTask:
         self.clocks = None
         if self.env_cfg.gait_clock:
             self.clocks = GaitClocks(expert)
-            # the feedforward's joint angles (gaits, 12, bins): the dog's, with env.feedforward_swing_clearance_m
-            # its swing feet raised to that floor
-            self._feedforward_joint_pos = self.clocks.joint_pos_rad
-            if self.env_cfg.feedforward_swing_clearance_m:
-                c = self.clocks
-                self._feedforward_joint_pos = lifted_joint_pos_rad(c.joint_pos_rad, c.foot_height_m, c.duty,
-                                                                   c.offset, self.env_cfg.feedforward_swing_clearance_m)
-            self._clock_freq_k, self._clock_duty_k, self._clock_offset_k, self._clock_foot_height_k, \
-                self._clock_joint_pos_k = (k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty,
-                                                                  self.clocks.offset, self.clocks.foot_height_m,
-                                                                  self._feedforward_joint_pos))
+            self._clock_freq_k, self._clock_duty_k, self._clock_offset_k, self._clock_foot_height_k = (
+                k.asarray(x) for x in (self.clocks.freq_hz, self.clocks.duty, self.clocks.offset,
+                                       self.clocks.foot_height_m))
         self._clock_stance_torque = self._clock_stance_torque_k = None   # (gaits, 12, bins) N m, host and kind
-        if self.env_cfg.stance_torque_feedforward:
-            from learner.stance_torque import clock_stance_torques_nm     # MuJoCo's model of the Go2: only here
-            self._clock_stance_torque = clock_stance_torques_nm(self.clocks, self._feedforward_joint_pos)
-            self._clock_stance_torque_k = k.asarray(self._clock_stance_torque)
+        if self.env_cfg.reference_feedforward:
+            self.set_feedforward_swing_clearance(self.env_cfg.feedforward_swing_clearance_m)
         self.gait = k.zeros(n, "int64")          # the bank whose clock each environment runs
         # kp of each gait (env.kp_by_gait_nm_rad; else env.kp_run_nm_rad for running gaits; else kp_nm_rad),
         # indexed by `gait`, times each environment's domain-randomisation factor
@@ -434,6 +424,20 @@ class Go2AmpTask:
             self.command_override = float(command_vx_m_s)     # so a reset keeps it too
         self._obs[:, 0] = float(np.float32(command_vx_m_s * OBS_SCALES[0]))
         return copy(self._obs)
+
+    def set_feedforward_swing_clearance(self, clearance_m: float) -> None:
+        """The feedforward's joint angles (gaits, 12, bins): the dog's, with clearance_m > 0 its swing feet raised
+        to that floor (`learner/swing_clearance.py`), and with env.stance_torque_feedforward the torques that
+        hold them. Set at construction from env.feedforward_swing_clearance_m; `benchmarks/clock_match.py`
+        sets it on a trained policy's task to ask what a floor would change."""
+        c, k = self.clocks, self.kind
+        self._feedforward_joint_pos = (lifted_joint_pos_rad(c.joint_pos_rad, c.foot_height_m, c.duty, c.offset,
+                                                            clearance_m) if clearance_m else c.joint_pos_rad)
+        self._clock_joint_pos_k = k.asarray(self._feedforward_joint_pos)
+        if self.env_cfg.stance_torque_feedforward:
+            from learner.stance_torque import clock_stance_torques_nm     # MuJoCo's model of the Go2: only here
+            self._clock_stance_torque = clock_stance_torques_nm(c, self._feedforward_joint_pos)
+            self._clock_stance_torque_k = k.asarray(self._clock_stance_torque)
 
     def _set_kp(self, idx) -> None:
         """kp of environments `idx` (this kind's indices or a slice): their gait's, times their factor."""

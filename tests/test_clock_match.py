@@ -1,9 +1,14 @@
-"""benchmarks/clock_match.py's touchdown lag against the schedule, on clocks whose events are placed by hand."""
+"""benchmarks/clock_match.py: the touchdown lag against the schedule, on clocks whose events are placed by hand;
+the command line on tiny runs."""
+
+import json
 
 import numpy as np
 import pytest
 
+from benchmarks import clock_match
 from benchmarks.clock_match import event_lag_cycles
+from tiny_runs import tiny_run
 
 
 def test_event_lag_is_the_circular_mean_offset_from_the_schedule():
@@ -18,3 +23,25 @@ def test_event_lag_is_the_circular_mean_offset_from_the_schedule():
     assert event_lag_cycles(np.array([0.98, 0.02]), np.array([0, 1]), 0.0) == pytest.approx(0.0, abs=1e-12)
     assert event_lag_cycles(np.array([0.3, 0.5]), np.array([1]), 0.9) == pytest.approx(-0.4)
     assert np.isnan(event_lag_cycles(phase, np.array([], dtype=int), 0.3))
+
+
+def test_a_swing_clearance_what_if_plays_a_feedforward_run_and_refuses_others(walk_trot_cycle_banks, tmp_path,
+                                                                              capsys):
+    """--swing-clearance-m on a feedforward run: both gaits played, the floor recorded in the JSON; on a run
+    without the feedforward, or with a floor outside [0, 0.1] m: exit 2, one line naming the run, no JSON."""
+    pytest.importorskip("torch")
+    pytest.importorskip("mujoco")
+    clock = ["env.gait_clock=true"]
+    run = tiny_run(walk_trot_cycle_banks, tmp_path / "ff", clock + ["env.reference_feedforward=true"])
+    out = tmp_path / "cm.json"
+    assert clock_match.main([str(run), "--seconds", "2.5", "--swing-clearance-m", "0.03", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["swing_clearance_m"] == 0.03 and sorted(res["gaits"]) == ["trot", "walk"]
+    plain = tiny_run(walk_trot_cycle_banks, tmp_path / "clock", clock)
+    for bad_run, floor in ((plain, "0.03"), (run, "0.5")):
+        capsys.readouterr()
+        no = tmp_path / "no.json"
+        assert clock_match.main([str(bad_run), "--swing-clearance-m", floor, "--json", str(no)]) == 2
+        err = capsys.readouterr().err
+        assert str(bad_run) in err and "--swing-clearance-m" in err and len(err.strip().splitlines()) == 1
+        assert not no.exists()

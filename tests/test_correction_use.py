@@ -1,12 +1,12 @@
 """benchmarks/correction_use.py: how much of its bounded correction a feedforward policy uses."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from benchmarks import correction_use
+from tiny_runs import tiny_run
 
 
 def test_correction_stats_per_joint_kind():
@@ -20,24 +20,12 @@ def test_correction_stats_per_joint_kind():
     assert s["hip"] == {"mean_rad": pytest.approx(0.1), "at_bound_share": 0.0}
 
 
-def _tiny_run(banks, out: Path, overrides: list[str]) -> Path:
-    from learner import config as C
-    from learner import train as T
-    cfg = C.make_config("cpu", "sac")
-    C.apply_overrides(cfg, ["env.num_envs=2", "max_env_steps=8", "minutes=0", "sac.batch_size=16",
-                            "sac.warmup_steps=4", "amp.batch_size=16", "sac.hidden=32,32", "amp.hidden=32,32",
-                            "sac.replay_size=1000", "amp.replay_size=1000", "amp.history_size=1000",
-                            "env.sim_threads=1", "torch_threads=1", *overrides])
-    T.train(banks, cfg, out, say=lambda m: None, eval_envs=1, eval_seconds=0.1)
-    return out
-
-
 def test_a_feedforward_run_s_corrections_stay_within_its_bound(walk_trot_cycle_banks, tmp_path, capsys):
     """Played at both banks' commands, the corrections' means lie within the bound and the shares in [0, 1],
     one row per bank; a run without a bound is refused with exit 2 and no JSON."""
     pytest.importorskip("torch")
     pytest.importorskip("mujoco")
-    run = _tiny_run(walk_trot_cycle_banks, tmp_path / "ff", ["env.gait_clock=true", "env.reference_feedforward=true",
+    run = tiny_run(walk_trot_cycle_banks, tmp_path / "ff", ["env.gait_clock=true", "env.reference_feedforward=true",
                                                              "env.residual_limit_rad=0.2"])
     out = tmp_path / "use.json"
     assert correction_use.main([str(run), "--seconds", "2.5", "--json", str(out)]) == 0
@@ -47,7 +35,7 @@ def test_a_feedforward_run_s_corrections_stay_within_its_bound(walk_trot_cycle_b
         assert r["limit_rad"] == 0.2
         for kind in ("hip", "thigh", "calf"):
             assert abs(r[kind]["mean_rad"]) <= 0.2 + 1e-6 and 0.0 <= r[kind]["at_bound_share"] <= 1.0
-    plain = _tiny_run(walk_trot_cycle_banks, tmp_path / "plain", [])
+    plain = tiny_run(walk_trot_cycle_banks, tmp_path / "plain", [])
     capsys.readouterr()
     assert correction_use.main([str(plain), "--json", str(tmp_path / "no.json")]) == 2
     assert "residual_limit_rad" in capsys.readouterr().err and not (tmp_path / "no.json").exists()

@@ -66,8 +66,9 @@ def test_the_task_s_feedforward_lifts_the_dog_s_skimming_swings(banks):
     """env.feedforward_swing_clearance_m=0.03 on the walk and trot banks: zero actions give the lifted
     profile's angles as targets; the feedforward's feet (forward kinematics of its angles) sit on the dog's
     wherever the clock has them in stance and rise by exactly the lift in swing; with the dog's feet
-    skimming somewhere, some lift is > 5 mm; the stance torques are those of the lifted pose; without the
-    feedforward, or outside [0, 0.1] m, the setting is refused."""
+    skimming somewhere, some lift is > 5 mm; the stance torques are those of the lifted pose; the floor set
+    afterwards on a task built without it gives the same targets; without the feedforward, or outside
+    [0, 0.1] m, the setting is refused."""
     pytest.importorskip("torch")
     pytest.importorskip("mujoco")
     from learner import config as C
@@ -75,9 +76,10 @@ def test_the_task_s_feedforward_lifts_the_dog_s_skimming_swings(banks):
     from learner.gait_clock import profile_at_phase
     from learner.stance_torque import clock_stance_torques_nm
     cfg = C.make_config("cpu", "sac")
-    C.apply_overrides(cfg, ["env.num_envs=4", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
-                            "env.reference_feedforward=true", "env.stance_torque_feedforward=true",
-                            "env.feedforward_swing_clearance_m=0.03"])
+    overrides = ["env.num_envs=4", "sac.hidden=32,32", "amp.hidden=32,32", "env.gait_clock=true",
+                 "env.reference_feedforward=true", "env.stance_torque_feedforward=true",
+                 "env.feedforward_swing_clearance_m=0.03"]
+    C.apply_overrides(cfg, overrides)
     backend, task, _, _, _ = T.build(cfg, banks, seed=1)
     c = task.clocks
     lifted = lifted_joint_pos_rad(c.joint_pos_rad, c.foot_height_m, c.duty, c.offset, 0.03)
@@ -89,7 +91,20 @@ def test_the_task_s_feedforward_lifts_the_dog_s_skimming_swings(banks):
         want = np.clip(want, task.soft_limits[:, 0], task.soft_limits[:, 1])
         np.testing.assert_allclose(task.joint_targets(np.zeros((4, 12))), want, atol=1e-9)
         task.step(np.zeros((4, 12)))
+    # the what-if of benchmarks/clock_match.py: a floor set on a task built without one gives the same targets
+    # as a task built with it, and 0 gives the dog's angles back
+    cfg_plain = C.make_config("cpu", "sac")
+    C.apply_overrides(cfg_plain, [o for o in overrides if "clearance" not in o])
+    backend2, plain, _, _, _ = T.build(cfg_plain, banks, seed=1)
+    plain.reset()
+    plain.clock_phase, plain.gait, plain.kp = task.clock_phase.copy(), task.gait.copy(), task.kp.copy()
+    dog = plain.joint_targets(np.zeros((4, 12)))
+    plain.set_feedforward_swing_clearance(0.03)
+    np.testing.assert_array_equal(plain.joint_targets(np.zeros((4, 12))), task.joint_targets(np.zeros((4, 12))))
+    plain.set_feedforward_swing_clearance(0.0)
+    np.testing.assert_array_equal(plain.joint_targets(np.zeros((4, 12))), dog)
     backend.close()
+    backend2.close()
     for g in range(len(c.gaits)):
         lift = lift_m(c.foot_height_m[g], c.duty[g], c.offset[g], 0.03)
         rise = (feet_fk(lifted[g].T) - feet_fk(c.joint_pos_rad[g].T))[..., 2]
