@@ -7,7 +7,8 @@ two policy steps between contacts) and how high it went; stance slip (the mean h
 while it touches the floor); and when each foot lands and lifts against the clock (the circular mean over its
 swings of the clock's phase at touchdown minus the scheduled touchdown, in cycles, and the same at lift-off):
 a hind foot that lands early against its fore foot turns the dog's lateral-couplets walk into a
-lateral-sequence one.
+lateral-sequence one; and the support the feet give (the share of the time on 2, 3 or 4 feet, and on a
+lateral or a diagonal pair) beside the clock's.
 
     python benchmarks/clock_match.py RUN [--seconds 12] [--checkpoint CKPT] [--json OUT]
                                          [--swing-clearance-m M]
@@ -48,6 +49,18 @@ def event_lag_cycles(phase: np.ndarray, steps: np.ndarray, scheduled_phase: floa
     return lag + 1.0 if lag <= -0.5 else lag
 
 
+def support_pattern(down: np.ndarray) -> dict:
+    """How a gait holds the body up, from feet down (T, 4) bool (FL, FR, RL, RR): the share of the time on 0-4
+    feet, and on exactly a lateral pair (FL and RL, or FR and RR: the support line along one side, which
+    leaves the body to roll) or a diagonal pair (FL and RR, or FR and RL: the trot's)."""
+    d = np.asarray(down, dtype=bool)
+    n = d.sum(axis=1)
+    two = n == 2
+    return {"feet_down_share": [float((n == k).mean()) for k in range(5)],
+            "lateral_pair_share": float((two & ((d[:, 0] & d[:, 2]) | (d[:, 1] & d[:, 3]))).mean()),
+            "diagonal_pair_share": float((two & ((d[:, 0] & d[:, 3]) | (d[:, 1] & d[:, 2]))).mean())}
+
+
 def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_swing_peak_mm: list) -> dict:
     steps = int(round(seconds / task.dt_s))
     skip = int(round(SETTLE_S / task.dt_s))
@@ -83,6 +96,10 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
     gait = int(task.gait[0])            # the clock the fixed command runs
     offset, duty = np.asarray(task.clocks.offset[gait]), np.asarray(task.clocks.duty[gait])
     touchdown_lag = [event_lag_cycles(ph, sw[:, 1], offset[f]) for f, sw in enumerate(swing)]
+    stance = c.copy()                   # bounces closed: a foot that hops for a step or two still holds
+    for f, b in enumerate(bounce):
+        for a, e in b:
+            stance[a:e, f] = True
     return {"command_vx_m_s": command_vx_m_s, "fell": False,
             "match": (c == d).mean(0).tolist(),
             "chance": (share_c * share_d + (1 - share_c) * (1 - share_d)).tolist(),
@@ -105,7 +122,9 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
             # Hildebrand's limb phase of RL after FL: the schedule's (the dog's) and the policy's
             "hind_fore_lag_schedule": float((offset[2] - offset[0]) % 1.0),
             "hind_fore_lag_policy": float((offset[2] + touchdown_lag[2] - offset[0] - touchdown_lag[0]) % 1.0),
-            "reference_swing_peak_mm": reference_swing_peak_mm}
+            "reference_swing_peak_mm": reference_swing_peak_mm,
+            # the support the policy's feet give (bounces closed) and the one the clock asks for
+            "support_policy": support_pattern(stance), "support_schedule": support_pattern(d)}
 
 
 def main(argv=None) -> int:
@@ -148,7 +167,10 @@ def main(argv=None) -> int:
               f"up in stance {f(res['up_in_stance'])}, "
               f"down in swing {f(res['down_in_swing'])}; touchdown lag (cycles, > 0 late) "
               f"{f(res['touchdown_lag_cycles'])}, lift-off lag {f(res['liftoff_lag_cycles'])}; RL lands "
-              f"{res['hind_fore_lag_policy']:.2f} of a cycle after FL (the clock's {res['hind_fore_lag_schedule']:.2f})")
+              f"{res['hind_fore_lag_policy']:.2f} of a cycle after FL (the clock's {res['hind_fore_lag_schedule']:.2f}); "
+              f"on 2 / 3 / 4 feet {f(res['support_policy']['feet_down_share'][2:])} (the clock's "
+              f"{f(res['support_schedule']['feet_down_share'][2:])}), on a lateral pair "
+              f"{res['support_policy']['lateral_pair_share']:.2f} ({res['support_schedule']['lateral_pair_share']:.2f})")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0

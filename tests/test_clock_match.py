@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from benchmarks import clock_match
-from benchmarks.clock_match import event_lag_cycles
+from benchmarks.clock_match import event_lag_cycles, support_pattern
 from tiny_runs import tiny_run
 
 
@@ -45,3 +45,19 @@ def test_a_swing_clearance_what_if_plays_a_feedforward_run_and_refuses_others(wa
         err = capsys.readouterr().err
         assert str(bad_run) in err and "--swing-clearance-m" in err and len(err.strip().splitlines()) == 1
         assert not no.exists()
+
+
+def test_support_pattern_counts_feet_and_pairs_of_hand_made_gaits():
+    """A pace (lateral pairs alternate), a trot (diagonal pairs alternate) and a walk whose four feet land a
+    quarter cycle apart with duty 0.75 (always three feet down): shares from the definition."""
+    t = np.arange(400) / 100.0                      # 4 cycles, 100 steps each
+    half = (t % 1.0) < 0.5
+    pace = np.stack([half, ~half, half, ~half], axis=1)          # FL+RL, then FR+RR
+    trot = np.stack([half, ~half, ~half, half], axis=1)          # FL+RR, then FR+RL
+    offsets = np.array([0.0, 0.5, 0.75, 0.25])                   # FL, FR, RL, RR
+    walk = ((t[:, None] - offsets) % 1.0) < 0.75
+    p, tr, w = support_pattern(pace), support_pattern(trot), support_pattern(walk)
+    assert p["feet_down_share"] == [0, 0, 1, 0, 0] and p["lateral_pair_share"] == 1 and p["diagonal_pair_share"] == 0
+    assert tr["diagonal_pair_share"] == 1 and tr["lateral_pair_share"] == 0
+    assert w["feet_down_share"] == [0, 0, 0, 1, 0] and w["lateral_pair_share"] == 0
+    assert support_pattern(np.ones((10, 4), dtype=bool))["feet_down_share"] == [0, 0, 0, 0, 1]
