@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from scipy.spatial.transform import Rotation  # noqa: E402
 
-from learner.gait_clock import desired_contact, profile_at_phase  # noqa: E402
+from learner.gait_clock import profile_at_phase  # noqa: E402
 from learner.play import load_policy  # noqa: E402
+from learner.swing_clearance import swing_progress  # noqa: E402
 
 FEET = ("FL", "FR", "RL", "RR")
 SETTLE_S = 2.0
@@ -81,11 +82,10 @@ def main(argv=None) -> int:
         return profile_at_phase(phase, np.broadcast_to(profile, (len(phase),) + profile.shape))
 
     dog_foot_z, dog_q = dog_at_phase(clocks.foot_height_m[g]), dog_at_phase(clocks.joint_pos_rad[g])
-    duty, offset = clocks.duty[g], clocks.offset[g]
-    swing = desired_contact(phase, np.tile(duty, (len(phase), 1)), np.tile(offset, (len(phase), 1))) < 0.5
+    progress = swing_progress(phase, clocks.duty[g], clocks.offset[g])       # (T, 4) 0..1 through a swing, else NaN
+    swing = np.isfinite(progress)
     for f, foot in enumerate(FEET):
-        progress = ((phase - offset[f] - duty[f]) % 1.0) / (1 - duty[f])       # 0..1 through the swing
-        fifths = [swing[:, f] & (progress >= k / 5) & (progress < (k + 1) / 5) for k in range(5)]
+        fifths = [swing[:, f] & (progress[:, f] >= k / 5) & (progress[:, f] < (k + 1) / 5) for k in range(5)]
         mm = lambda z: " ".join(f"{1000 * np.median(z[m]):4.0f}" if m.any() else "   -" for m in fifths)  # noqa: E731
         err = q[:, 3 * f:3 * f + 3] - dog_q[:, 3 * f:3 * f + 3]
         e = lambda m: " ".join(f"{x:+.2f}" for x in err[m].mean(0))  # noqa: E731
