@@ -33,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from amp_data.motion.gait import lifts, touchdowns_per_s  # noqa: E402
+from benchmarks.lateral_balance import (distance_to_line_m, lateral_pair_side, pendulum_sway,  # noqa: E402
+                                        run_lengths)
 from learner.play import load_policy  # noqa: E402
 
 BOUNCE_MAX_STEPS = 2        # policy steps (40 ms at 50 Hz): a foot off this briefly between contacts bounced
@@ -61,10 +63,31 @@ def support_pattern(down: np.ndarray) -> dict:
             "diagonal_pair_share": float((two & ((d[:, 0] & d[:, 3]) | (d[:, 1] & d[:, 2]))).mean())}
 
 
+def lateral_balance(stance: np.ndarray, feet_heading_xy: np.ndarray, lateral_speed_m_s: np.ndarray,
+                    base_height_m: np.ndarray, dt_s: float) -> dict:
+    """`benchmarks/lateral_balance.py`'s figures for a policy's own feet: of its frames on exactly a lateral
+    pair (stance (T, 4) bool), the median distance from the base to the pair's line (feet (T, 4, 2) in the
+    base's heading frame), the median phase on one pair, the pendulum's sway speed for that line and phase,
+    and the policy's own lateral base speed (95th percentile of |v_y|, base frame)."""
+    side = lateral_pair_side(stance)
+    i = np.flatnonzero(side != 0)
+    out = {"lateral_pair_share": float((side != 0).mean()),
+           "base_lateral_speed_p95_m_s": float(np.percentile(np.abs(lateral_speed_m_s), 95))}
+    if len(i) == 0:
+        return out
+    pair = np.where(side[i, None] > 0, np.array([0, 2]), np.array([1, 3]))
+    line_m = float(np.median(distance_to_line_m(feet_heading_xy[i, pair[:, 0]], feet_heading_xy[i, pair[:, 1]])))
+    phase_s = float(np.median(np.concatenate([run_lengths(side == 1), run_lengths(side == -1)]))) * dt_s
+    speed, sway = pendulum_sway(line_m, phase_s, float(np.median(base_height_m)))
+    out.update(line_m=line_m, phase_s=phase_s, needed_speed_m_s=float(speed), needed_sway_m=float(sway))
+    return out
+
+
 def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_swing_peak_mm: list) -> dict:
     steps = int(round(seconds / task.dt_s))
     skip = int(round(SETTLE_S / task.dt_s))
     contact, desired, foot_speed, foot_z, phase = [], [], [], [], []
+    feet_xy, v_lat, base_z = [], [], []
     fell = False
     with task.evaluation_episodes(command_vx_m_s, steps):
         obs = task.reset()
@@ -79,6 +102,12 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
             foot_z.append(np.asarray(st.foot_pos_w[0])[:, 2])
             desired.append(task.desired_foot_contact()[0] > 0.5)
             phase.append(float(task.clock_phase[0]))
+            rel = np.asarray(st.foot_pos_w[0])[:, :2] - np.asarray(st.base_pos_w[0])[:2]
+            heading = np.asarray(st.base_rot_w[0])[:2, 0]
+            heading = heading / np.linalg.norm(heading)
+            feet_xy.append(np.stack([rel @ heading, rel @ np.array([-heading[1], heading[0]])], axis=1))
+            v_lat.append(float(np.asarray(st.base_lin_vel_b[0])[1]))
+            base_z.append(float(np.asarray(st.base_pos_w[0])[2]))
             obs = r.obs
     c, d, v, z, ph = (np.array(x[skip:]) for x in (contact, desired, foot_speed, foot_z, phase))
     if fell or len(c) < 2:
@@ -124,7 +153,10 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
             "hind_fore_lag_policy": float((offset[2] + touchdown_lag[2] - offset[0] - touchdown_lag[0]) % 1.0),
             "reference_swing_peak_mm": reference_swing_peak_mm,
             # the support the policy's feet give (bounces closed) and the one the clock asks for
-            "support_policy": support_pattern(stance), "support_schedule": support_pattern(d)}
+            "support_policy": support_pattern(stance), "support_schedule": support_pattern(d),
+            # can it ride its lateral pairs? (benchmarks/lateral_balance.py's pendulum, on the policy's feet)
+            "lateral_balance": lateral_balance(stance, np.array(feet_xy[skip:]), np.array(v_lat[skip:]),
+                                               np.array(base_z[skip:]), task.dt_s)}
 
 
 def main(argv=None) -> int:
@@ -171,6 +203,11 @@ def main(argv=None) -> int:
               f"on 2 / 3 / 4 feet {f(res['support_policy']['feet_down_share'][2:])} (the clock's "
               f"{f(res['support_schedule']['feet_down_share'][2:])}), on a lateral pair "
               f"{res['support_policy']['lateral_pair_share']:.2f} ({res['support_schedule']['lateral_pair_share']:.2f})")
+        lb = res["lateral_balance"]
+        if "line_m" in lb:
+            print(f"  on its lateral pairs ({lb['phase_s']:.2f} s at a time) the line runs {100 * lb['line_m']:.1f} cm "
+                  f"from the base: a pendulum sways across at {lb['needed_speed_m_s']:.2f} m/s; the policy's "
+                  f"base moves sideways at up to {lb['base_lateral_speed_p95_m_s']:.2f} m/s (95th percentile)")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
     return 0

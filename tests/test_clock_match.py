@@ -61,3 +61,24 @@ def test_support_pattern_counts_feet_and_pairs_of_hand_made_gaits():
     assert tr["diagonal_pair_share"] == 1 and tr["lateral_pair_share"] == 0
     assert w["feet_down_share"] == [0, 0, 0, 1, 0] and w["lateral_pair_share"] == 0
     assert support_pattern(np.ones((10, 4), dtype=bool))["feet_down_share"] == [0, 0, 0, 0, 1]
+
+
+def test_lateral_balance_of_a_policy_reads_its_pairs_lines_and_phases():
+    """Hand-made: left pair 13 steps, three feet 4 steps, right pair 13 steps, ...; feet 0.10 m either side
+    of the base (fore 0.2 m ahead, hind 0.2 m behind), the base swaying at up to 0.3 m/s."""
+    from benchmarks.clock_match import lateral_balance
+    from benchmarks.lateral_balance import pendulum_sway
+    block = [[1, 0, 1, 0]] * 13 + [[1, 1, 1, 0]] * 4 + [[0, 1, 0, 1]] * 13 + [[0, 1, 1, 1]] * 4
+    stance = np.array(block * 5, dtype=bool)
+    n = len(stance)
+    feet = np.tile(np.array([[0.2, 0.1], [0.2, -0.1], [-0.2, 0.1], [-0.2, -0.1]]), (n, 1, 1))
+    v_lat = 0.3 * np.sin(np.arange(n) * 2 * np.pi / 34)
+    out = lateral_balance(stance, feet, v_lat, np.full(n, 0.3), 0.02)
+    assert out["lateral_pair_share"] == pytest.approx(26 / 34)
+    assert out["line_m"] == pytest.approx(0.1)
+    assert out["phase_s"] == pytest.approx(13 * 0.02)
+    assert (out["needed_speed_m_s"], out["needed_sway_m"]) == pytest.approx(pendulum_sway(0.1, 0.26, 0.3))
+    assert out["base_lateral_speed_p95_m_s"] == pytest.approx(np.percentile(np.abs(v_lat), 95))
+    # a body on three feet all the time has no pairs to ride
+    three = lateral_balance(np.tile([True, True, True, False], (n, 1)), feet, v_lat, np.full(n, 0.3), 0.02)
+    assert three["lateral_pair_share"] == 0.0 and "line_m" not in three
