@@ -7,7 +7,7 @@ The dog walks in lateral couplets: most of its walk stands on a lateral pair (FL
 On a lateral pair the body is held up along one line only, and a body beside that line falls away from
 it unless it sways over to meet it. For every frame of a bank on exactly a lateral pair (its `contacts`):
 the horizontal distance d from the base origin (standing in for the centre of mass) to the line through
-the two stance feet, for the Go2's feet (`foot_pos_base`) and for the dog's toes (`source/keypoints`,
+the two stance feet, for the Go2's feet (`foot_pos_base`, turned into the base's heading frame) and for the dog's toes (`source/keypoints`,
 scaled, in the base's heading frame). A linear inverted pendulum of height h (the base height, tau =
 sqrt(h / g)) that stands on such lines, one side then the other, T seconds each (the median lateral-pair
 phase), sways periodically only with the lateral speed
@@ -107,11 +107,16 @@ def bank_balance(path) -> dict:
            "reference_lateral_speed_p95_m_s": float(np.percentile(np.abs(v_lat), 95))}
     if not on_pair.any():
         return out
-    d_go2 = float(np.median(line_distance(feet[..., :2])))
+    # the feet in the base's heading frame (yaw only), as the toes below: the base's roll moves a foot 0.3 m
+    # below it by 5 mm a degree in the base frame
+    rot = Rotation.from_quat(root_quat)                                  # banks are xyzw
+    yaw = rot.as_euler("ZYX")[:, 0]
+    unyaw = Rotation.from_euler("z", -yaw[:, None]) * rot
+    feet_heading = np.stack([unyaw.apply(feet[:, k]) for k in range(4)], axis=1)[..., :2]
+    d_go2 = float(np.median(line_distance(feet_heading)))
     out["go2_line_m"] = d_go2
     out["go2_speed_m_s"], out["go2_sway_m"] = (float(x) for x in pendulum_sway(d_go2, half_period_s, height_m))
     if keypoints is not None:
-        yaw = Rotation.from_quat(root_quat).as_euler("ZYX")[:, 0]      # banks are xyzw
         toes = np.full((len(contacts), 4, 2), np.nan)
         for a, b, ka, kb in zip(clips["start"], clips["stop"], clips["keypoint_start"], clips["keypoint_stop"]):
             xy = dog_toes_xy(keypoints[ka:kb], names, source_fps, fps, b - a, scale) if kb > ka else None
