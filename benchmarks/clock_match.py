@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from amp_data.motion.gait import lifts, touchdowns_per_s  # noqa: E402
-from benchmarks.lateral_balance import (distance_to_line_m, lateral_pair_side, pendulum_sway,  # noqa: E402
-                                        run_lengths)
+from benchmarks.lateral_balance import (heading_xy, lateral_pair_side, pair_line_m,  # noqa: E402
+                                        pair_phase_steps, pendulum_sway)
 from learner.play import load_policy  # noqa: E402
 
 BOUNCE_MAX_STEPS = 2        # policy steps (40 ms at 50 Hz): a foot off this briefly between contacts bounced
@@ -70,14 +70,12 @@ def lateral_balance(stance: np.ndarray, feet_heading_xy: np.ndarray, lateral_spe
     base's heading frame), the median phase on one pair, the pendulum's sway speed for that line and phase,
     and the policy's own lateral base speed (95th percentile of |v_y|, base frame)."""
     side = lateral_pair_side(stance)
-    i = np.flatnonzero(side != 0)
     out = {"lateral_pair_share": float((side != 0).mean()),
            "base_lateral_speed_p95_m_s": float(np.percentile(np.abs(lateral_speed_m_s), 95))}
-    if len(i) == 0:
+    if not (side != 0).any():
         return out
-    pair = np.where(side[i, None] > 0, np.array([0, 2]), np.array([1, 3]))
-    line_m = float(np.median(distance_to_line_m(feet_heading_xy[i, pair[:, 0]], feet_heading_xy[i, pair[:, 1]])))
-    phase_s = float(np.median(np.concatenate([run_lengths(side == 1), run_lengths(side == -1)]))) * dt_s
+    line_m = float(np.median(pair_line_m(side, feet_heading_xy)))
+    phase_s = float(np.median(pair_phase_steps(side))) * dt_s
     speed, sway = pendulum_sway(line_m, phase_s, float(np.median(base_height_m)))
     out.update(line_m=line_m, phase_s=phase_s, needed_speed_m_s=float(speed), needed_sway_m=float(sway))
     return out
@@ -87,7 +85,7 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
     steps = int(round(seconds / task.dt_s))
     skip = int(round(SETTLE_S / task.dt_s))
     contact, desired, foot_speed, foot_z, phase = [], [], [], [], []
-    feet_xy, v_lat, base_z = [], [], []
+    feet_rel_xy, yaw, v_lat, base_z = [], [], [], []
     fell = False
     with task.evaluation_episodes(command_vx_m_s, steps):
         obs = task.reset()
@@ -102,10 +100,9 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
             foot_z.append(np.asarray(st.foot_pos_w[0])[:, 2])
             desired.append(task.desired_foot_contact()[0] > 0.5)
             phase.append(float(task.clock_phase[0]))
-            rel = np.asarray(st.foot_pos_w[0])[:, :2] - np.asarray(st.base_pos_w[0])[:2]
-            heading = np.asarray(st.base_rot_w[0])[:2, 0]
-            heading = heading / np.linalg.norm(heading)
-            feet_xy.append(np.stack([rel @ heading, rel @ np.array([-heading[1], heading[0]])], axis=1))
+            feet_rel_xy.append(np.asarray(st.foot_pos_w[0])[:, :2] - np.asarray(st.base_pos_w[0])[:2])
+            x_axis_w = np.asarray(st.base_rot_w[0])[:, 0]
+            yaw.append(float(np.arctan2(x_axis_w[1], x_axis_w[0])))
             v_lat.append(float(np.asarray(st.base_lin_vel_b[0])[1]))
             base_z.append(float(np.asarray(st.base_pos_w[0])[2]))
             obs = r.obs
@@ -155,8 +152,8 @@ def clock_match(task, agent, command_vx_m_s: float, seconds: float, reference_sw
             # the support the policy's feet give (bounces closed) and the one the clock asks for
             "support_policy": support_pattern(stance), "support_schedule": support_pattern(d),
             # can it ride its lateral pairs? (benchmarks/lateral_balance.py's pendulum, on the policy's feet)
-            "lateral_balance": lateral_balance(stance, np.array(feet_xy[skip:]), np.array(v_lat[skip:]),
-                                               np.array(base_z[skip:]), task.dt_s)}
+            "lateral_balance": lateral_balance(stance, heading_xy(np.array(feet_rel_xy[skip:]), np.array(yaw[skip:])),
+                                               np.array(v_lat[skip:]), np.array(base_z[skip:]), task.dt_s)}
 
 
 def main(argv=None) -> int:

@@ -7,8 +7,8 @@ The dog walks in lateral couplets: most of its walk stands on a lateral pair (FL
 On a lateral pair the body is held up along one line only, and a body beside that line falls away from
 it unless it sways over to meet it. For every frame of a bank on exactly a lateral pair (its `contacts`):
 the horizontal distance d from the base origin (standing in for the centre of mass) to the line through
-the two stance feet, for the Go2's feet (`foot_pos_base`, turned into the base's heading frame) and for the dog's toes (`source/keypoints`,
-scaled, in the base's heading frame). A linear inverted pendulum of height h (the base height, tau =
+the two stance feet, in the base's heading frame, for the Go2's feet (`foot_pos_base`) and for the dog's
+toes (`source/keypoints`, scaled). A linear inverted pendulum of height h (the base height, tau =
 sqrt(h / g)) that stands on such lines, one side then the other, T seconds each (the median lateral-pair
 phase), sways periodically only with the lateral speed
 
@@ -55,6 +55,26 @@ def distance_to_line_m(a_xy: np.ndarray, b_xy: np.ndarray, p_xy=None) -> np.ndar
     return np.abs(ab[..., 0] * ap[..., 1] - ab[..., 1] * ap[..., 0]) / np.linalg.norm(ab, axis=-1)
 
 
+def heading_xy(rel_xy: np.ndarray, yaw_rad: np.ndarray) -> np.ndarray:
+    """Horizontal offsets (T, K, 2) from the base, world axes, turned into the base's heading frame (x along
+    its yaw, y to its left); yaw (T,)."""
+    c, s = np.cos(yaw_rad)[:, None], np.sin(yaw_rad)[:, None]
+    return np.stack([c * rel_xy[..., 0] + s * rel_xy[..., 1], c * rel_xy[..., 1] - s * rel_xy[..., 0]], axis=-1)
+
+
+def pair_line_m(side: np.ndarray, feet_xy: np.ndarray) -> np.ndarray:
+    """Distance from the base of the stance pair's line on each frame on a lateral pair (`side` != 0, from
+    `lateral_pair_side`); feet (T, 4, 2) in the base's heading frame."""
+    i = np.flatnonzero(side != 0)
+    pair = np.where(side[i, None] > 0, np.array(LEFT_PAIR), np.array(RIGHT_PAIR))
+    return distance_to_line_m(feet_xy[i, pair[:, 0]], feet_xy[i, pair[:, 1]])
+
+
+def pair_phase_steps(side: np.ndarray) -> np.ndarray:
+    """Lengths (frames) of the spells on one lateral pair, left and right."""
+    return np.concatenate([run_lengths(side == 1), run_lengths(side == -1)])
+
+
 def pendulum_sway(d_m, half_period_s, height_m):
     """A linear inverted pendulum's periodic sway over support lines d either side of the midline, T each:
     (lateral speed at the midline m/s, sway to each side m)."""
@@ -91,15 +111,9 @@ def bank_balance(path) -> dict:
 
     side = lateral_pair_side(contacts)
     on_pair = side != 0
-    phases = np.concatenate([run_lengths(side[a:b] == s) for a, b in zip(clips["start"], clips["stop"])
-                             for s in (1, -1)])
+    phases = np.concatenate([pair_phase_steps(side[a:b]) for a, b in zip(clips["start"], clips["stop"])])
     half_period_s = float(np.median(phases)) / fps if len(phases) else float("nan")
     height_m = float(np.median(root_pos[:, 2]))
-
-    def line_distance(xy):                      # (T, 4, 2) in the base's heading frame
-        i = np.flatnonzero(on_pair)
-        pair = np.where(side[i, None] > 0, np.array(LEFT_PAIR), np.array(RIGHT_PAIR))
-        return distance_to_line_m(xy[i, pair[:, 0]], xy[i, pair[:, 1]])
 
     out = {"bank": str(path), "frames": int(len(contacts)), "lateral_pair_share": float(on_pair.mean()),
            "lateral_pair_phase_s": half_period_s, "base_height_m": height_m,
@@ -111,9 +125,8 @@ def bank_balance(path) -> dict:
     # below it by 5 mm a degree in the base frame
     rot = Rotation.from_quat(root_quat)                                  # banks are xyzw
     yaw = rot.as_euler("ZYX")[:, 0]
-    unyaw = Rotation.from_euler("z", -yaw[:, None]) * rot
-    feet_heading = np.stack([unyaw.apply(feet[:, k]) for k in range(4)], axis=1)[..., :2]
-    d_go2 = float(np.median(line_distance(feet_heading)))
+    feet_world = np.einsum("tij,tkj->tki", rot.as_matrix(), feet)
+    d_go2 = float(np.median(pair_line_m(side, heading_xy(feet_world[..., :2], yaw))))
     out["go2_line_m"] = d_go2
     out["go2_speed_m_s"], out["go2_sway_m"] = (float(x) for x in pendulum_sway(d_go2, half_period_s, height_m))
     if keypoints is not None:
@@ -122,10 +135,7 @@ def bank_balance(path) -> dict:
             xy = dog_toes_xy(keypoints[ka:kb], names, source_fps, fps, b - a, scale) if kb > ka else None
             if xy is not None:
                 toes[a:b] = xy
-        rel = toes - root_pos[:, None, :2]
-        c, s = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
-        toes_base = np.stack([c * rel[..., 0] + s * rel[..., 1], c * rel[..., 1] - s * rel[..., 0]], axis=-1)
-        d = line_distance(toes_base)
+        d = pair_line_m(side, heading_xy(toes - root_pos[:, None, :2], yaw))
         d = d[np.isfinite(d)]
         if len(d):
             d_dog = float(np.median(d))
