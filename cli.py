@@ -379,8 +379,9 @@ def bank_gather(
     max_closure_mm: float = typer.Option(60.0, "--max-closure", help="Reject strides whose loop closing moves "
                                                                     "a foot target further (mm)."),
     fps: float = typer.Option(50.0, "--fps", help="Frame rate of the bank (Hz)."),
-    stance_width: Optional[float] = typer.Option(
-        None, "--stance-width", help="Left-right foot distance (m). Default: the Go2's thigh joints', 0.284."),
+    stance_width: List[str] = typer.Option(
+        None, "--stance-width", help="Left-right foot distance (m) for every gait, or GAIT=W for one gait; "
+        "repeat it. Default: the Go2's thigh joints', 0.284."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Parallel worker processes (0: one per core)."),
 ) -> None:
     """Gather every clean stride of a gait across the clips into one multi-clip bank per gait.
@@ -390,6 +391,7 @@ def bank_gather(
       amp-data bank gather walk trot              # walk.h5 and trot.h5 from all 46 MANN clips
       amp-data bank gather trot -o trot_all.h5 --max-strides 20
       amp-data bank gather walk --from D1_053_KAN01_001 --from D1_ex03_KAN02_012 -o walk.h5
+      amp-data bank gather walk trot --stance-width walk=0.12   # the walk's feet 0.12 m apart, the trot's 0.284
 
     \b
     Each stride (FL touchdown to FL touchdown, labelled after Hildebrand: amp_data/motion/gait.py) is closed as its
@@ -402,7 +404,7 @@ def bank_gather(
     from retarget.gather import gather_strides, gathered_bank, plan_gather
 
     try:
-        plan = plan_gather(list(gaits), list(sources or []), output, fps, stance_width, max_strides,
+        plan = plan_gather(list(gaits), list(sources or []), output, fps, list(stance_width or []), max_strides,
                            max_ik_error_mm, max_closure_mm)
     except InputError as e:
         fail(str(e))
@@ -412,7 +414,7 @@ def bank_gather(
         with Progress(TextColumn(f"[bold]gather {gait}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=err_console, transient=True) as progress:
             task = progress.add_task("", total=len(plan.clips))
-            results = gather_strides(plan.clips, gait, plan.cfg, plan.filt, workers=jobs or None,
+            results = gather_strides(plan.clips, gait, plan.cfgs[gait], plan.filt, workers=jobs or None,
                                      on_done=lambda r: progress.update(task, advance=1, description=r.source.stem))
         for r in results:
             if r.error:

@@ -136,16 +136,44 @@ def gather_strides(sources: list[Path], gait: str, cfg: RetargetConfig = Retarge
 
 @dataclass
 class GatherPlan:
-    """What `amp-data bank gather` will do: the clips, one output file per gait, the retarget settings, the
+    """What `amp-data bank gather` will do: the clips, one output file and retarget settings per gait, the
     stride filter and the most strides to keep per gait (0: all)."""
     clips: list[Path]
     outputs: dict[str, Path]
-    cfg: RetargetConfig
+    cfgs: dict[str, RetargetConfig]
     filt: StrideFilter
     max_strides: int
 
 
-def plan_gather(gaits: list[str], sources: list[str], output: Path, fps: float, stance_width_m: float | None,
+def stance_widths_m(gaits: list[str], values: list[str]) -> dict[str, float | None]:
+    """Each gait's stance width (m; None: the Go2's thigh-joint width) from `--stance-width` values, each
+    `W` (every gait) or `GAIT=W` (that gait; it wins over a plain `W`). InputError for a bad value."""
+    every: float | None = None
+    per_gait: dict[str, float] = {}
+    for value in values:
+        gait, _, number = value.rpartition("=")
+        try:
+            width = float(number)
+        except ValueError:
+            width = float("nan")
+        if not (0.05 <= width <= 1.0):
+            raise InputError(None, f"--stance-width {value!r}: expected W or GAIT=W, W in metres between 0.05 "
+                                   "and 1.0")
+        if not gait:
+            if every is not None:
+                raise InputError(None, "--stance-width for every gait is given twice")
+            every = width
+        elif gait not in gaits:
+            raise InputError(None, f"--stance-width {value!r}: {gait!r} is not a gait being gathered "
+                                   f"({', '.join(gaits)})")
+        elif gait in per_gait:
+            raise InputError(None, f"--stance-width for {gait} is given twice")
+        else:
+            per_gait[gait] = width
+    return {g: per_gait.get(g, every) for g in gaits}
+
+
+def plan_gather(gaits: list[str], sources: list[str], output: Path, fps: float, stance_widths: list[str],
                 max_strides: int, max_ik_error_mm: float, max_closure_mm: float) -> GatherPlan:
     """The plan, or InputError before anything is written for a bad gait, number, source or output (an
     output folder is created here)."""
@@ -159,8 +187,7 @@ def plan_gather(gaits: list[str], sources: list[str], output: Path, fps: float, 
         raise InputError(None, "a gait is named twice")
     if not (fps > 0) or fps > 1000:
         raise InputError(None, f"--fps must be in (0, 1000], got {fps:g}")
-    if stance_width_m is not None and not (0.05 <= stance_width_m <= 1.0):
-        raise InputError(None, f"--stance-width must be between 0.05 and 1.0 m, got {stance_width_m:g}")
+    widths_m = stance_widths_m(gaits, stance_widths)
     if max_strides < 0 or max_ik_error_mm < 0 or max_closure_mm < 0:
         raise InputError(None, "--max-strides, --max-ik-error and --max-closure must not be negative")
     clips = [p for p, _, _ in resolve_sources(list(sources or []))]
@@ -174,7 +201,7 @@ def plan_gather(gaits: list[str], sources: list[str], output: Path, fps: float, 
         except OSError as e:
             raise InputError(output, f"cannot create output folder ({e.strerror})") from None
         outputs = {g: output / f"{g}.h5" for g in gaits}
-    return GatherPlan(clips, outputs, RetargetConfig(fps=fps, stance_width_m=stance_width_m),
+    return GatherPlan(clips, outputs, {g: RetargetConfig(fps=fps, stance_width_m=widths_m[g]) for g in gaits},
                       StrideFilter(max_ik_error_mm=max_ik_error_mm, max_closure_mm=max_closure_mm), max_strides)
 
 

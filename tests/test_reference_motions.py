@@ -130,6 +130,26 @@ def test_gather_writes_multi_stride_banks_the_go2_can_perform(gathered):
         assert np.mean(above) <= 0.02
 
 
+def test_gather_takes_a_stance_width_per_gait(mocap, tmp_path, monkeypatch):
+    from amp_data.format.bank import read_bank
+    from amp_data.motion.feasibility import assess_clip
+    from cli import app
+    from retarget.foot_targets import lateral_targets_m
+
+    monkeypatch.setenv("AMP_DATA_MOCAP", str(mocap))
+    r = CliRunner().invoke(app, ["bank", "gather", "walk", "trot", "--from", "D1_007_KAN01_001", "--from",
+                                 "D1_031_KAN01_001", "--stance-width", "0.2", "--stance-width", "walk=0.14",
+                                 "-o", str(tmp_path), "-j", "1"])
+    assert r.exit_code == 0, r.output
+    for gait, width in (("walk", 0.14), ("trot", 0.2)):     # GAIT=W wins over W for its gait only
+        bank = read_bank(tmp_path / f"{gait}.h5")
+        feas = [assess_clip(bank, c) for c in bank.clips]
+        fore, hind = np.mean([[f.fore_width_m, f.hind_width_m] for f in feas], axis=0)
+        y = lateral_targets_m(width)       # FL FR RL RR: fore pair wider than the hind by the split
+        # gather re-centres each stride's mean foot on its target; planting moves the stance mean by mm
+        assert fore == pytest.approx(y[0] - y[1], abs=0.01) and hind == pytest.approx(y[2] - y[3], abs=0.01)
+
+
 def test_clamp_to_reach_moves_only_targets_out_of_the_legs_shell():
     from retarget.ik import clamp_to_reach, solve_legs
     from robots.go2.kinematics import leg_chains
@@ -199,7 +219,12 @@ def test_stance_width_option_and_bad_input(mocap, tmp_path, monkeypatch):
     for args, message in ((["retarget", "trot", "--stance-width", "3", "-o", str(tmp_path / "x.h5")], "--stance-width"),
                           (["bank", "gather", "gallop", "-o", str(tmp_path)], "unknown gait 'gallop'"),
                           (["bank", "gather", "walk", "trot", "-o", str(tmp_path / "w.h5")], "several gaits"),
-                          (["bank", "gather", "walk", "--from", "nope", "-o", str(tmp_path)], "nope")):
+                          (["bank", "gather", "walk", "--from", "nope", "-o", str(tmp_path)], "nope"),
+                          (["bank", "gather", "walk", "--stance-width", "trot=0.1", "-o", str(tmp_path)],
+                           "'trot' is not a gait being gathered"),
+                          (["bank", "gather", "walk", "--stance-width", "walk=0.3m", "-o", str(tmp_path)], "GAIT=W"),
+                          (["bank", "gather", "walk", "--stance-width", "walk=0.1", "--stance-width", "walk=0.2", "-o",
+                            str(tmp_path)], "for walk is given twice")):
         r = runner.invoke(app, args)
         assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, args
         assert r.output.count("\n") == 1
