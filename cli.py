@@ -409,10 +409,12 @@ def bank_gather(
     except InputError as e:
         fail(str(e))
 
+    gathered = {}      # every gait gathered before any bank is written: a gait without strides writes nothing
     for gait in gaits:
         t0 = time.perf_counter()
         with Progress(TextColumn(f"[bold]gather {gait}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("{task.description}"), console=err_console, transient=True) as progress:
+                      TextColumn("{task.description}"), console=err_console, transient=True,
+                      disable=not err_console.is_terminal) as progress:     # a log gets no blank lines
             task = progress.add_task("", total=len(plan.clips))
             results = gather_strides(plan.clips, gait, plan.cfgs[gait], plan.filt, workers=jobs or None,
                                      on_done=lambda r: progress.update(task, advance=1, description=r.source.stem))
@@ -424,12 +426,14 @@ def bank_gather(
         if merged is None:
             fail(f"no clean {gait} stride in {len(plan.clips)} clip(s): {found} found, rejected "
                  + (", ".join(f"{n} {why}" for why, n in rejected.most_common()) or "none"))
+        gathered[gait] = (merged, found, rejected, time.perf_counter() - t0)
+    for gait, (merged, found, rejected, seconds) in gathered.items():
         try:
             write_bank(plan.outputs[gait], merged)
         except InputError as e:
             fail(str(e))
-        console.print(_gather_summary(gait, plan.outputs[gait], merged, len(plan.clips), found, rejected,
-                                      time.perf_counter() - t0), markup=False, highlight=False)
+        console.print(_gather_summary(gait, plan.outputs[gait], merged, len(plan.clips), found, rejected, seconds),
+                      markup=False, highlight=False)
 
 
 def _gather_summary(gait, path, bank, num_clips, found, rejected, seconds) -> str:

@@ -229,3 +229,7 @@ def test_stance_width_option_and_bad_input(mocap, tmp_path, monkeypatch):
         assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output, args
         assert r.output.count("\n") == 1
     assert not (tmp_path / "x.h5").exists() and not (tmp_path / "walk.h5").exists()
+    # the trot clip has no walk stride: its trot is gathered first, but nothing is written
+    r = runner.invoke(app, ["bank", "gather", "trot", "walk", "--from", "D1_031_KAN01_001", "-o", str(tmp_path), "-j", "1"])
+    assert r.exit_code == 2 and "no clean walk stride" in r.output and r.output.count("\n") == 1, r.output
+    assert not (tmp_path / "trot.h5").exists() and not (tmp_path / "walk.h5").exists()
