@@ -604,17 +604,17 @@ def import_motion(
 def train_cmd(
     banks: List[Path] = typer.Argument(None, help="Motion banks (.h5) to imitate, e.g. walk.h5 trot.h5 (with --resume: optional)."),
     algo: str = typer.Option("sac", "--algo", help="sac (AMP+SAC, the paper's method) or ppo (AMP+PPO baseline)."),
-    preset: str = typer.Option("cpu", "--preset", help="cpu: sizes that learn on a laptop-class CPU; "
-                                                       "cpu-dog: cpu plus the dog's stride under its gait "
-                                                       "clock (AMP+SAC; the gait nearest the dog's); "
-                                                       "paper: the paper's tables (4096 envs, GPU)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="cpu-dog (AMP+SAC's default): cpu plus the "
+                                         "dog's stride under its gait clock, the gait nearest the dog's; cpu "
+                                         "(AMP+PPO's default): plain AMP at sizes that learn on a laptop-class "
+                                         "CPU; paper: the paper's tables (4096 envs, GPU)."),
     backend: str = typer.Option("mujoco", "--backend", help="Simulator: mujoco (CPU MuJoCo, the default) or warp "
                                                       "(MuJoCo Warp on a CUDA GPU, or on the CPU for tests; pip install "
                                                       "'amp-data[gpu]'; --set env.sim_device=cuda:1 picks a GPU)."),
     num_envs: Optional[int] = typer.Option(None, "--num-envs", help="Parallel environments (default: the preset's)."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Stop after this many environment steps (all envs). "
-                                                             "Default: the preset's; cpu: 1.28 M for sac, 1.5 M "
-                                                             "for ppo (60 and 30 min on a 2-core machine)."),
+                                                             "Default: the preset's; cpu and cpu-dog: 1.28 M for sac, "
+                                                             "1.5 M for ppo (60 and 30 min on a 2-core machine)."),
     minutes: Optional[float] = typer.Option(None, "--minutes", help="Stop after this many minutes of training "
                                                                  "instead (with --steps: whichever comes first)."),
     seed: int = typer.Option(1, "--seed", help="Seed of networks, environments and samplers."),
@@ -637,17 +637,19 @@ def train_cmd(
 
     \b
     Examples:
-      amp-data train walk.h5 trot.h5                              # AMP+SAC, cpu preset, 1.28 M steps
-      amp-data train walk.h5 trot.h5 --algo ppo --minutes 30      # the AMP+PPO baseline
+      amp-data train walk.h5 trot.h5                              # AMP+SAC, cpu-dog preset, 1.28 M steps
+      amp-data train walk.h5 trot.h5 --algo ppo --minutes 30      # the AMP+PPO baseline (cpu preset)
+      amp-data train walk.h5 trot.h5 --preset cpu                 # plain AMP+SAC, no gait clock
       amp-data train walk.h5 --steps 200000 --set sac.batch_size=512 --out runs/try
-      amp-data train --resume --out runs/sac-cpu-1 --steps 2000000  # continue to 2 M steps in all
+      amp-data train --resume --out runs/sac-cpu-dog-1 --steps 2000000  # continue to 2 M steps in all
       amp-data train walk.h5 trot.h5 --preset paper --set device=cuda --show-config
-      amp-data train walk.h5 trot.h5 --init-from runs/sac-cpu-1 --out runs/warm  # start from its actor
-      amp-data train walk.h5 trot.h5 --terrain waves --init-from runs/sac-cpu-1   # the paper's terrain run
+      amp-data train walk.h5 trot.h5 --init-from runs/sac-cpu-dog-1 --out runs/warm  # start from its actor
+      amp-data train walk.h5 trot.h5 --terrain waves --init-from runs/sac-cpu-dog-1   # the paper's terrain run
 
     \b
-    Nearest the dog's gait so far (README, "Where it stands"): --preset cpu-dog, which is
-      amp-data train walk.h5 trot.h5 --set amp.window_frames=5 --set amp.frame_stride=3
+    The default for AMP+SAC, --preset cpu-dog (the gait nearest the dog's: the issue's gait targets in 4
+    seeds of 5, README "Where it stands"), is
+      amp-data train walk.h5 trot.h5 --preset cpu --set amp.window_frames=5 --set amp.frame_stride=3
         --set env.gait_clock=true --set env.command_source=banks --set reward.gait_clock_swing_free=120
         --set reward.gait_clock_stance_still=120 --set env.reference_feedforward=true
         --set env.residual_limit_rad=0.3 --set reward.tracking_relative_above_m_s=0.84
@@ -677,6 +679,7 @@ def train_cmd(
     """
     from learner import config as C
 
+    preset = preset or C.default_preset(algo)
     try:
         cfg = C.from_options(preset, algo, backend=backend, seed=seed, num_envs=num_envs, steps=steps,
                              minutes=minutes, overrides=overrides, resume=resume,
@@ -729,7 +732,8 @@ def pretrain_cmd(
     banks: List[Path] = typer.Argument(..., help="Motion banks (.h5): reference-state starts for the exploration."),
     output: Path = typer.Option(Path("pretrain.pt"), "-o", "--output", help="Weights to write (.pt)."),
     algo: str = typer.Option("sac", "--algo", help="The learner the weights are for: sac or ppo."),
-    preset: str = typer.Option("cpu", "--preset", help="Network sizes and task of this preset (cpu, cpu-dog or paper)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Network sizes and task of this preset, as "
+                                         "train's (default as train's: cpu-dog for sac, cpu for ppo)."),
     steps: int = typer.Option(200_000, "--steps", help="Environment steps of task-agnostic exploration."),
     epochs: int = typer.Option(20, "--epochs", help="Passes over the exploration data."),
     seed: int = typer.Option(1, "--seed", help="Seed of the exploration and the model."),
@@ -752,6 +756,7 @@ def pretrain_cmd(
     """
     from learner import config as C
 
+    preset = preset or C.default_preset(algo)
     try:
         cfg = C.from_options(preset, algo, seed=seed, overrides=overrides, terrain=terrain)
     except ValueError as e:
@@ -811,14 +816,14 @@ def play_cmd(
 
     \b
     Examples:
-      amp-data play runs/sac-cpu-1                          # 10 s at the eval command, print a summary
-      amp-data play runs/sac-cpu-1 --command 1.0 --seconds 20
-      amp-data play runs/sac-cpu-1 --command 0.5@5,1.2@5 -o rollout.h5   # walk, then trot: one clip each
+      amp-data play runs/sac-cpu-dog-1                          # 10 s at the eval command, print a summary
+      amp-data play runs/sac-cpu-dog-1 --command 1.0 --seconds 20
+      amp-data play runs/sac-cpu-dog-1 --command 0.5@5,1.2@5 -o rollout.h5   # walk, then trot: one clip each
       amp-data inspect rollout.h5 --reference walk.h5 trot.h5 --plot figs/  # the paper's Figs. 3-7
-      amp-data play runs/sac-cpu-1 -o rollout.h5 --video policy.gif
-      amp-data play runs/sac-cpu-1 --video policy.gif --ghost walk.h5   # the mocap beside it
-      amp-data play runs/sac-cpu-1 --viewer                  # MuJoCo's viewer (with a display)
-      amp-data play runs/sac-cpu-1 --checkpoint checkpoints/step_000000123456.pt
+      amp-data play runs/sac-cpu-dog-1 -o rollout.h5 --video policy.gif
+      amp-data play runs/sac-cpu-dog-1 --video policy.gif --ghost walk.h5   # the mocap beside it
+      amp-data play runs/sac-cpu-dog-1 --viewer                  # MuJoCo's viewer (with a display)
+      amp-data play runs/sac-cpu-dog-1 --checkpoint checkpoints/step_000000123456.pt
       amp-data inspect rollout.h5 walk.h5 --rom             # the policy's joint ROM beside the mocap's
       amp-data inspect rollout.h5 --phase                   # its gait cycles and gait label
 
@@ -879,8 +884,8 @@ def eval_cmd(
 
     \b
     Examples:
-      amp-data eval runs/sac-cpu-1
-      amp-data eval runs/sac-cpu-1 --json > gait.json
+      amp-data eval runs/sac-cpu-dog-1
+      amp-data eval runs/sac-cpu-dog-1 --json > gait.json
 
     \b
     For each bank the run imitates (walk.h5, trot.h5): the deterministic policy, from standing, at the bank's
@@ -953,7 +958,7 @@ def curves_cmd(
 
     \b
     Examples:
-      amp-data curves runs/sac-cpu-1 runs/ppo-cpu-1 -o curves.png
+      amp-data curves runs/sac-cpu-dog-1 runs/ppo-cpu-1 -o curves.png
 
     Panels: style reward, task reward and episode length during training; forward speed over the command,
     the share of episodes without a fall and the style reward of the deterministic evaluations; for

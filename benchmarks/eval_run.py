@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Evaluate a training run against the issue's targets, in 10 s episodes at a fixed forward command.
 
-    python benchmarks/eval_run.py runs/sac-cpu-1 [--episodes 32] [--seconds 10] [--command 0.7] [--json FILE]
+    python benchmarks/eval_run.py runs/sac-cpu-dog-1 [--episodes 32] [--seconds 10] [--command 0.7] [--json FILE]
 
 For the run's last checkpoint (or --checkpoint): deterministic policy, episodes from the default pose, no
 domain randomisation (what `amp-data train` logs in eval.csv, with more episodes), then the same with

@@ -8,7 +8,8 @@
 # OUT: a folder for banks, runs and figures (made if missing; runs already complete there are kept, so the
 # script resumes after an interruption). SEEDS: "1 2 3 4 5" by default; STEPS: 1280000 (the cpu preset's
 # AMP+SAC budget, given to both algorithms: equal samples); PRETRAINED_STEPS: 640000 for the warm-started runs.
-# Both algorithms use the AMP windows of the README's five-seed table (5 frames, 3 steps apart).
+# Both algorithms use the cpu preset (train's default for AMP+PPO; AMP+SAC's is cpu-dog, whose gait clock and
+# feedforward PPO has no runs of) with the AMP windows of the README's five-seed table (5 frames, 3 steps apart).
 # PRETRAIN_ARGS (environment) adds options to `amp-data pretrain`, e.g. "--steps 2000 --epochs 1" for a smoke run.
 # Two runs go at once, one torch thread each (two 2-thread runs on 2 cores slow each other badly); on this
 # 2-core machine the whole script takes about 5 hours, the AMP+SAC runs most of it.
@@ -20,7 +21,7 @@ pre_steps=${4:-640000}
 mkdir -p "$out/runs" "$out/figs" "$out/logs"
 banks=("$out/walk.h5" "$out/trot.h5")
 [ -f "${banks[0]}" ] && [ -f "${banks[1]}" ] || amp-data bank gather walk trot -o "$out"
-common=(--set amp.window_frames=5 --set amp.frame_stride=3 --set torch_threads=1)
+common=(--preset cpu --set amp.window_frames=5 --set amp.frame_stride=3 --set torch_threads=1)
 
 train() {   # train NAME ARGS...: one run, skipped when its summary.json says it completed
   local name=$1; shift
@@ -35,7 +36,7 @@ train() {   # train NAME ARGS...: one run, skipped when its summary.json says it
 
 for algo in sac ppo; do
   [ -f "$out/runs/pretrain-$algo.pt" ] || amp-data pretrain "${banks[@]}" --algo $algo -o "$out/runs/pretrain-$algo.pt" \
-    "${common[@]:0:4}" ${PRETRAIN_ARGS:-} > "$out/logs/pretrain-$algo.log" 2>&1
+    "${common[@]:0:6}" ${PRETRAIN_ARGS:-} > "$out/logs/pretrain-$algo.log" 2>&1
 done
 
 lane() {    # lane ALGO: every seed from scratch, then warm-started

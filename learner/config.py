@@ -5,7 +5,8 @@ sizes (environments, networks, batches, replay) so that a run learns on a 2-core
 also changes what the evidence runs showed it must (discriminator weights, entropy target, relabelled
 style reward, a history of negatives), each with its reason below. `cpu-dog` (AMP+SAC) is `cpu` plus the
 switches that brought its gait nearest the dog's: the dog's stride as a feedforward under its gait clock.
-A run saves its resolved config as
+`amp-data train` and `pretrain` run `cpu-dog` for AMP+SAC and `cpu` for AMP+PPO unless told otherwise
+(`default_preset`). A run saves its resolved config as
 `config.json` and prints it at start.
 
 Values the papers give are cited where they are set; values they do not give (learning rates of the
@@ -23,6 +24,9 @@ from learner.rewards import CLOCK_TERMS
 
 PRESETS = ("paper", "cpu", "cpu-dog")
 ALGOS = ("sac", "ppo")
+# What a plain `amp-data train walk.h5 trot.h5` runs: for AMP+SAC the preset that met the issue's gait
+# targets in 4 seeds of 5 (README, "kp by gait on the preset"); cpu-dog has no AMP+PPO evidence runs.
+DEFAULT_PRESETS = {"sac": "cpu-dog", "ppo": "cpu"}
 COMMAND_SOURCES = ("range", "banks")
 
 
@@ -294,6 +298,12 @@ class TrainConfig:
     amp: AMPConfig = field(default_factory=AMPConfig)
     sac: SACConfig = field(default_factory=SACConfig)
     ppo: PPOConfig = field(default_factory=PPOConfig)
+
+
+def default_preset(algo: str) -> str:
+    """The preset `amp-data train --algo ALGO` runs without --preset (`cpu` for an unknown algo, which
+    `make_config` then refuses by name)."""
+    return DEFAULT_PRESETS.get(algo, "cpu")
 
 
 def make_config(preset: str = "cpu", algo: str = "sac") -> TrainConfig:

@@ -297,6 +297,18 @@ def test_show_config_prints_paper_values():
         assert line in r.output
 
 
+@pytest.mark.parametrize("algo, preset", [("sac", "cpu-dog"), ("ppo", "cpu")])
+def test_train_without_preset_runs_the_algos_default(algo, preset):
+    """AMP+SAC's default is the gait-clock preset (the issue's gait targets); AMP+PPO has no cpu-dog runs."""
+    r = runner.invoke(cli.app, ["train", "x.h5", "--algo", algo, "--show-config"])
+    assert r.exit_code == 0
+    assert f"preset = {preset}" in r.output
+    explicit = runner.invoke(cli.app, ["train", "x.h5", "--algo", algo, "--preset", preset, "--show-config"])
+    assert explicit.output == r.output
+    gait_clock = "env.gait_clock = True" in r.output
+    assert gait_clock == (algo == "sac") == C.make_config(preset, algo).env.gait_clock
+
+
 # ---------------------------------------------------------------------------------- warm starts
 
 def _weights(state: dict, net: str) -> dict:
