@@ -648,7 +648,7 @@ def train_cmd(
 
     \b
     The default for AMP+SAC, --preset cpu-dog (the gait nearest the dog's: the issue's gait targets in 4
-    seeds of 5, README "Where it stands"), is
+    of seeds 1-5 and in held-out seed 6, README "Where it stands"), is
       amp-data train walk.h5 trot.h5 --preset cpu --set amp.window_frames=5 --set amp.frame_stride=3
         --set env.gait_clock=true --set env.command_source=banks --set reward.gait_clock_swing_free=120
         --set reward.gait_clock_stance_still=120 --set env.reference_feedforward=true

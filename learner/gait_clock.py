@@ -53,7 +53,8 @@ def gaits_of_banks(banks) -> list[Gait]:
     for bank in banks:
         g = gait_figures(bank)
         if not g.strides or not np.isfinite(g.stride_freq_hz):
-            raise InputError(bank.path, "no complete stride in its contacts: env.gait_clock needs one per bank")
+            raise InputError(bank.path, "no complete stride in its contacts: env.gait_clock (on in the default "
+                             "preset cpu-dog) needs one per bank; --preset cpu trains without it")
         out.append(Gait(str(bank.path), g.forward_speed_m_s, g.stride_freq_hz, np.asarray(g.duty, dtype=float),
                         np.concatenate([[0.0], np.nan_to_num(np.asarray(g.phase, dtype=float))])))
     return out

@@ -17,6 +17,9 @@ before anything is loaded, so a mismatch changes nothing.
 One mismatch is bridged on purpose: a flat-ground source for a `--terrain waves` run, whose observation has
 the terrain's values appended. The input layers get zero weights for the new inputs (the loaded policy
 acts as before until it learns to use them) and the normaliser mean 0, variance 1 for them.
+One is refused although the shapes fit: an actor or critics whose actions meant something else (joint
+targets around the default pose against corrections to the dog's stride, `env.reference_feedforward`, or
+another `env.residual_limit_rad` or `env.action_scale`): a `--preset cpu` run cannot start a `cpu-dog` one.
 """
 
 from __future__ import annotations
@@ -127,15 +130,35 @@ def _tensors(agent, state: dict, algo: str, parts: tuple[str, ...], path: Path, 
     return plan
 
 
+# what an action means: joint target = (default pose or the dog's stride) + action_scale * action, bounded
+_ACTION_MEANING = ("reference_feedforward", "residual_limit_rad", "action_scale")
+
+
+def _check_same_actions(state: dict, env_cfg, parts: tuple[str, ...], path: Path) -> None:
+    """InputError when the actor or critics would be loaded into a run whose actions mean something else."""
+    if not {"actor", "critics"} & set(parts):
+        return
+    from learner.config import EnvConfig
+
+    src = state.get("config", {}).get("env", {})
+    for key in _ACTION_MEANING:
+        theirs, ours = src.get(key, getattr(EnvConfig(), key)), getattr(env_cfg, key)
+        if theirs != ours:
+            raise InputError(path, f"--init-from: its actions mean something else (env.{key} = {theirs}, this "
+                             f"run's {ours}); start from a run of the same preset, e.g. --preset "
+                             f"{state.get('config', {}).get('preset', 'cpu')}")
+
+
 def warm_start(agent, algo: str, state: dict, parts: tuple[str, ...], path: Path, obs_dim: int) -> list[str]:
     """Load `parts` of the checkpoint `state` (from `path`) into `agent`, whose observation has `obs_dim`
-    values; all shapes are checked first. Returns the parts loaded."""
+    values; all shapes and the actions' meaning are checked first. Returns the parts loaded."""
     import torch
 
     if state["algo"] != algo:
         raise InputError(path, f"--init-from: an AMP+{str(state['algo']).upper()} checkpoint cannot start an "
                          f"AMP+{algo.upper()} run (different networks)")
     parts = tuple(p for p in parts if _SOURCES[algo][p])
+    _check_same_actions(state, agent.cfg.env, parts, path)
     dims = (_obs_dim(state.get("config", {})), int(obs_dim))
     plan = _tensors(agent, state, algo, parts, path, dims)
     with torch.no_grad():

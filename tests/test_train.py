@@ -325,8 +325,8 @@ def test_init_from_starts_a_new_run_with_the_chosen_parts(banks, tmp_path):
     src = load_checkpoint(source / "checkpoint.pt")["agent"]
 
     def warm(name, parts):
-        args = ["train", *banks, "--steps", "32", "--out", str(tmp_path / name), "--init-from", str(source),
-                "--init-parts", parts, "--seed", "9"]
+        args = ["train", *banks, "--preset", "cpu", "--steps", "32", "--out", str(tmp_path / name),
+                "--init-from", str(source), "--init-parts", parts, "--seed", "9"]
         for s in [*TINY, "sac.warmup_steps=1000"]:          # no update: the weights stay as loaded
             args += ["--set", s]
         r = runner.invoke(cli.app, args)
@@ -359,6 +359,8 @@ def test_init_from_starts_a_new_run_with_the_chosen_parts(banks, tmp_path):
     (["--set", "sac.hidden=16,16"], "actor.trunk.0.weight has shape (32, "),
     (["--set", "amp.window_frames=3", "--init-parts", "disc"], "disc.trunk.0.weight has shape"),
     (["--algo", "ppo"], "an AMP+SAC checkpoint cannot start an AMP+PPO run"),
+    # the shapes fit (the gait clock's two inputs are bridged like the terrain's), the actions do not
+    (["--preset", "cpu-dog"], "its actions mean something else (env.reference_feedforward = False"),
     (["--init-parts", "actor,brain"], "unknown part(s) brain"),
     (["--resume"], "give one of them"),
 ])
@@ -366,7 +368,7 @@ def test_init_from_refuses_what_does_not_fit_in_one_line(banks, tmp_path, extra,
     source = tmp_path / "flat"
     T.train(banks, tiny_cfg(steps=64), source, say=lambda m: None)
     out = tmp_path / "warm"
-    args = ["train", *banks, "--steps", "32", "--out", str(out), "--init-from", str(source)]
+    args = ["train", *banks, "--preset", "cpu", "--steps", "32", "--out", str(out), "--init-from", str(source)]
     for s in TINY:
         args += ["--set", s]
     r = runner.invoke(cli.app, args + extra)
