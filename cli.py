@@ -673,7 +673,8 @@ def train_cmd(
 
     \b
     --init-from starts a new run (step 0, fresh optimisers and replays) with parts of another run's
-    weights; every shape must match (same algo, network sizes, observations, AMP windows). The source is
+    weights; every shape must match (same algo, network sizes, observations, AMP windows), and so must
+    what an action means (a --preset cpu run cannot start a cpu-dog one). The source is
     recorded as init_from in config.json. The actor needs the normaliser it was trained with, hence the
     default actor,norm.
     """

@@ -138,11 +138,9 @@ def _check_same_actions(state: dict, env_cfg, parts: tuple[str, ...], path: Path
     """InputError when the actor or critics would be loaded into a run whose actions mean something else."""
     if not {"actor", "critics"} & set(parts):
         return
-    from learner.config import EnvConfig
-
-    src = state.get("config", {}).get("env", {})
+    src, defaults = state.get("config", {}).get("env", {}), type(env_cfg)()   # older checkpoints: the defaults
     for key in _ACTION_MEANING:
-        theirs, ours = src.get(key, getattr(EnvConfig(), key)), getattr(env_cfg, key)
+        theirs, ours = src.get(key, getattr(defaults, key)), getattr(env_cfg, key)
         if theirs != ours:
             raise InputError(path, f"--init-from: its actions mean something else (env.{key} = {theirs}, this "
                              f"run's {ours}); start from a run of the same preset, e.g. --preset "
