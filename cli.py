@@ -680,7 +680,6 @@ def train_cmd(
     """
     from learner import config as C
 
-    preset = preset or C.default_preset(algo)
     try:
         cfg = C.from_options(preset, algo, backend=backend, seed=seed, num_envs=num_envs, steps=steps,
                              minutes=minutes, overrides=overrides, resume=resume,
@@ -691,7 +690,7 @@ def train_cmd(
     if show_config:
         console.print("\n".join(C.describe(cfg)), markup=False, highlight=False)
         return
-    out = out or Path("runs") / f"{algo}-{preset}-{seed}"
+    out = out or Path("runs") / f"{algo}-{cfg.preset}-{seed}"
     if not banks and not resume:
         fail("give at least one motion bank (.h5)")
     try:
@@ -757,7 +756,6 @@ def pretrain_cmd(
     """
     from learner import config as C
 
-    preset = preset or C.default_preset(algo)
     try:
         cfg = C.from_options(preset, algo, seed=seed, overrides=overrides, terrain=terrain)
     except ValueError as e:

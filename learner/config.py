@@ -657,13 +657,14 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
-def from_options(preset: str, algo: str, *, backend: str = "mujoco", seed: int = 1, num_envs: int | None = None,
+def from_options(preset: str | None, algo: str, *, backend: str = "mujoco", seed: int = 1, num_envs: int | None = None,
                  steps: int | None = None, minutes: float | None = None, overrides: list[str] | None = None,
                  resume: bool = False, init_from: str | None = None, init_parts: str = "actor,norm",
                  terrain: str | None = None) -> TrainConfig:
     """The config `amp-data train` runs: the preset's, then the options, then `--set` overrides (on --resume
-    only checked: the run's own config is restored from its checkpoint). ValueError names the bad option."""
-    cfg = make_config(preset, algo)
+    only checked: the run's own config is restored from its checkpoint); preset None: the algo's default
+    (`default_preset`). ValueError names the bad option."""
+    cfg = make_config(default_preset(algo) if preset is None else preset, algo)
     cfg.env.backend, cfg.seed = backend, seed
     if num_envs is not None:
         cfg.env.num_envs = num_envs
